@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+
+namespace CustomerAnalysis.Core.Preparation;
+
+/// <summary>Which events count as engagement when finding a user's first and last engagement.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EngagementEvents>))]
+public enum EngagementEvents
+{
+    /// <summary>Every event (the original project; the default).</summary>
+    [JsonStringEnumMemberName("all")] All,
+    /// <summary><c>user_engagement</c> only (Google's BQML GA4 churn notebook).</summary>
+    [JsonStringEnumMemberName("user_engagement")] UserEngagement,
+}
+
+/// <summary>What happens to users whose last engagement is within the bounce window of their first.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BouncedUsers>))]
+public enum BouncedUsers
+{
+    /// <summary>Left out of the churn dataset (Google's notebook; the default).</summary>
+    [JsonStringEnumMemberName("exclude")] Exclude,
+    /// <summary>Labelled not churned (the original project).</summary>
+    [JsonStringEnumMemberName("not_churned")] NotChurned,
+}
+
+/// <summary>Which of a user's events feed the churn sequence.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ChurnWindow>))]
+public enum ChurnWindow
+{
+    /// <summary>Only events before first engagement + horizon: the input cannot reveal the label (the default).</summary>
+    [JsonStringEnumMemberName("horizon")] Horizon,
+    /// <summary>All of the user's events: the original project's leaky setup, kept for comparison.</summary>
+    [JsonStringEnumMemberName("all")] All,
+}
+
+/// <summary>How sequences are assigned to train/validation/test.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SplitMode>))]
+public enum SplitMode
+{
+    /// <summary>All of a user's sequences in one split; churn stratified by label (the default).</summary>
+    [JsonStringEnumMemberName("user")] User,
+    /// <summary>Each sequence assigned independently at random (the original project).</summary>
+    [JsonStringEnumMemberName("row")] Row,
+}
+
+public sealed record SplitRatios(
+    [property: JsonPropertyName("train")] double Train,
+    [property: JsonPropertyName("val")] double Validation,
+    [property: JsonPropertyName("test")] double Test);
+
+/// <summary>
+/// The data settings of <c>ca prepare</c> (<c>config/prepare.json</c>). <see cref="Default"/> is the leakage-free
+/// protocol; <see cref="Original"/> reproduces the original Python project's choices in one switch.
+/// </summary>
+public sealed record PrepareOptions
+{
+    [JsonPropertyName("engagement_events")] public EngagementEvents EngagementEvents { get; init; } = EngagementEvents.All;
+    [JsonPropertyName("churn_horizon_hours")] public double ChurnHorizonHours { get; init; } = 24;
+    [JsonPropertyName("bounce_minutes")] public double BounceMinutes { get; init; } = 10;
+    [JsonPropertyName("bounced_users")] public BouncedUsers BouncedUsers { get; init; } = BouncedUsers.Exclude;
+    /// <summary>Exclude users first seen less than the horizon before the end of the data (they cannot be labelled).</summary>
+    [JsonPropertyName("censor_recent_users")] public bool CensorRecentUsers { get; init; } = true;
+    [JsonPropertyName("churn_window")] public ChurnWindow ChurnWindow { get; init; } = ChurnWindow.Horizon;
+    /// <summary>Longer sequences keep their last events.</summary>
+    [JsonPropertyName("max_sequence_length")] public int MaxSequenceLength { get; init; } = 500;
+    [JsonPropertyName("split")] public SplitRatios Split { get; init; } = new(0.70, 0.15, 0.15);
+    [JsonPropertyName("split_mode")] public SplitMode SplitMode { get; init; } = SplitMode.User;
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
+
+    public static PrepareOptions Default { get; } = new();
+
+    /// <summary>The original project: all events as engagement, bounced = not churned, no censoring, full-history
+    /// churn window, row-random split.</summary>
+    public PrepareOptions AsOriginalProtocol() => this with
+    {
+        EngagementEvents = EngagementEvents.All,
+        BouncedUsers = BouncedUsers.NotChurned,
+        CensorRecentUsers = false,
+        ChurnWindow = ChurnWindow.All,
+        SplitMode = SplitMode.Row,
+    };
+}

@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+
+namespace CustomerAnalysis.Core.Preparation;
+
+/// <summary>Churn label counts. Bounced and censored users are counted whether or not they are kept.</summary>
+public sealed record ChurnLabelCounts(
+    [property: JsonPropertyName("churned")] long Churned,
+    [property: JsonPropertyName("returned")] long Returned,
+    [property: JsonPropertyName("bounced")] long Bounced,
+    [property: JsonPropertyName("censored")] long Censored);
+
+public sealed record SplitSizes(
+    [property: JsonPropertyName("train")] int Train,
+    [property: JsonPropertyName("val")] int Validation,
+    [property: JsonPropertyName("test")] int Test);
+
+/// <summary>
+/// The counts of one <c>ca prepare</c>, printed by <c>--json</c> and stored with the dataset. Other tools read these
+/// names: change them only with the command contract.
+/// </summary>
+public sealed record PrepareSummary
+{
+    [JsonPropertyName("task")] public required string Task { get; init; }
+    [JsonPropertyName("protocol")] public required string Protocol { get; init; }
+    [JsonPropertyName("rows_read")] public required long RowsRead { get; init; }
+    [JsonPropertyName("rows_rejected")] public required long RowsRejected { get; init; }
+    /// <summary>Rejected rows by reason (e.g. <c>missing_ga_session_id</c>).</summary>
+    [JsonPropertyName("rows_rejected_by_reason")] public required IReadOnlyDictionary<string, long> RowsRejectedByReason { get; init; }
+    [JsonPropertyName("users")] public required long Users { get; init; }
+    [JsonPropertyName("sessions")] public required long Sessions { get; init; }
+    /// <summary>Event name → count over all kept rows.</summary>
+    [JsonPropertyName("event_names")] public required IReadOnlyDictionary<string, long> EventNames { get; init; }
+    /// <summary>Sequences after filtering (short sessions, bounced and censored users removed).</summary>
+    [JsonPropertyName("sequences")] public required long Sequences { get; init; }
+    /// <summary>Events task: sessions with fewer than 2 events, dropped.</summary>
+    [JsonPropertyName("sessions_too_short")] public long SessionsTooShort { get; init; }
+    /// <summary>Sequences cut to <c>max_sequence_length</c> (their last events kept).</summary>
+    [JsonPropertyName("sequences_truncated")] public long SequencesTruncated { get; init; }
+    /// <summary>Churn: <see cref="ChurnLabelCounts"/>; events: target name → count.</summary>
+    [JsonPropertyName("labels")] public required object Labels { get; init; }
+    [JsonPropertyName("splits")] public required SplitSizes Splits { get; init; }
+}

@@ -1,0 +1,35 @@
+using CustomerAnalysis.Core.Events;
+
+namespace CustomerAnalysis.Ingestion;
+
+/// <summary>Progress of a long read: rows so far, and where.</summary>
+public readonly record struct ReadProgress(long RowsRead, string CurrentSource);
+
+/// <summary>
+/// A GA4 export to read: Parquet or JSON files, or a BigQuery query. Rows come in source order (files in ordinal
+/// path order, rows in file order) and are not validated here: <see cref="EventTableBuilder"/> does that.
+/// </summary>
+public interface IEventSource
+{
+    /// <summary>What is being read, for messages (a path, a glob, a table).</summary>
+    string Description { get; }
+
+    IAsyncEnumerable<SourceRow> ReadRowsAsync(CancellationToken cancellationToken = default);
+}
+
+public static class EventSourceExtensions
+{
+    /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows.</summary>
+    public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
+        CancellationToken cancellationToken = default, int every = 100_000)
+    {
+        var builder = new EventTableBuilder();
+        await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            builder.Add(row);
+            if (progress is not null && builder.RowsRead % every == 0)
+                progress.Report(new ReadProgress(builder.RowsRead, row.Source));
+        }
+        return builder.Build();
+    }
+}
