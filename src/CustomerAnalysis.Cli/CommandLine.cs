@@ -1,0 +1,64 @@
+using System.CommandLine;
+using CustomerAnalysis.Core;
+using Spectre.Console;
+
+namespace CustomerAnalysis.Cli;
+
+/// <summary>How every command runs: parse errors and user-fixable input give one line on stderr and exit 2.</summary>
+public static class CommandLine
+{
+    /// <summary>Progress and messages go to stderr, so stdout holds only results (one JSON object with --json).</summary>
+    public static IAnsiConsole Status { get; } = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(Console.Error),
+    });
+
+    public static async Task<int> InvokeAsync(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync();
+        }
+        catch (InvalidInputException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a live progress line on stderr (plain lines when not a terminal).</summary>
+    public static async Task<T> WithProgressAsync<T>(string description, Func<Action<string>, Task<T>> work)
+    {
+        if (Console.IsErrorRedirected)
+        {
+            // Logs and CI: a plain line at most every few seconds.
+            Console.Error.WriteLine(description);
+            var last = DateTime.UtcNow;
+            return await work(text =>
+            {
+                if (DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
+                last = DateTime.UtcNow;
+                Console.Error.WriteLine($"  {text}");
+            });
+        }
+
+        T result = default!;
+        await Status.Status().StartAsync(description, async context =>
+        {
+            result = await work(text => context.Status($"{description} {Markup.Escape(text)}"));
+        });
+        return result;
+    }
+}

@@ -1,0 +1,40 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Ingestion;
+
+namespace CustomerAnalysis.Cli;
+
+/// <summary>Turns command-line data arguments into a prepared dataset: read the export, label, split.</summary>
+public static class DatasetInputs
+{
+    public static PrepareOptions Options(FileInfo? config, string protocol)
+    {
+        var options = config is null ? PrepareOptions.Default : PrepareOptionsFile.Load(config.FullName);
+        return protocol == "original" ? options.AsOriginalProtocol() : options;
+    }
+
+    public static async Task<PreparedDataset> PrepareAsync(string input, PredictionTask task, FileInfo? config,
+        string protocol, CancellationToken cancellationToken)
+    {
+        var options = Options(config, protocol);
+        var source = EventSources.Open(input, EventSourceOptions.FromEnvironment());
+        var events = await CommandLine.WithProgressAsync($"Reading {source.Description}", report =>
+            source.ReadTableAsync(new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows ({Path.GetFileName(p.CurrentSource)})")),
+                cancellationToken));
+
+        foreach (var rejected in events.Report.FirstRejected)
+            Console.Error.WriteLine($"rejected: {rejected.Source} row {rejected.RowNumber}: {rejected.Reason}");
+        if (events.Report.RowsRejected > events.Report.FirstRejected.Count)
+            Console.Error.WriteLine($"rejected: {events.Report.RowsRejected:N0} rows in all");
+
+        return DatasetPreparer.Prepare(events, task, options, protocol);
+    }
+
+    /// <summary>A prepared dataset folder is read as is; anything else is treated as an export and prepared.</summary>
+    public static async Task<PreparedDataset> LoadAsync(string data, PredictionTask task, FileInfo? config,
+        string protocol, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(data) && File.Exists(Path.Combine(data, PreparedDatasetFiles.ManifestFileName)))
+            return await PreparedDatasetFiles.ReadAsync(data);
+        return await PrepareAsync(data, task, config, protocol, cancellationToken);
+    }
+}
