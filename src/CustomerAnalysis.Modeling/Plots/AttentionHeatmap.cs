@@ -32,7 +32,7 @@ public static class AttentionHeatmap
         var columns = Math.Min(maxPositions, sequences.Max(s => s.Count));
         var intensities = new double[sequences.Count, columns];
         var plot = new Plot();
-        // Intensity row 0 is drawn at the top, so sequence s is row s (top to bottom) and sits at y = rows − 1 − s.
+        // ScottPlot centres cell (row r, column c) at x = c, y = rows − 1 − r (row 0 on top): sequence s is row s.
         for (var s = 0; s < sequences.Count; s++)
         {
             var skipped = Math.Max(0, sequences[s].Count - columns);
@@ -43,7 +43,6 @@ public static class AttentionHeatmap
         var heatmap = plot.Add.Heatmap(intensities);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.NaNCellColor = Colors.White;
-        heatmap.Position = new CoordinateRect(-0.5, columns - 0.5, -0.5, sequences.Count - 0.5);
         var colorBar = plot.Add.ColorBar(heatmap);
         colorBar.Label = "attention weight";
 

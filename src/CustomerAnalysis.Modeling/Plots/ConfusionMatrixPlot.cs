@@ -23,11 +23,10 @@ public static class ConfusionMatrixPlot
             for (var p = 0; p < size; p++)
                 shares[t, p] = rowTotal == 0 ? 0 : (double)matrix.Counts[t][p] / rowTotal;
         }
+        // ScottPlot centres cell (row t, column p) at x = p, y = size − 1 − t (row 0 on top).
         var heatmap = plot.Add.Heatmap(shares);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.ManualRange = new ScottPlot.Range(0, 1);
-        // Row 0 of the intensities is drawn at the top: true class t sits at y = size − 1 − t.
-        heatmap.Position = new CoordinateRect(-0.5, size - 0.5, -0.5, size - 0.5);
         plot.Add.ColorBar(heatmap).Label = "share of true class";
 
         for (var t = 0; t < size; t++)
@@ -40,9 +39,7 @@ public static class ConfusionMatrixPlot
             }
 
         plot.Axes.Left.TickGenerator = PlotFile.Ticks(matrix.ClassNames.Reverse().ToArray());
-        plot.Axes.Bottom.TickGenerator = PlotFile.Ticks(matrix.ClassNames);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        PlotFile.SlantedBottomLabels(plot, matrix.ClassNames);
         plot.Axes.SetLimits(-0.5, size - 0.5, -0.5, size - 0.5);
         plot.XLabel("predicted");
         plot.YLabel("true");

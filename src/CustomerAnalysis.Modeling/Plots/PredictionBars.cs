@@ -30,9 +30,7 @@ public static class PredictionBars
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "predicted", FillColor = predictedColor });
         plot.ShowLegend(Alignment.UpperRight);
 
-        plot.Axes.Bottom.TickGenerator = PlotFile.Ticks(shown.Select(c => classNames[c]).ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        PlotFile.SlantedBottomLabels(plot, shown.Select(c => classNames[c]).ToArray());
         plot.Axes.Margins(bottom: 0);
         plot.Title(title);
         plot.YLabel("examples");

@@ -33,7 +33,8 @@ public static class RocCurvePlot
             line.LineWidth = 2;
         }
 
-        plot.Axes.SetLimits(0, 1, 0, 1);
+        // A little margin so curves along the edges are not hidden under the frame.
+        plot.Axes.SetLimits(-0.01, 1.01, -0.01, 1.01);
         plot.XLabel("false positive rate");
         plot.YLabel("true positive rate");
         plot.Title(title);

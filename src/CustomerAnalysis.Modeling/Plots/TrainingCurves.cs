@@ -35,7 +35,11 @@ public static class TrainingCurves
         plot.Axes.Right.Label.Text = trial.MetricName;
         plot.XLabel("epoch");
         plot.Title($"Training curves: {trial.TrialName}");
-        plot.ShowLegend(Alignment.UpperRight);
+        // Whole epochs only; past 20 the automatic ticks stay readable.
+        if (epochs <= 20)
+            plot.Axes.Bottom.TickGenerator = PlotFile.Ticks(Enumerable.Range(0, epochs + 1).Select(e => e.ToString()).ToArray());
+        // Below the axes, where it cannot cover a curve.
+        plot.ShowLegend(Edge.Bottom);
         return PlotFile.SavePng(plot, path, 800, 500);
     }
 }
