@@ -49,3 +49,36 @@ public class MetricNamesTests
         Assert.True(MetricNames.IsBetter("roc_auc", 0.1, double.NaN));
     }
 }
+
+public class EvaluationComparisonTests
+{
+    [Fact]
+    public void Reports_sit_side_by_side_with_nan_as_not_available()
+    {
+        var model = ChurnMetrics.Compute([1, 0], [0.8, 0.3], 0.5);
+        var oneClass = ChurnMetrics.Compute([1, 1], [0.8, 0.3], 0.5);
+
+        var lines = EvaluationComparison.ToText(new Dictionary<string, IEvaluationReport>
+        {
+            ["model"] = model,
+            ["majority_class"] = oneClass,
+        }).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("                accuracy  precision", lines[0]);
+        Assert.StartsWith("model             1.0000", lines[1]);
+        // Only churned users: ROC-AUC is undefined.
+        Assert.Contains("n/a", lines[2]);
+        Assert.StartsWith("majority_class", lines[2]);
+    }
+
+    [Fact]
+    public void Reports_of_different_tasks_are_rejected()
+    {
+        var churn = ChurnMetrics.Compute([1, 0], [0.8, 0.3], 0.5);
+        var events = NextEventMetrics.Compute([0], [1f, 0f], ["a", "b"]);
+
+        Assert.Throws<ArgumentException>(() => EvaluationComparison.ToText(
+            new Dictionary<string, IEvaluationReport> { ["a"] = churn, ["b"] = events }));
+    }
+}
