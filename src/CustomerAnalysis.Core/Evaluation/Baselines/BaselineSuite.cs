@@ -1,0 +1,61 @@
+using CustomerAnalysis.Core.Preparation;
+
+namespace CustomerAnalysis.Core.Evaluation.Baselines;
+
+/// <summary>
+/// The baselines every report shows next to the model: fitted on the training split, scored on the split the model
+/// is scored on, by the same metric code.
+/// <list type="bullet">
+/// <item>Events: <c>majority_class</c>, <c>markov_order1</c>, <c>markov_order2</c> (backing off to order 1, then
+/// to the label distribution).</item>
+/// <item>Churn: <c>majority_class</c>, <c>logistic_regression</c> (event counts + length).</item>
+/// </list>
+/// </summary>
+public static class BaselineSuite
+{
+    /// <summary>Fits every baseline on <paramref name="dataset"/>'s training split and scores it on
+    /// <paramref name="evaluation"/> (pass <c>dataset.Validation</c> or <c>dataset.Test</c>).</summary>
+    public static IReadOnlyDictionary<string, IEvaluationReport> Evaluate(
+        PreparedDataset dataset, IReadOnlyList<SequenceExample> evaluation, double churnThreshold = 0.5) =>
+        Evaluate(dataset.Train, evaluation, dataset.Vocabulary, dataset.Task, churnThreshold);
+
+    /// <returns>Baseline name → report, in the order listed in the class summary.</returns>
+    public static IReadOnlyDictionary<string, IEvaluationReport> Evaluate(
+        IReadOnlyList<SequenceExample> train,
+        IReadOnlyList<SequenceExample> evaluation,
+        Vocabulary vocabulary,
+        PredictionTask task,
+        double churnThreshold = 0.5)
+    {
+        if (evaluation.Count == 0)
+            throw new InvalidInputException("The evaluation split is empty: there is nothing to score the baselines on.");
+        var labels = evaluation.Select(e => e.Label).ToArray();
+        var reports = new Dictionary<string, IEvaluationReport>();
+        if (task == PredictionTask.Events)
+        {
+            foreach (var baseline in FitNextEvent(train, vocabulary.Count))
+                reports[baseline.Name] = NextEventMetrics.Compute(labels, baseline.PredictScores(evaluation), vocabulary.Tokens);
+        }
+        else
+        {
+            foreach (var baseline in FitChurn(train, vocabulary.Count))
+                reports[baseline.Name] = ChurnMetrics.Compute(labels, baseline.PredictChurnProbabilities(evaluation), churnThreshold);
+        }
+        return reports;
+    }
+
+    /// <summary>The fitted next-event baselines, e.g. to plot or export their predictions.</summary>
+    public static IReadOnlyList<INextEventBaseline> FitNextEvent(IReadOnlyList<SequenceExample> train, int vocabularySize) =>
+    [
+        MajorityClassBaseline.FitNextEvent(train, vocabularySize),
+        MarkovBaseline.Fit(train, vocabularySize, order: 1),
+        MarkovBaseline.Fit(train, vocabularySize, order: 2),
+    ];
+
+    /// <summary>The fitted churn baselines, e.g. to draw their ROC curves next to the model's.</summary>
+    public static IReadOnlyList<IChurnBaseline> FitChurn(IReadOnlyList<SequenceExample> train, int vocabularySize) =>
+    [
+        MajorityClassBaseline.FitChurn(train),
+        LogisticRegressionBaseline.Fit(train, vocabularySize),
+    ];
+}
