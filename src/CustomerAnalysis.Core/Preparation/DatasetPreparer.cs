@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using CustomerAnalysis.Core.Events;
 
@@ -70,19 +71,21 @@ public static class DatasetPreparer
 
         var vocabulary = BuildVocabulary(events, task, found, splits[(int)SplitPart.Train]);
         var tokenOfName = events.EventNames.Select(vocabulary.Encode).ToArray();
-        long unknownTargets = 0;
         var examples = new SequenceExample[splits.Length][];
         for (var part = 0; part < splits.Length; part++)
         {
-            examples[part] = new SequenceExample[splits[part].Count];
-            for (var i = 0; i < examples[part].Length; i++)
+            var candidates = splits[part];
+            var encoded = examples[part] = new SequenceExample[candidates.Count];
+            // Encoding is most of the work (an array pair per sequence); each index is written by one thread.
+            Parallel.ForEach(Partitioner.Create(0, encoded.Length), range =>
             {
-                var c = splits[part][i];
-                var example = Encode(events, task, found.Rows, found.Candidates[c], ids[c], tokenOfName);
-                if (task == PredictionTask.Events && example.Label == Vocabulary.Unk) unknownTargets++;
-                examples[part][i] = example;
-            }
+                for (var i = range.Item1; i < range.Item2; i++)
+                    encoded[i] = Encode(events, task, found.Rows, found.Candidates[candidates[i]], ids[candidates[i]], tokenOfName);
+            });
         }
+        var unknownTargets = task == PredictionTask.Events
+            ? examples.Sum(part => part.LongCount(e => e.Label == Vocabulary.Unk))
+            : 0;
 
         var summary = new PrepareSummary
         {
