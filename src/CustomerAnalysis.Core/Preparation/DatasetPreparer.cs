@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using CustomerAnalysis.Core.Events;
 
@@ -77,11 +76,8 @@ public static class DatasetPreparer
             var candidates = splits[part];
             var encoded = examples[part] = new SequenceExample[candidates.Count];
             // Encoding is most of the work (an array pair per sequence); each index is written by one thread.
-            Parallel.ForEach(Partitioner.Create(0, encoded.Length), range =>
-            {
-                for (var i = range.Item1; i < range.Item2; i++)
-                    encoded[i] = Encode(events, task, found.Rows, found.Candidates[candidates[i]], ids[candidates[i]], tokenOfName);
-            });
+            Parallel.For(0, encoded.Length, i =>
+                encoded[i] = Encode(events, task, found.Rows, found.Candidates[candidates[i]], ids[candidates[i]], tokenOfName));
         }
         var unknownTargets = task == PredictionTask.Events
             ? examples.Sum(part => part.LongCount(e => e.Label == Vocabulary.Unk))
