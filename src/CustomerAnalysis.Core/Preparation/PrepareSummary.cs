@@ -2,12 +2,22 @@ using System.Text.Json.Serialization;
 
 namespace CustomerAnalysis.Core.Preparation;
 
-/// <summary>Churn label counts. Bounced and censored users are counted whether or not they are kept.</summary>
+/// <summary>
+/// Churn label counts: every user lands in exactly one of them, so they add up to the number of users. Checked in
+/// this order: <see cref="NoEngagement"/>, <see cref="Censored"/>, <see cref="Bounced"/>, then churned or returned.
+/// Bounced and censored users are counted whether or not they are kept (bounced users are kept, labelled not churned,
+/// under <see cref="BouncedUsers.NotChurned"/>).
+/// </summary>
 public sealed record ChurnLabelCounts(
     [property: JsonPropertyName("churned")] long Churned,
     [property: JsonPropertyName("returned")] long Returned,
     [property: JsonPropertyName("bounced")] long Bounced,
-    [property: JsonPropertyName("censored")] long Censored);
+    [property: JsonPropertyName("censored")] long Censored)
+{
+    /// <summary>Users with no engagement event (only possible with <c>engagement_events = user_engagement</c>):
+    /// they have no first engagement, so they cannot be labelled and are excluded.</summary>
+    [JsonPropertyName("no_engagement")] public long NoEngagement { get; init; }
+}
 
 public sealed record SplitSizes(
     [property: JsonPropertyName("train")] int Train,
@@ -36,7 +46,10 @@ public sealed record PrepareSummary
     [JsonPropertyName("sessions_too_short")] public long SessionsTooShort { get; init; }
     /// <summary>Sequences cut to <c>max_sequence_length</c> (their last events kept).</summary>
     [JsonPropertyName("sequences_truncated")] public long SequencesTruncated { get; init; }
-    /// <summary>Churn: <see cref="ChurnLabelCounts"/>; events: target name → count.</summary>
+    /// <summary>Events task: targets (in any split) whose name is not in the training vocabulary, encoded as
+    /// <c>&lt;UNK&gt;</c>.</summary>
+    [JsonPropertyName("unknown_targets")] public long UnknownTargets { get; init; }
+    /// <summary>Churn: <see cref="ChurnLabelCounts"/>; events: target name → count (all splits).</summary>
     [JsonPropertyName("labels")] public required object Labels { get; init; }
     [JsonPropertyName("splits")] public required SplitSizes Splits { get; init; }
 }

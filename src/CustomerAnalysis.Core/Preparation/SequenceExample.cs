@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace CustomerAnalysis.Core.Preparation;
 
 /// <summary>
@@ -9,6 +11,13 @@ namespace CustomerAnalysis.Core.Preparation;
 /// churned, 0 for returned.</item>
 /// </list>
 /// <see cref="GapSeconds"/>[i] is the time from event i-1 to event i (0 for the first), aligned with
-/// <see cref="Tokens"/>. Long inputs keep their last events only.
+/// <see cref="Tokens"/>. Long inputs keep their last events only, and the first kept event's gap is 0 too, so
+/// <c>GapSeconds[0]</c> is always 0. <see cref="Id"/> is the user id (churn) or <c>user:ga_session_id</c> (events).
+/// The JSON names are those of the dataset files (<c>train.jsonl</c>, ...).
 /// </summary>
-public sealed record SequenceExample(string Id, string User, int[] Tokens, float[] GapSeconds, int Label);
+public sealed record SequenceExample(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("user")] string User,
+    [property: JsonPropertyName("tokens")] int[] Tokens,
+    [property: JsonPropertyName("gap_seconds")] float[] GapSeconds,
+    [property: JsonPropertyName("label")] int Label);
