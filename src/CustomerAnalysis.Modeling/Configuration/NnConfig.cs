@@ -56,7 +56,7 @@ public sealed class NnConfig
     public static NnConfig Parse(string json)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip }); }
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new InvalidInputException($"The model config is not valid JSON: {e.Message}", e); }
         if (root is not JsonObject rootObject) throw new InvalidInputException("The model config must be a JSON object.");
         return FromJson(rootObject);
