@@ -119,7 +119,7 @@ public sealed class NnConfig
         if (json[GridGroup] is not JsonObject gridObject) throw new InvalidInputException($"Setting {GridGroup} must be a JSON object.");
         foreach (var (key, values) in gridObject)
         {
-            if (GroupOf(kind, key) is null)
+            if (GroupOf(kind, key) is null || key == "task")
                 throw new InvalidInputException($"Unknown setting {GridGroup}.{key}; allowed keys: {string.Join(", ", TunableKeys(kind))}.");
             if (values is not JsonArray { Count: > 0 } array || array.Any(v => v is null))
                 throw new InvalidInputException($"Setting {GridGroup}.{key} must be a non-empty array of values.");
@@ -132,7 +132,7 @@ public sealed class NnConfig
     private static string? GroupOf(ModelKind kind, string key)
     {
         if (KeysOf(r => ModelInitParams.Read(kind, r)).Contains(key)) return InitGroup;
-        if (KeysOf(TrainingParams.Read).Contains(key) && key != "task") return TrainingGroup;
+        if (KeysOf(TrainingParams.Read).Contains(key)) return TrainingGroup;
         return null;
     }
 
