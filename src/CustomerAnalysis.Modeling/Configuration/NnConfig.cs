@@ -1,0 +1,313 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Preparation;
+
+namespace CustomerAnalysis.Modeling.Configuration;
+
+public enum ModelKind { Rnn, Transformer }
+
+/// <summary>
+/// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
+/// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
+/// <c>grid_search_params</c>, plus <c>model_type</c>. Parsing validates every key; the JSON it came from is kept
+/// (<see cref="ToJson"/>) so a checkpoint can store exactly what a model was trained with.
+/// </summary>
+public sealed class NnConfig
+{
+    public const string InitGroup = "model_init_params";
+    public const string TrainingGroup = "model_training_params";
+    public const string PipelineGroup = "pipeline_params";
+    public const string GridGroup = "grid_search_params";
+    private static readonly string[] TopLevelKeys = ["model_type", InitGroup, TrainingGroup, PipelineGroup, GridGroup];
+
+    private readonly JsonObject _json;
+
+    private NnConfig(JsonObject json, ModelKind kind, ModelInitParams init, TrainingParams training,
+        PipelineParams pipeline, IReadOnlyDictionary<string, IReadOnlyList<JsonNode>> grid)
+    {
+        _json = json;
+        Kind = kind;
+        Init = init;
+        Training = training;
+        Pipeline = pipeline;
+        Grid = grid;
+    }
+
+    public ModelKind Kind { get; }
+    /// <summary><see cref="RnnInitParams"/> or <see cref="TransformerInitParams"/>, as <see cref="Kind"/> says.</summary>
+    public ModelInitParams Init { get; }
+    public TrainingParams Training { get; }
+    public PipelineParams Pipeline { get; }
+    /// <summary>Setting name → the values to try; empty when there is no grid (one trial).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<JsonNode>> Grid { get; }
+
+    public static NnConfig Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"Cannot read the model config {path}: {e.Message}", e);
+        }
+        return Parse(text);
+    }
+
+    public static NnConfig Parse(string json)
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowDuplicateProperties = false }); }
+        catch (JsonException e) { throw new InvalidInputException($"The model config is not valid JSON: {e.Message}", e); }
+        if (root is not JsonObject rootObject) throw new InvalidInputException("The model config must be a JSON object.");
+        return FromJson(rootObject);
+    }
+
+    /// <summary>The config as JSON (what <see cref="Parse"/> reads back to an equal config).</summary>
+    public string ToJson() => _json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>
+    /// This config with some settings replaced (names from <c>model_init_params</c> or <c>model_training_params</c>)
+    /// and no grid: one trial's config. Values are validated like the file's.
+    /// </summary>
+    public NnConfig WithSettings(IReadOnlyDictionary<string, JsonNode> settings)
+    {
+        var json = (JsonObject)_json.DeepClone();
+        json.Remove(GridGroup);
+        foreach (var (key, value) in settings)
+        {
+            var group = GroupOf(Kind, key)
+                ?? throw new InvalidInputException($"Unknown setting {GridGroup}.{key}; allowed keys: {string.Join(", ", TunableKeys(Kind))}.");
+            if (json[group] is not JsonObject groupObject) json[group] = groupObject = [];
+            groupObject[key] = value.DeepClone();
+        }
+        return FromJson(json);
+    }
+
+    private static NnConfig FromJson(JsonObject json)
+    {
+        foreach (var (key, _) in json)
+            if (!TopLevelKeys.Contains(key))
+                throw new InvalidInputException($"Unknown setting {key}; allowed keys: {string.Join(", ", TopLevelKeys)}.");
+
+        var kind = new SettingsReader(json, "model config").Choice("model_type", "", "rnn", "transformer") switch
+        {
+            "rnn" => ModelKind.Rnn,
+            "transformer" => ModelKind.Transformer,
+            _ => throw new InvalidInputException("Setting model_type is required: \"rnn\" or \"transformer\"."),
+        };
+        var init = ReadGroup(json, InitGroup, reader => ModelInitParams.Read(kind, reader));
+        var training = ReadGroup(json, TrainingGroup, TrainingParams.Read);
+        var pipeline = ReadGroup(json, PipelineGroup, PipelineParams.Read);
+        var grid = ReadGrid(json, kind);
+        return new NnConfig(json, kind, init, training, pipeline, grid);
+    }
+
+    private static T ReadGroup<T>(JsonObject json, string groupName, Func<SettingsReader, T> read)
+    {
+        var node = json[groupName] ?? new JsonObject();
+        if (node is not JsonObject group) throw new InvalidInputException($"Setting {groupName} must be a JSON object.");
+        var reader = new SettingsReader(group, groupName);
+        var value = read(reader);
+        reader.RejectUnknownKeys();
+        return value;
+    }
+
+    private static Dictionary<string, IReadOnlyList<JsonNode>> ReadGrid(JsonObject json, ModelKind kind)
+    {
+        var grid = new Dictionary<string, IReadOnlyList<JsonNode>>(StringComparer.Ordinal);
+        if (json[GridGroup] is null) return grid;
+        if (json[GridGroup] is not JsonObject gridObject) throw new InvalidInputException($"Setting {GridGroup} must be a JSON object.");
+        foreach (var (key, values) in gridObject)
+        {
+            if (GroupOf(kind, key) is null || key == "task")
+                throw new InvalidInputException($"Unknown setting {GridGroup}.{key}; allowed keys: {string.Join(", ", TunableKeys(kind))}.");
+            if (values is not JsonArray { Count: > 0 } array || array.Any(v => v is null))
+                throw new InvalidInputException($"Setting {GridGroup}.{key} must be a non-empty array of values.");
+            grid[key] = array.Select(v => v!).ToArray();
+        }
+        return grid;
+    }
+
+    /// <summary>Which group a grid key belongs to (null: none). Found by asking each group's reader which keys it reads.</summary>
+    private static string? GroupOf(ModelKind kind, string key)
+    {
+        if (KeysOf(r => ModelInitParams.Read(kind, r)).Contains(key)) return InitGroup;
+        if (KeysOf(TrainingParams.Read).Contains(key)) return TrainingGroup;
+        return null;
+    }
+
+    private static IEnumerable<string> TunableKeys(ModelKind kind) =>
+        KeysOf(r => ModelInitParams.Read(kind, r)).Concat(KeysOf(TrainingParams.Read).Where(k => k != "task")).Order(StringComparer.Ordinal);
+
+    private static IReadOnlySet<string> KeysOf<T>(Func<SettingsReader, T> read)
+    {
+        var reader = new SettingsReader([], "");
+        read(reader);
+        return reader.KnownKeys;
+    }
+}
+
+/// <summary>Settings that shape a model (<c>model_init_params</c>).</summary>
+public abstract record ModelInitParams
+{
+    /// <summary>Dropout probability (0 = none).</summary>
+    public double DropoutRate { get; init; }
+    /// <summary>Feed log(1 + seconds since the previous event) next to each event name.</summary>
+    public bool UseTimeGaps { get; init; }
+    /// <summary>Longer inputs keep their last events (also the transformer's positional-encoding length).</summary>
+    public int MaxSequenceLength { get; init; }
+
+    internal static ModelInitParams Read(ModelKind kind, SettingsReader reader) =>
+        kind == ModelKind.Rnn ? RnnInitParams.ReadRnn(reader) : TransformerInitParams.ReadTransformer(reader);
+
+    private protected static (double Dropout, bool Gaps, int MaxLength) ReadCommon(SettingsReader reader) => (
+        reader.Double("dropout_rate", 0.1, 0, 1, maxExclusive: true),
+        reader.Bool("use_time_gaps", false),
+        reader.Int("max_sequence_length", 500, 1, 100_000));
+}
+
+public sealed record RnnInitParams : ModelInitParams
+{
+    public static readonly string[] CellTypes = ["rnn", "gru", "lstm"];
+    public static readonly string[] AttentionTypes = ["global", "self", "multi-head", "last"];
+
+    /// <summary>rnn | gru | lstm.</summary>
+    public string CellType { get; init; } = "gru";
+    /// <summary>relu | tanh (the <c>rnn</c> cell only).</summary>
+    public string Nonlinearity { get; init; } = "tanh";
+    public int EmbeddingSize { get; init; } = 32;
+    public int HiddenSize { get; init; } = 32;
+    public int NumLayers { get; init; } = 1;
+    /// <summary>global | self | multi-head | last.</summary>
+    public string AttentionType { get; init; } = "global";
+    /// <summary>Heads of <c>multi-head</c> attention.</summary>
+    public int NumHeads { get; init; } = 1;
+    /// <summary>Size of the tanh projection scored by <c>self</c>/<c>multi-head</c> attention.</summary>
+    public int AttentionSize { get; init; } = 32;
+
+    internal static RnnInitParams ReadRnn(SettingsReader reader)
+    {
+        var (dropout, gaps, maxLength) = ReadCommon(reader);
+        return new RnnInitParams
+        {
+            DropoutRate = dropout,
+            UseTimeGaps = gaps,
+            MaxSequenceLength = maxLength,
+            CellType = reader.Choice("cell_type", "gru", CellTypes),
+            Nonlinearity = reader.Choice("nonlinearity", "tanh", "relu", "tanh"),
+            EmbeddingSize = reader.Int("embedding_size", 32, 1, 4096),
+            HiddenSize = reader.Int("hidden_size", 32, 1, 4096),
+            NumLayers = reader.Int("num_layers", 1, 1, 16),
+            AttentionType = reader.Choice("attention_type", "global", AttentionTypes),
+            NumHeads = reader.Int("num_heads", 1, 1, 64),
+            AttentionSize = reader.Int("attention_size", 32, 1, 4096),
+        };
+    }
+}
+
+public sealed record TransformerInitParams : ModelInitParams
+{
+    public int ModelSize { get; init; } = 32;
+    public int NumLayers { get; init; } = 1;
+    public int NumHeads { get; init; } = 2;
+    public int DimFeedforward { get; init; } = 64;
+    /// <summary>Uniform range for the embedding and output-layer weights.</summary>
+    public (double Low, double High) WeightsInitRange { get; init; } = (-0.1, 0.1);
+    /// <summary>last (the last real event's state, as the original) | mean (over real events).</summary>
+    public string Pooling { get; init; } = "last";
+
+    internal static TransformerInitParams ReadTransformer(SettingsReader reader)
+    {
+        var (dropout, gaps, maxLength) = ReadCommon(reader);
+        var result = new TransformerInitParams
+        {
+            DropoutRate = dropout,
+            UseTimeGaps = gaps,
+            MaxSequenceLength = maxLength,
+            ModelSize = reader.Int("model_size", 32, 2, 4096),
+            NumLayers = reader.Int("num_layers", 1, 1, 32),
+            NumHeads = reader.Int("num_heads", 2, 1, 64),
+            DimFeedforward = reader.Int("dim_feedforward", 64, 1, 16384),
+            WeightsInitRange = reader.Range("weights_init_range", (-0.1, 0.1)),
+            Pooling = reader.Choice("pooling", "last", "last", "mean"),
+        };
+        if (result.ModelSize % result.NumHeads != 0)
+            throw new InvalidInputException(
+                $"Setting model_init_params.model_size ({result.ModelSize}) must be a multiple of model_init_params.num_heads ({result.NumHeads}).");
+        if (result.ModelSize % 2 != 0)
+            throw new InvalidInputException($"Setting model_init_params.model_size must be even (sinusoidal positions), not {result.ModelSize}.");
+        return result;
+    }
+}
+
+/// <summary>How a model is trained (<c>model_training_params</c>).</summary>
+public sealed record TrainingParams
+{
+    public PredictionTask Task { get; init; } = PredictionTask.Events;
+    /// <summary>cpu | cuda | auto (cuda when available).</summary>
+    public string Device { get; init; } = "auto";
+    public int NumEpochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 32;
+    /// <summary>adam | adamw.</summary>
+    public string Optimizer { get; init; } = "adamw";
+    public double LearningRate { get; init; } = 0.001;
+    /// <summary>The optimizer's own weight decay (decoupled for adamw).</summary>
+    public double WeightDecay { get; init; }
+    /// <summary>none | L1 | L2: a penalty reg_lambda × Σ|w| (L1) or reg_lambda × Σw² (L2) added to the loss.</summary>
+    public string RegType { get; init; } = "none";
+    public double RegLambda { get; init; }
+    /// <summary>Largest gradient L2 norm per step (0 = no clipping).</summary>
+    public double GradientClipNorm { get; init; } = 1.0;
+    /// <summary>none | balanced (inverse label frequency in the training split).</summary>
+    public string ClassWeights { get; init; } = "none";
+    public int Seed { get; init; } = 42;
+    /// <summary>Intra-op threads per trial (0 = the cores divided among parallel trials).</summary>
+    public int NumThreads { get; init; }
+
+    internal static TrainingParams Read(SettingsReader reader) => new()
+    {
+        Task = reader.Choice("task", "events", "events", "churn") == "churn" ? PredictionTask.Churn : PredictionTask.Events,
+        Device = reader.Choice("device", "auto", "cpu", "cuda", "auto"),
+        NumEpochs = reader.Int("num_epochs", 10, 1, 100_000),
+        BatchSize = reader.Int("batch_size", 32, 1, 65_536),
+        Optimizer = reader.Choice("optimizer", "adamw", "adam", "adamw"),
+        LearningRate = reader.Double("learning_rate", 0.001, 0, 10, minExclusive: true),
+        WeightDecay = reader.Double("weight_decay", 0, 0, 10),
+        RegType = reader.Choice("reg_type", "none", "none", "L1", "L2"),
+        RegLambda = reader.Double("reg_lambda", 0, 0, 1000),
+        GradientClipNorm = reader.Double("gradient_clip_norm", 1.0, 0, 1e6),
+        ClassWeights = reader.Choice("class_weights", "none", "none", "balanced"),
+        Seed = reader.Int("seed", 42, 0),
+        NumThreads = reader.Int("num_threads", 0, 0, 1024),
+    };
+}
+
+/// <summary>What happens around training (<c>pipeline_params</c>).</summary>
+public sealed record PipelineParams
+{
+    /// <summary>Metric names a host can map to a metric function; <c>loss</c> is the validation loss.</summary>
+    public static readonly string[] MetricNames =
+        ["accuracy", "top_k_accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_macro", "f1_weighted", "roc_auc", "pr_auc", "log_loss", "loss"];
+
+    /// <summary>Epochs without validation improvement before stopping (0 = never stop early).</summary>
+    public int EarlyStoppingPatience { get; init; } = 3;
+    public string GridSearchMetric { get; init; } = "accuracy";
+    /// <summary>Churn probability at or above which a user is predicted to churn.</summary>
+    public double ProbThreshold { get; init; } = 0.5;
+    public bool ReturnChurnProb { get; init; } = true;
+    public bool SaveAttentionWeights { get; init; } = true;
+    public bool ShuffleTrain { get; init; } = true;
+    /// <summary>Trials trained at once (0 = one per core).</summary>
+    public int MaxParallelTrials { get; init; }
+
+    internal static PipelineParams Read(SettingsReader reader) => new()
+    {
+        EarlyStoppingPatience = reader.Int("early_stopping_patience", 3, 0),
+        GridSearchMetric = reader.Choice("grid_search_metric", "accuracy", MetricNames),
+        ProbThreshold = reader.Double("prob_threshold", 0.5, 0, 1, minExclusive: true, maxExclusive: true),
+        ReturnChurnProb = reader.Bool("return_churn_prob", true),
+        SaveAttentionWeights = reader.Bool("save_attention_weights", true),
+        ShuffleTrain = reader.Bool("shuffle_train", true),
+        MaxParallelTrials = reader.Int("max_parallel_trials", 0, 0, 1024),
+    };
+}

@@ -1,0 +1,79 @@
+using CustomerAnalysis.Core.Preparation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace CustomerAnalysis.Modeling.Data;
+
+/// <summary>
+/// One padded batch as tensors, right-padded with <see cref="Vocabulary.Pad"/> to the batch's longest sequence.
+/// Create it inside a dispose scope: the tensors are freed with the scope.
+/// </summary>
+public sealed class SequenceBatch
+{
+    private SequenceBatch(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, int[] keptFrom)
+    {
+        Tokens = tokens;
+        LogGaps = logGaps;
+        Mask = mask;
+        Lengths = lengths;
+        KeptFrom = keptFrom;
+    }
+
+    /// <summary>[batch, steps] int64 token ids, 0 on padding.</summary>
+    public Tensor Tokens { get; }
+    /// <summary>[batch, steps] float32 log(1 + seconds since the previous event), 0 on padding.</summary>
+    public Tensor LogGaps { get; }
+    /// <summary>[batch, steps] bool, true on real events.</summary>
+    public Tensor Mask { get; }
+    /// <summary>[batch] int64 number of real events.</summary>
+    public Tensor Lengths { get; }
+    /// <summary>Per sequence: the index of its first kept event (inputs longer than the limit keep their last events).</summary>
+    public int[] KeptFrom { get; }
+
+    /// <param name="tokens">Per sequence its token ids (at least one each).</param>
+    /// <param name="gapSeconds">Per sequence its gaps, aligned with tokens; null = all zero.</param>
+    /// <param name="maxLength">Longer sequences keep their last <paramref name="maxLength"/> events.</param>
+    public static SequenceBatch Create(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
+        int maxLength, Device device)
+    {
+        var batch = tokens.Count;
+        var keptFrom = new int[batch];
+        var steps = 1;
+        for (var b = 0; b < batch; b++)
+        {
+            if (tokens[b].Count == 0) throw new ArgumentException($"Sequence {b} of the batch is empty.", nameof(tokens));
+            keptFrom[b] = Math.Max(0, tokens[b].Count - maxLength);
+            steps = Math.Max(steps, tokens[b].Count - keptFrom[b]);
+        }
+
+        var tokenData = new long[batch * steps];
+        var gapData = new float[batch * steps];
+        var maskData = new bool[batch * steps];
+        var lengthData = new long[batch];
+        for (var b = 0; b < batch; b++)
+        {
+            var length = tokens[b].Count - keptFrom[b];
+            lengthData[b] = length;
+            for (var t = 0; t < length; t++)
+            {
+                var source = keptFrom[b] + t;
+                tokenData[b * steps + t] = tokens[b][source];
+                maskData[b * steps + t] = true;
+                // The first kept event's gap is to an event that is no longer in the input: keep it anyway, it is real.
+                if (gapSeconds is not null) gapData[b * steps + t] = MathF.Log(1 + MathF.Max(0, gapSeconds[b][source]));
+            }
+        }
+
+        return new SequenceBatch(
+            torch.tensor(tokenData, [batch, steps], ScalarType.Int64, device),
+            torch.tensor(gapData, [batch, steps], ScalarType.Float32, device),
+            torch.tensor(maskData, [batch, steps], ScalarType.Bool, device),
+            torch.tensor(lengthData, [batch], ScalarType.Int64, device),
+            keptFrom);
+    }
+
+    /// <summary>The batch of the given examples (by index).</summary>
+    public static SequenceBatch FromExamples(IReadOnlyList<SequenceExample> examples, IReadOnlyList<int> indices, int maxLength, Device device) =>
+        Create(indices.Select(i => (IReadOnlyList<int>)examples[i].Tokens).ToArray(),
+            indices.Select(i => (IReadOnlyList<float>)examples[i].GapSeconds).ToArray(), maxLength, device);
+}

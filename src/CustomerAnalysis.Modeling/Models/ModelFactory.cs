@@ -1,0 +1,39 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace CustomerAnalysis.Modeling.Models;
+
+public static class ModelFactory
+{
+    /// <summary>Model construction draws initial weights from torch's process-wide generator: one at a time.</summary>
+    private static readonly Lock InitializationLock = new();
+
+    /// <summary>A new model as the config describes, its weights initialised from <paramref name="seed"/> (repeatable
+    /// even when other threads build models at the same time), on <paramref name="device"/>.</summary>
+    public static SequenceModel Create(NnConfig config, PredictionTask task, int vocabularySize, int seed, Device device)
+    {
+        lock (InitializationLock)
+        {
+            torch.manual_seed(seed);
+            SequenceModel model = config.Init switch
+            {
+                RnnInitParams rnn => new RnnModel(rnn, task, vocabularySize),
+                TransformerInitParams transformer => new TransformerModel(transformer, task, vocabularySize),
+                _ => throw new ArgumentException($"No model for {config.Init.GetType().Name}.", nameof(config)),
+            };
+            model.to(device);
+            return model;
+        }
+    }
+
+    /// <summary>cpu | cuda | auto → a device; cuda when asked for but absent is an error.</summary>
+    public static Device ResolveDevice(string setting) => setting switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" when torch.cuda.is_available() => torch.CUDA,
+        "cuda" => throw new Core.InvalidInputException("Setting model_training_params.device is \"cuda\" but no CUDA device is available; use \"cpu\" or \"auto\"."),
+        _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
+    };
+}

@@ -1,0 +1,132 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Configuration;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace CustomerAnalysis.Modeling.Models;
+
+/// <summary>
+/// Embedding (padding index 0, optionally with the log time gap as one more feature) → stacked rnn/gru/lstm layers
+/// (seeded dropout between them) → attention pooling over the real steps → output head.
+/// Padding is masked, not packed: sequences are right-padded, so real steps never see padding.
+/// </summary>
+public sealed class RnnModel : SequenceModel
+{
+    private readonly Embedding embedding;
+    private readonly ModuleList<nn.Module> layers;
+    private readonly SeededDropout dropout;
+    private readonly AttentionPooling pooling;
+    private readonly OutputHead head;
+    private readonly RnnInitParams _settings;
+
+    public RnnModel(RnnInitParams settings, PredictionTask task, int vocabularySize) : base(nameof(RnnModel), task, vocabularySize)
+    {
+        _settings = settings;
+        embedding = nn.Embedding(vocabularySize, settings.EmbeddingSize, padding_idx: Vocabulary.Pad);
+        layers = new ModuleList<nn.Module>();
+        for (var layer = 0; layer < settings.NumLayers; layer++)
+        {
+            var inputSize = layer == 0 ? settings.EmbeddingSize + (settings.UseTimeGaps ? 1 : 0) : settings.HiddenSize;
+            layers.Add(settings.CellType switch
+            {
+                "gru" => nn.GRU(inputSize, settings.HiddenSize, batchFirst: true),
+                "lstm" => nn.LSTM(inputSize, settings.HiddenSize, batchFirst: true),
+                _ => nn.RNN(inputSize, settings.HiddenSize, nonLinearity: settings.Nonlinearity == "relu" ? nn.NonLinearities.ReLU : nn.NonLinearities.Tanh, batchFirst: true),
+            });
+        }
+        dropout = new SeededDropout(settings.DropoutRate);
+        pooling = new AttentionPooling(settings.AttentionType, settings.HiddenSize, settings.NumHeads, settings.AttentionSize);
+        head = new OutputHead(settings.HiddenSize, task, vocabularySize);
+        RegisterComponents();
+    }
+
+    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths)
+    {
+        var states = embedding.forward(tokens);
+        if (_settings.UseTimeGaps) states = torch.cat([states, logGaps.unsqueeze(-1)], -1);
+        for (var layer = 0; layer < layers.Count; layer++)
+        {
+            if (layer > 0) states = dropout.forward(states);
+            states = layers[layer] switch
+            {
+                GRU gru => gru.forward(states, null).Item1,
+                LSTM lstm => lstm.forward(states, null).Item1,
+                RNN rnn => rnn.forward(states, null).Item1,
+                var other => throw new InvalidOperationException($"Unexpected layer {other.GetType().Name}."),
+            };
+        }
+        states = dropout.forward(states);
+        var (pooled, attention) = pooling.Pool(states, mask, lengths);
+        return new ModelOutput(head.forward(pooled), attention, null);
+    }
+}
+
+/// <summary>
+/// Turns [batch, steps, hidden] states into one [batch, hidden] vector per sequence, with the weight of each step.
+/// <list type="bullet">
+/// <item><c>global</c>: a learned linear score per step.</item>
+/// <item><c>self</c>: a learned context vector scoring tanh-projected states.</item>
+/// <item><c>multi-head</c>: several <c>self</c> heads, each with its own projection and context; their pooled
+/// vectors are averaged.</item>
+/// <item><c>last</c>: the last real step (no attention; its weight is 1 there, 0 elsewhere).</item>
+/// </list>
+/// </summary>
+internal sealed class AttentionPooling : nn.Module
+{
+    private readonly string _kind;
+    private readonly int _heads;
+    private readonly int _attentionSize;
+    private readonly Linear? scorer;
+    private readonly Linear? projection;
+    private readonly Parameter? contexts;
+
+    public AttentionPooling(string kind, int hiddenSize, int heads, int attentionSize) : base(nameof(AttentionPooling))
+    {
+        _kind = kind;
+        _heads = kind == "multi-head" ? heads : 1;
+        _attentionSize = attentionSize;
+        switch (kind)
+        {
+            case "global":
+                scorer = nn.Linear(hiddenSize, 1);
+                break;
+            case "self":
+            case "multi-head":
+                projection = nn.Linear(hiddenSize, _heads * attentionSize);
+                contexts = nn.Parameter(torch.empty(_heads, attentionSize).uniform_(-0.1, 0.1));
+                break;
+            case "last":
+                break;
+            default:
+                throw new ArgumentException($"Unknown attention type '{kind}'.", nameof(kind));
+        }
+        RegisterComponents();
+    }
+
+    /// <returns>Pooled [batch, hidden] and weights [heads, batch, steps].</returns>
+    public (Tensor Pooled, Tensor Weights) Pool(Tensor states, Tensor mask, Tensor lengths)
+    {
+        var (batch, steps) = (states.shape[0], states.shape[1]);
+        if (_kind == "last")
+        {
+            var weights = nn.functional.one_hot(lengths - 1, steps).to(states.dtype).unsqueeze(0);
+            return (SequenceModel.LastRealStep(states, lengths), weights);
+        }
+
+        Tensor scores; // [heads, batch, steps]
+        if (scorer is not null)
+        {
+            scores = scorer.forward(states).squeeze(-1).unsqueeze(0);
+        }
+        else
+        {
+            var projected = projection!.forward(states).tanh().view(batch, steps, _heads, _attentionSize);
+            scores = (projected * contexts!).sum(-1).permute(2, 0, 1);
+        }
+        var attention = SequenceModel.MaskedSoftmax(scores, mask.unsqueeze(0));
+        // [batch, heads, steps] × [batch, steps, hidden] → [batch, heads, hidden], heads averaged.
+        var pooled = attention.transpose(0, 1).bmm(states).mean([1]);
+        return (pooled, attention);
+    }
+}

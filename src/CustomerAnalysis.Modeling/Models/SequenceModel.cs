@@ -1,0 +1,95 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace CustomerAnalysis.Modeling.Models;
+
+/// <summary>
+/// What a model returns for a batch.
+/// </summary>
+/// <param name="Logits">Events: [batch, vocabulary] (the padding token's logit is -∞: never predicted).
+/// Churn: [batch] (sigmoid → churn probability).</param>
+/// <param name="Attention">[heads, batch, steps]: how much each input event weighs in the prediction; each row sums to 1
+/// over the real events and is exactly 0 on padding.</param>
+/// <param name="LayerAttention">Transformer only: [layers, batch, heads, steps (query), steps (key)], 0 on padded keys.</param>
+public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention);
+
+/// <summary>
+/// A sequence classifier: event tokens (right-padded, with a mask) in, logits and attention out. Forward only; the
+/// training loop lives in <see cref="Training.Trainer"/>.
+/// </summary>
+public abstract class SequenceModel : nn.Module
+{
+    protected SequenceModel(string name, PredictionTask task, int vocabularySize) : base(name)
+    {
+        Task = task;
+        VocabularySize = vocabularySize;
+    }
+
+    public PredictionTask Task { get; }
+    public int VocabularySize { get; }
+
+    /// <param name="tokens">[batch, steps] int64, <see cref="Vocabulary.Pad"/> on padding.</param>
+    /// <param name="logGaps">[batch, steps] float32 log(1 + seconds since the previous event).</param>
+    /// <param name="mask">[batch, steps] bool, true on real events; every row has at least one.</param>
+    /// <param name="lengths">[batch] int64 real events per row (the real events come first).</param>
+    public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths);
+
+    public ModelOutput Forward(SequenceBatch batch) => Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths);
+
+    /// <summary>Makes every dropout of this model draw from <paramref name="generator"/> (a per-trial seed, safe
+    /// when trials run in parallel); null = torch's shared default generator.</summary>
+    public void UseGenerator(Generator? generator)
+    {
+        foreach (var dropout in modules().OfType<SeededDropout>()) dropout.Generator = generator;
+    }
+
+    /// <summary>Softmax over the steps with padded steps forced to exactly 0. <paramref name="scores"/>: [..., batch, steps].</summary>
+    internal static Tensor MaskedSoftmax(Tensor scores, Tensor mask) =>
+        scores.masked_fill(mask.logical_not(), float.NegativeInfinity).softmax(-1);
+
+    /// <summary>Row b of <paramref name="states"/> [batch, steps, size] at step lengths[b]-1: the last real event.</summary>
+    internal static Tensor LastRealStep(Tensor states, Tensor lengths)
+    {
+        var index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, states.shape[2]);
+        return states.gather(1, index).squeeze(1);
+    }
+}
+
+/// <summary>Dropout that can draw its mask from a given generator (torch's own dropout always uses the shared one).</summary>
+internal sealed class SeededDropout(double probability) : nn.Module<Tensor, Tensor>("SeededDropout")
+{
+    public Generator? Generator { get; set; }
+
+    public override Tensor forward(Tensor input)
+    {
+        if (!training || probability == 0) return input;
+        using var keep = torch.rand(input.shape, input.dtype, input.device, generator: Generator).ge_(probability);
+        return input * keep / (1 - probability);
+    }
+}
+
+/// <summary>The last layer: logits over the vocabulary (events) or one churn logit.</summary>
+internal sealed class OutputHead : nn.Module<Tensor, Tensor>
+{
+    private readonly TorchSharp.Modules.Linear linear;
+    private readonly PredictionTask _task;
+
+    public OutputHead(int inputSize, PredictionTask task, int vocabularySize) : base("OutputHead")
+    {
+        _task = task;
+        linear = nn.Linear(inputSize, task == PredictionTask.Events ? vocabularySize : 1);
+        RegisterComponents();
+    }
+
+    public TorchSharp.Modules.Linear Linear => linear;
+
+    public override Tensor forward(Tensor pooled)
+    {
+        var logits = linear.forward(pooled);
+        if (_task == PredictionTask.Churn) return logits.squeeze(-1);
+        // <PAD> is never a valid next event.
+        return logits.index_fill(1, torch.tensor(new long[] { Vocabulary.Pad }, device: logits.device), float.NegativeInfinity);
+    }
+}

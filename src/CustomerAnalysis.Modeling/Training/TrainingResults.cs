@@ -1,0 +1,63 @@
+using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Modeling.Models;
+
+namespace CustomerAnalysis.Modeling.Training;
+
+/// <summary>
+/// A model's predictions for one split as plain arrays, so evaluation code (pure .NET) can score them.
+/// </summary>
+/// <param name="Classes">Events: the vocabulary size; churn: 1.</param>
+/// <param name="Probabilities">Events: [count × classes] row-major next-event probabilities; churn: [count] churn probabilities.</param>
+/// <param name="Labels">The true labels (token id, or 1 = churned / 0 = returned), in the split's order.</param>
+public sealed record PredictionSet(int Classes, float[] Probabilities, int[] Labels)
+{
+    public int Count => Labels.Length;
+
+    /// <summary>Events: the probabilities of example <paramref name="index"/> over the vocabulary.</summary>
+    public ReadOnlySpan<float> Row(int index) => Probabilities.AsSpan(index * Classes, Classes);
+}
+
+/// <summary>
+/// The score that drives early stopping and trial selection. The functions themselves (accuracy, F1, ROC-AUC, …)
+/// live in the evaluation code; a host maps <c>grid_search_metric</c> to one of them.
+/// </summary>
+public sealed record ValidationMetric(string Name, Func<PredictionSet, double> Score, bool HigherIsBetter)
+{
+    /// <summary>Mean negative log-likelihood of the true labels (lower is better); needs no other code.</summary>
+    public static ValidationMetric Loss { get; } = new("loss", NegativeLogLikelihood, HigherIsBetter: false);
+
+    public bool IsBetter(double candidate, double incumbent) =>
+        !double.IsNaN(candidate) && (double.IsNaN(incumbent) || (HigherIsBetter ? candidate > incumbent : candidate < incumbent));
+
+    private static double NegativeLogLikelihood(PredictionSet predictions)
+    {
+        const double floor = 1e-12;
+        var total = 0.0;
+        for (var i = 0; i < predictions.Count; i++)
+        {
+            var label = predictions.Labels[i];
+            double p = predictions.Classes == 1
+                ? label == 1 ? predictions.Probabilities[i] : 1 - predictions.Probabilities[i]
+                : predictions.Probabilities[i * predictions.Classes + label];
+            total -= Math.Log(Math.Max(p, floor));
+        }
+        return predictions.Count == 0 ? double.NaN : total / predictions.Count;
+    }
+}
+
+/// <summary>One epoch of training.</summary>
+/// <param name="SequencesPerSecond">Training throughput of the epoch (the validation pass not counted).</param>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double ValidationMetric, double Seconds, double SequencesPerSecond);
+
+/// <summary>What training one config produced.</summary>
+/// <param name="Model">The model with its best epoch's weights (the caller disposes it).</param>
+/// <param name="BestEpoch">1-based epoch whose weights were kept.</param>
+/// <param name="ValidationPredictions">The kept model's predictions on the validation split.</param>
+public sealed record TrainingResult(
+    NnConfig Config,
+    SequenceModel Model,
+    IReadOnlyList<EpochRecord> History,
+    int BestEpoch,
+    double BestValidationMetric,
+    PredictionSet ValidationPredictions,
+    bool StoppedEarly);

@@ -1,0 +1,74 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Modeling.Tests.Prediction;
+
+public class PredictorTests
+{
+    private static Predictor Trained(PredictionTask task, string init = "")
+    {
+        var data = SyntheticSequences.Create(task, train: 400, validation: 100, test: 10);
+        var config = SyntheticSequences.Config("rnn", task,
+            init: "\"hidden_size\": 16, \"dropout_rate\": 0, \"max_sequence_length\": 6" + (init.Length > 0 ? ", " + init : ""),
+            training: "\"num_epochs\": 15, \"learning_rate\": 0.02");
+        var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, new TrainingRun(1, 3));
+        using var stream = new MemoryStream();
+        ModelCheckpoint.FromTraining(result, data.Vocabulary).Write(stream);
+        result.Model.Dispose();
+        stream.Position = 0;
+        return Predictor.Load(stream);
+    }
+
+    [Fact]
+    public void Next_event_predictions_come_ranked_with_attention_aligned_to_the_input()
+    {
+        using var predictor = Trained(PredictionTask.Events);
+        string[] longSession = ["event_0", "event_1", "event_2", "event_3", "event_4", "event_5", "event_6", "event_3"];
+        string[] withUnknown = ["never_seen_event", "event_6"];
+
+        var predictions = predictor.Predict([longSession, withUnknown], top: 3);
+
+        Assert.Equal(2, predictions.Count);
+        Assert.Equal("event_4", predictions[0].TopEvents[0].Event); // event_3 → event_4
+        Assert.Equal("event_7", predictions[1].TopEvents[0].Event);
+        foreach (var prediction in predictions)
+        {
+            Assert.Equal(3, prediction.TopEvents.Count);
+            Assert.True(prediction.TopEvents.Zip(prediction.TopEvents.Skip(1)).All(p => p.First.Probability >= p.Second.Probability));
+            Assert.DoesNotContain(prediction.TopEvents, e => e.Event == Vocabulary.PadToken);
+            Assert.Null(prediction.ChurnProbability);
+        }
+        // The limit is 6 events: the first 2 of the long session are dropped and get no attention.
+        Assert.Equal(longSession.Length, predictions[0].Attention.Count);
+        Assert.Equal([0.0, 0.0], predictions[0].Attention.Take(2));
+        Assert.Equal(1.0, predictions[0].Attention.Sum(), 4);
+        Assert.Equal(2, predictions[1].Attention.Count);
+    }
+
+    [Fact]
+    public void Churn_predictions_give_a_probability_and_a_decision()
+    {
+        using var predictor = Trained(PredictionTask.Churn, "\"attention_type\": \"multi-head\", \"num_heads\": 2");
+        var predictions = predictor.Predict([["event_3", "event_0", "event_5"], ["event_3", "event_5"]], top: 1);
+
+        Assert.True(predictions[0].ChurnProbability > 0.5, $"contains event_0: {predictions[0].ChurnProbability}");
+        Assert.True(predictions[1].ChurnProbability < 0.5, $"no event_0: {predictions[1].ChurnProbability}");
+        Assert.Equal([true, false], predictions.Select(p => p.Churns!.Value));
+        Assert.Empty(predictions[0].TopEvents);
+        Assert.Equal(2, predictions[0].AttentionByHead.Count);
+    }
+
+    [Fact]
+    public void Empty_sessions_and_missing_time_gaps_are_input_errors()
+    {
+        using var predictor = Trained(PredictionTask.Events, "\"use_time_gaps\": true");
+        Assert.Throws<InvalidInputException>(() => predictor.Predict([Array.Empty<string>()], top: 1));
+        var error = Assert.Throws<InvalidInputException>(() => predictor.Predict([["event_1"]], top: 1));
+        Assert.Contains("use_time_gaps", error.Message);
+        var ok = predictor.Predict([new SessionInput(["event_1", "event_2"], [0, 12])], top: 2);
+        Assert.Equal(2, ok[0].TopEvents.Count);
+    }
+}
