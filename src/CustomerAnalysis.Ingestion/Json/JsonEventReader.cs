@@ -11,21 +11,28 @@ namespace CustomerAnalysis.Ingestion.Json;
 /// </summary>
 internal static class JsonEventReader
 {
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, StringPool strings,
+    /// <summary>Rows are handed out in batches of about this many.</summary>
+    private const int BatchRows = 4096;
+
+    /// <summary>The rows of <paramref name="path"/>, in batches.</summary>
+    public static async IAsyncEnumerable<SourceRow[]> ReadBatchesAsync(string path, StringPool strings,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var stream = Open(path);
         await using (stream.ConfigureAwait(false))
         {
             var scanner = new JsonRowScanner(stream, path, strings);
-            var batch = new List<SourceRow>();
+            var batch = new List<SourceRow>(BatchRows);
             var finished = false;
             while (!finished)
             {
                 await scanner.FillAsync(cancellationToken).ConfigureAwait(false);
-                batch.Clear();
                 finished = scanner.ScanBufferedRows(batch);
-                foreach (var row in batch) yield return row;
+                if (batch.Count >= BatchRows || (finished && batch.Count > 0))
+                {
+                    yield return batch.ToArray();
+                    batch.Clear();
+                }
             }
         }
     }

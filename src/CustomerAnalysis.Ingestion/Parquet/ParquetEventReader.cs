@@ -16,7 +16,8 @@ internal static class ParquetEventReader
 {
     private const string GaSessionIdKey = "ga_session_id";
 
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, StringPool strings,
+    /// <summary>The rows of <paramref name="path"/>, one array per row group.</summary>
+    public static async IAsyncEnumerable<SourceRow[]> ReadRowGroupsAsync(string path, StringPool strings,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
@@ -26,11 +27,11 @@ internal static class ParquetEventReader
             long rowsBefore = 0;
             for (var group = 0; group < reader.RowGroupCount; group++)
             {
-                // Reading happens outside the yield loop so that library errors can be wrapped with the file name.
-                var batch = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
+                // Reading happens outside the iterator body so that library errors can be wrapped with the file name.
+                var rows = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
                     .ConfigureAwait(false);
-                foreach (var row in batch) yield return row;
-                rowsBefore += batch.Length;
+                rowsBefore += rows.Length;
+                yield return rows;
             }
         }
     }
