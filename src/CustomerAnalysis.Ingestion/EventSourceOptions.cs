@@ -32,6 +32,9 @@ public sealed record EventSourceOptions
     /// <summary>Pause between polls of a query job that is not complete yet (each poll also waits server-side).</summary>
     public TimeSpan BigQueryPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a query job may stay incomplete before the read gives up.</summary>
+    public TimeSpan BigQueryJobTimeout { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Defaults, with <c>CA_BIGQUERY_BASE_URL</c> and <c>CA_BIGQUERY_BILLING_PROJECT</c> applied when set.</summary>
     public static EventSourceOptions FromEnvironment()
     {

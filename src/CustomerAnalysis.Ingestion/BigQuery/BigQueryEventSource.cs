@@ -38,6 +38,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
         var project = Range.BillingProject ?? options.BigQueryBillingProject ?? Range.Project;
         var strings = new StringPool();
         long rowNumber = 0;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
 
         var page = await client.QueryAsync(project, QueryRequest(), cancellationToken).ConfigureAwait(false);
         while (true)
@@ -48,7 +49,12 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
             foreach (var row in parsed.Rows) yield return row;
 
             if (!parsed.JobComplete)
+            {
+                if (waiting.Elapsed > options.BigQueryJobTimeout)
+                    throw new BigQueryUnavailableException(
+                        $"BigQuery job {parsed.Job?.JobId} did not complete within {options.BigQueryJobTimeout}");
                 await Task.Delay(options.BigQueryPollInterval, cancellationToken).ConfigureAwait(false);
+            }
             else if (parsed.PageToken is null)
                 yield break;
             var job = parsed.Job ?? throw new InvalidDataException("BigQuery response has no jobReference to fetch more results with");

@@ -98,6 +98,23 @@ public class BigQueryEventSourceTests
     }
 
     [Fact]
+    public async Task A_job_that_never_completes_is_given_up()
+    {
+        using var server = new FakeBigQueryServer(Enumerable.Repeat(Incomplete, 50).ToArray());
+        var options = Options(server) with
+        {
+            BigQueryPollInterval = TimeSpan.FromMilliseconds(20),
+            BigQueryJobTimeout = TimeSpan.FromMilliseconds(100),
+        };
+
+        var error = await Assert.ThrowsAsync<BigQueryUnavailableException>(
+            () => TestData.ReadAllAsync(EventSources.Open(Uri, options)));
+
+        Assert.Contains("job_Abc123 did not complete", error.Message);
+        Assert.InRange(server.Requests.Count, 2, 20);
+    }
+
+    [Fact]
     public async Task A_server_error_is_retried()
     {
         using var server = new FakeBigQueryServer(
