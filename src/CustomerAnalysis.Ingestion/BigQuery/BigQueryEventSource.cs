@@ -38,7 +38,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
         var project = Range.BillingProject ?? options.BigQueryBillingProject ?? Range.Project;
         var strings = new StringPool();
         long rowNumber = 0;
-        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        System.Diagnostics.Stopwatch? incompleteFor = null;
 
         var page = await client.QueryAsync(project, QueryRequest(), cancellationToken).ConfigureAwait(false);
         while (true)
@@ -50,7 +50,8 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
 
             if (!parsed.JobComplete)
             {
-                if (waiting.Elapsed > options.BigQueryJobTimeout)
+                incompleteFor ??= System.Diagnostics.Stopwatch.StartNew();
+                if (incompleteFor.Elapsed > options.BigQueryJobTimeout)
                     throw new BigQueryUnavailableException(
                         $"BigQuery job {parsed.Job?.JobId} did not complete within {options.BigQueryJobTimeout}");
                 await Task.Delay(options.BigQueryPollInterval, cancellationToken).ConfigureAwait(false);

@@ -19,7 +19,7 @@ internal static class JsonRowParser
         var reader = new Utf8JsonReader(rowJson, isFinalBlock: true, state: default);
         reader.Read();
         if (reader.TokenType != JsonTokenType.StartObject)
-            throw new InvalidInputException($"JSON file {source}: row {rowNumber} is a {Describe(reader.TokenType)}, not an object");
+            throw new InvalidInputException($"JSON file {source}: row {rowNumber} is {Describe(reader.TokenType)}, not an object");
 
         string? user = null, name = null;
         long? timestamp = null, session = null, bundle = null;
@@ -132,10 +132,10 @@ internal static class JsonRowParser
 
     private static string Describe(JsonTokenType token) => token switch
     {
-        JsonTokenType.StartArray => "array",
-        JsonTokenType.String => "string",
-        JsonTokenType.Number => "number",
-        JsonTokenType.True or JsonTokenType.False => "boolean",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
         _ => "null",
     };
 }

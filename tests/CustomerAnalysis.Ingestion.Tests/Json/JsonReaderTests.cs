@@ -137,6 +137,7 @@ public class JsonReaderTests
 
     [Theory]
     [InlineData("[1, 2]", "row 1 is a number, not an object")]
+    [InlineData("{\"user_pseudo_id\":\"u\"}\n[1]", "row 2 is an array, not an object")]
     [InlineData("\"text\"", "neither a JSON array nor newline-delimited JSON")]
     public async Task Json_that_is_not_rows_of_objects_is_rejected_as_input(string content, string expected)
     {
