@@ -1,0 +1,53 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Ingestion.BigQuery;
+
+namespace CustomerAnalysis.Ingestion;
+
+/// <summary>Settings for <see cref="EventSources.Open"/>. Only BigQuery reads use them today.</summary>
+public sealed record EventSourceOptions
+{
+    public static readonly Uri DefaultBigQueryBaseUrl = new("https://bigquery.googleapis.com");
+
+    /// <summary>Where the BigQuery REST API lives; tests point it at a local fake.</summary>
+    public Uri BigQueryBaseUrl { get; init; } = DefaultBigQueryBaseUrl;
+
+    /// <summary>
+    /// The project that runs (and pays for) the query job; defaults to the table's project. Needed for public
+    /// datasets, whose project does not let others run jobs. A <c>billing_project=</c> in the URI wins.
+    /// </summary>
+    public string? BigQueryBillingProject { get; init; }
+
+    /// <summary>Supplies OAuth access tokens; null means Google application default credentials.</summary>
+    public IAccessTokenProvider? BigQueryAccessTokens { get; init; }
+
+    /// <summary>Rows per result page asked of BigQuery (it may send fewer: pages are also capped by size).</summary>
+    public int BigQueryPageSize { get; init; } = 50_000;
+
+    /// <summary>Attempts per request when BigQuery answers 429 or 5xx (or the connection fails).</summary>
+    public int BigQueryMaxAttempts { get; init; } = 5;
+
+    /// <summary>First retry delay; it doubles with each further attempt.</summary>
+    public TimeSpan BigQueryRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pause between polls of a query job that is not complete yet (each poll also waits server-side).</summary>
+    public TimeSpan BigQueryPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a query job may stay incomplete before the read gives up.</summary>
+    public TimeSpan BigQueryJobTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Defaults, with <c>CA_BIGQUERY_BASE_URL</c> and <c>CA_BIGQUERY_BILLING_PROJECT</c> applied when set.</summary>
+    public static EventSourceOptions FromEnvironment()
+    {
+        var options = new EventSourceOptions();
+        var baseUrl = Environment.GetEnvironmentVariable("CA_BIGQUERY_BASE_URL");
+        if (!string.IsNullOrWhiteSpace(baseUrl))
+        {
+            if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                throw new InvalidInputException($"CA_BIGQUERY_BASE_URL is not an http(s) URL: {baseUrl}");
+            options = options with { BigQueryBaseUrl = uri };
+        }
+        var billing = Environment.GetEnvironmentVariable("CA_BIGQUERY_BILLING_PROJECT");
+        if (!string.IsNullOrWhiteSpace(billing)) options = options with { BigQueryBillingProject = billing };
+        return options;
+    }
+}

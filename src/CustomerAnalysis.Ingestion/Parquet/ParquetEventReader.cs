@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Events;
+using Parquet;
+using Parquet.Schema;
+
+namespace CustomerAnalysis.Ingestion.Parquet;
+
+/// <summary>
+/// Reads the needed columns of a GA4 Parquet export (as <c>bq extract --destination_format=PARQUET</c> writes it),
+/// one row group at a time. Parquet.Net's <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every
+/// column is read raw (packed values plus definition/repetition levels) and rows are rebuilt from the levels.
+/// </summary>
+internal static class ParquetEventReader
+{
+    private const string GaSessionIdKey = "ga_session_id";
+
+    /// <summary>The rows of <paramref name="path"/>, one array per row group.</summary>
+    public static async IAsyncEnumerable<SourceRow[]> ReadRowGroupsAsync(string path, StringPool strings,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            var columns = EventColumns.Find(reader.Schema, path);
+            long rowsBefore = 0;
+            for (var group = 0; group < reader.RowGroupCount; group++)
+            {
+                // Reading happens outside the iterator body so that library errors can be wrapped with the file name.
+                var rows = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
+                    .ConfigureAwait(false);
+                rowsBefore += rows.Length;
+                yield return rows;
+            }
+        }
+    }
+
+    private static async Task<ParquetReader> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ParquetException)
+        {
+            throw new InvalidInputException($"Cannot read Parquet file {path}: {e.Message}", e);
+        }
+    }
+
+    private static async Task<SourceRow[]> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
+        string path, StringPool strings, long rowsBefore, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var rowGroup = reader.OpenRowGroupReader(group);
+            var rowCount = checked((int)rowGroup.RowCount);
+            var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, strings, cancellationToken)
+                .ConfigureAwait(false);
+            var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, strings, cancellationToken)
+                .ConfigureAwait(false);
+            var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, cancellationToken)
+                .ConfigureAwait(false);
+            var bundles = columns.EventBundleSequenceId is { } bundleField
+                ? await ReadInt64sAsync(rowGroup, bundleField, rowCount, cancellationToken).ConfigureAwait(false)
+                : new long?[rowCount];
+            var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
+                .ConfigureAwait(false);
+
+            var rows = new SourceRow[rowCount];
+            for (var i = 0; i < rowCount; i++)
+                rows[i] = new SourceRow(users[i], timestamps[i], names[i], sessions[i], bundles[i], path,
+                    rowsBefore + i + 1);
+            return rows;
+        }
+        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidInputException($"Cannot read row group {group} of Parquet file {path}: {e.Message}", e);
+        }
+    }
+
+    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
+        StringPool strings, CancellationToken cancellationToken)
+    {
+        using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken)
+            .ConfigureAwait(false);
+        column.EnsureOneSlotPerRow(rowCount);
+        var result = new string?[rowCount];
+        var next = 0;
+        for (var i = 0; i < rowCount; i++)
+            if (column.IsPresent(i))
+                result[i] = strings.Get(column.Values[next++].Span);
+        return result;
+    }
+
+    private static async Task<long?[]> ReadInt64sAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
+        CancellationToken cancellationToken)
+    {
+        using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+        column.EnsureOneSlotPerRow(rowCount);
+        var result = new long?[rowCount];
+        var next = 0;
+        for (var i = 0; i < rowCount; i++)
+            if (column.IsPresent(i))
+                result[i] = column.Values[next++];
+        return result;
+    }
+
+    /// <summary>
+    /// Walks the <c>event_params</c> key and int_value leaves side by side: both have one slot per list element
+    /// (or one per empty/null list), a repetition level of 0 starts a new row, and a value exists only where the
+    /// definition level is at its maximum. The first <c>ga_session_id</c> with an int_value wins.
+    /// </summary>
+    private static async Task<long?[]> ReadGaSessionIdsAsync(ParquetRowGroupReader rowGroup, EventColumns columns,
+        int rowCount, string path, CancellationToken cancellationToken)
+    {
+        using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, columns.ParamKey, cancellationToken)
+            .ConfigureAwait(false);
+        using var ints = await RawColumn<long>.ReadAsync(rowGroup, columns.ParamIntValue, cancellationToken)
+            .ConfigureAwait(false);
+        if (keys.SlotCount != ints.SlotCount)
+            throw new InvalidInputException(
+                $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {ints.SlotCount} values)");
+
+        var sessions = new long?[rowCount];
+        var repetition = keys.RepetitionLevels;
+        var row = -1;
+        var nextKey = 0;
+        var nextInt = 0;
+        for (var slot = 0; slot < keys.SlotCount; slot++)
+        {
+            if (repetition[slot] == 0 && ++row >= rowCount)
+                throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
+            var hasKey = keys.IsPresent(slot);
+            var hasInt = ints.IsPresent(slot);
+            if (hasKey && hasInt && sessions[row] is null && keys.Values[nextKey].Span.SequenceEqual(GaSessionIdKey))
+                sessions[row] = ints.Values[nextInt];
+            if (hasKey) nextKey++;
+            if (hasInt) nextInt++;
+        }
+        return sessions;
+    }
+
+    /// <summary>One column chunk read raw into pooled buffers sized from the chunk's value count.</summary>
+    private sealed class RawColumn<T> : IDisposable where T : struct
+    {
+        private readonly T[] _values;
+        private readonly int[]? _definition;
+        private readonly int[]? _repetition;
+        private readonly int _maxDefinition;
+        private readonly string _path;
+
+        private RawColumn(T[] values, int[]? definition, int[]? repetition, int maxDefinition, int slotCount, string path)
+        {
+            _path = path;
+            _values = values;
+            _definition = definition;
+            _repetition = repetition;
+            _maxDefinition = maxDefinition;
+            SlotCount = slotCount;
+        }
+
+        /// <summary>Values, packed: only slots whose definition level is at its maximum have one.</summary>
+        public ReadOnlySpan<T> Values => _values.AsSpan(0, SlotCount);
+        public int SlotCount { get; }
+        public ReadOnlySpan<int> RepetitionLevels =>
+            _repetition ?? throw new InvalidOperationException("column is not repeated");
+
+        public void EnsureOneSlotPerRow(int rowCount)
+        {
+            if (SlotCount != rowCount)
+                throw new InvalidDataException($"column {_path} has {SlotCount} values for {rowCount} rows");
+        }
+
+        public bool IsPresent(int slot) => _definition is null || _definition[slot] == _maxDefinition;
+
+        public static async Task<RawColumn<T>> ReadAsync(ParquetRowGroupReader rowGroup, DataField field,
+            CancellationToken cancellationToken)
+        {
+            var slotCount = checked((int)(rowGroup.GetMetadata(field)?.MetaData?.NumValues
+                ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}")));
+            var values = ArrayPool<T>.Shared.Rent(slotCount);
+            var definition = field.MaxDefinitionLevel > 0 ? ArrayPool<int>.Shared.Rent(slotCount) : null;
+            var repetition = field.MaxRepetitionLevel > 0 ? ArrayPool<int>.Shared.Rent(slotCount) : null;
+            var column = new RawColumn<T>(values, definition, repetition, field.MaxDefinitionLevel, slotCount,
+                field.Path.ToString());
+            try
+            {
+                await rowGroup.ReadRawAsync(field, values.AsMemory(0, slotCount),
+                    definition?.AsMemory(0, slotCount), repetition?.AsMemory(0, slotCount), cancellationToken)
+                    .ConfigureAwait(false);
+                return column;
+            }
+            catch
+            {
+                column.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            // Strings hold references into Parquet.Net's buffers: clear them so the pool does not keep those alive.
+            ArrayPool<T>.Shared.Return(_values, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            if (_definition is not null) ArrayPool<int>.Shared.Return(_definition);
+            if (_repetition is not null) ArrayPool<int>.Shared.Return(_repetition);
+        }
+    }
+}
