@@ -1,3 +1,5 @@
+using CustomerAnalysis.Ingestion.Synthetic;
+
 namespace CustomerAnalysis.Bench;
 
 /// <summary>The bench program's commands and their <c>--name value</c> options.</summary>
@@ -24,6 +26,14 @@ internal static class BenchCli
             {
                 "profile" => ProfileCommand.Run(Required(options, "data"),
                     options.GetValueOrDefault("out") ?? "src/CustomerAnalysis.Ingestion/Synthetic/ga4-profile.json"),
+                "synth" => SynthCommand.RunAsync(new SyntheticExportOptions
+                {
+                    OutputFolder = Required(options, "out"),
+                    Events = long.Parse(options.GetValueOrDefault("events") ?? "10000000"),
+                    Days = Int(options, "days", 9),
+                    Seed = Int(options, "seed", 42),
+                    Format = Enum.Parse<SyntheticFormat>(options.GetValueOrDefault("format") ?? "parquet", ignoreCase: true),
+                }).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
