@@ -130,9 +130,11 @@ internal static class ProfileCommand
                 FROM content c JOIN sessions s USING (user_id, session_id)
                 WHERE c.k = 1 AND s.session_start_ts IS NOT NULL
                 """)),
-            PTieWithPrevious = db.Query("""
-                SELECT name, avg((ts = prev_ts)::DOUBLE) FROM content WHERE prev_ts IS NOT NULL GROUP BY name ORDER BY name
-                """, r => (r.GetString(0), Round(Convert.ToDouble(r.GetValue(1))))).ToDictionary(),
+            PTieGivenTransition = db.Query("""
+                SELECT prev_name, name, avg((ts = prev_ts)::DOUBLE) FROM content WHERE prev_ts IS NOT NULL
+                GROUP BY prev_name, name ORDER BY prev_name, count(*) DESC, name
+                """, r => (From: r.GetString(0), To: r.GetString(1), P: Round(Convert.ToDouble(r.GetValue(2)))))
+                .GroupBy(t => t.From).ToDictionary(g => g.Key, g => g.ToDictionary(t => t.To, t => t.P)),
             GapSeconds = Histogram(
                 db.Query("SELECT (ts - prev_ts) / 1e6 FROM content WHERE ts > prev_ts", r => Convert.ToDouble(r.GetValue(0))),
                 [(0.000001, 0.001), (0.001, 0.01), (0.01, 0.1), (0.1, 0.5), (0.5, 1), (1, 2), (2, 5), (5, 10), (10, 20),

@@ -68,8 +68,9 @@ public sealed record Ga4Profile
     [JsonPropertyName("fraction_events_in_timestamp_ties")] public required double FractionEventsInTimestampTies { get; init; }
     /// <summary>P(the first content event has the session_start's timestamp).</summary>
     [JsonPropertyName("p_first_content_event_at_session_start")] public required double PFirstContentEventAtSessionStart { get; init; }
-    /// <summary>Per content event name: P(same timestamp as the previous content event of the session).</summary>
-    [JsonPropertyName("p_tie_with_previous")] public required Dictionary<string, double> PTieWithPrevious { get; init; }
+    /// <summary>Per content transition from → to: P(the two events have the same timestamp). Ties depend on the
+    /// pair (page_view → view_promotion is one hit, page_view → user_engagement is not).</summary>
+    [JsonPropertyName("p_tie_given_transition")] public required Dictionary<string, Dictionary<string, double>> PTieGivenTransition { get; init; }
     /// <summary>Non-zero gaps between consecutive content events, in seconds.</summary>
     [JsonPropertyName("gap_seconds")] public required ProfileBin[] GapSeconds { get; init; }
 

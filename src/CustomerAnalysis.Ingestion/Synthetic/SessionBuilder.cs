@@ -69,7 +69,7 @@ internal sealed class SessionBuilder(SyntheticModel model, int seed)
         {
             var tied = i == 0
                 ? random.Chance(model.Profile.PFirstContentEventAtSessionStart)
-                : random.Chance(model.TieWithPrevious[names[i]]);
+                : random.Chance(model.TieGivenTransition[names[i - 1]][names[i]]);
             if (!tied) timestamp += Math.Max(1, (long)(SyntheticModel.SampleLogUniform(model.GapSeconds, ref random) * 1e6));
             _chain.Add((model.ContentNames[names[i]], timestamp));
         }

@@ -68,7 +68,8 @@ internal sealed class SyntheticModel
             _reachEnd[k] = next;
         }
 
-        TieWithPrevious = ContentNames.Select(name => profile.PTieWithPrevious.GetValueOrDefault(name)).ToArray();
+        TieGivenTransition = ContentNames.Select(from => ContentNames.Select(to =>
+            profile.PTieGivenTransition.GetValueOrDefault(from)?.GetValueOrDefault(to) ?? 0).ToArray()).ToArray();
         EngagementTimeParam = ContentNames.Select(name => profile.PEngagementTimeParam.GetValueOrDefault(name)).ToArray();
         Items = ContentNames.Select(name => profile.Items.GetValueOrDefault(name)).ToArray();
         StartHour = new Categorical<int>(profile.SessionStartHourUtc.Select((p, hour) => (hour, p)));
@@ -86,7 +87,8 @@ internal sealed class SyntheticModel
     public Ga4Profile Profile { get; }
     public string[] ContentNames { get; }
     public int MaxContentEvents { get; }
-    public double[] TieWithPrevious { get; }
+    /// <summary>[from][to] content-name indexes → P(same timestamp).</summary>
+    public double[][] TieGivenTransition { get; }
     public double[] EngagementTimeParam { get; }
     public ItemsShare?[] Items { get; }
     public Categorical<int> StartHour { get; }
