@@ -34,12 +34,21 @@ internal static class BenchCli
                     Seed = Int(options, "seed", 42),
                     Format = Enum.Parse<SyntheticFormat>(options.GetValueOrDefault("format") ?? "parquet", ignoreCase: true),
                 }).GetAwaiter().GetResult(),
+                "prepare-vs-duckdb" => PrepareVsDuckDbCommand.Run(Required(options, "input"),
+                    PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "runs", 3)),
+                "prepare-side" => PrepareVsDuckDbCommand.RunSide(Required(options, "side"), Required(options, "input"),
+                    PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task"))),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
         catch (ArgumentException e)
         {
             return Fail(e.Message);
+        }
+        catch (NotSupportedException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 3;
         }
     }
 
