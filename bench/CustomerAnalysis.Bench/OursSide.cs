@@ -1,0 +1,18 @@
+#if HAS_PREPARER
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Ingestion;
+
+namespace CustomerAnalysis.Bench;
+
+/// <summary>Our side of <c>prepare-vs-duckdb</c>: the product's reader and preparer, default options.
+/// Built only with <c>-p:HasPreparer=true</c> (the readers and the preparer live on other branches).</summary>
+internal static class OursSide
+{
+    public static async Task<long> RunAsync(string input, PredictionTask task)
+    {
+        var table = await EventSources.Open(input).ReadTableAsync();
+        var dataset = DatasetPreparer.Prepare(table, task, PrepareOptions.Default, "default");
+        return dataset.Summary.Sequences;
+    }
+}
+#endif
