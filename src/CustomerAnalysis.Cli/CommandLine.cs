@@ -24,7 +24,8 @@ public static class CommandLine
 
         try
         {
-            return await parsed.InvokeAsync();
+            // Our own handler below maps user-fixable input to exit 2; the default one would print a stack trace.
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (InvalidInputException e)
         {
@@ -37,6 +38,9 @@ public static class CommandLine
             return ExitCodes.Failure;
         }
     }
+
+    public static Task WithProgressAsync(string description, Func<Action<string>, Task> work) =>
+        WithProgressAsync(description, async report => { await work(report); return true; });
 
     /// <summary>Runs <paramref name="work"/> with a live progress line on stderr (plain lines when not a terminal).</summary>
     public static async Task<T> WithProgressAsync<T>(string description, Func<Action<string>, Task<T>> work)

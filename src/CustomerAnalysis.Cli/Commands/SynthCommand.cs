@@ -37,8 +37,7 @@ public static class SynthCommand
                 },
             };
             await CommandLine.WithProgressAsync($"Writing ~{options.Events:N0} events to {options.OutputFolder}", report =>
-                SyntheticExport.WriteAsync(options, new Progress<long>(n => report($"{n:N0} events")), cancellationToken)
-                    .ContinueWith(_ => 0, cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
+                SyntheticExport.WriteAsync(options, new Progress<long>(n => report($"{n:N0} events")), cancellationToken));
             Console.Error.WriteLine($"Synthetic export written to {options.OutputFolder}");
             return ExitCodes.Success;
         });
