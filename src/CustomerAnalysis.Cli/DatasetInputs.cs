@@ -6,16 +6,11 @@ namespace CustomerAnalysis.Cli;
 /// <summary>Turns command-line data arguments into a prepared dataset: read the export, label, split.</summary>
 public static class DatasetInputs
 {
-    public static PrepareOptions Options(FileInfo? config, string protocol)
-    {
-        var options = config is null ? PrepareOptions.Default : PrepareOptionsFile.Load(config.FullName);
-        return protocol == "original" ? options.AsOriginalProtocol() : options;
-    }
-
     public static async Task<PreparedDataset> PrepareAsync(string input, PredictionTask task, FileInfo? config,
         string protocol, CancellationToken cancellationToken)
     {
-        var options = Options(config, protocol);
+        // The preparer applies the protocol's choices on top of these options.
+        var options = config is null ? PrepareOptions.Default : PrepareOptionsFile.Load(config.FullName);
         var source = EventSources.Open(input, EventSourceOptions.FromEnvironment());
         var events = await CommandLine.WithProgressAsync($"Reading {source.Description}", report =>
             source.ReadTableAsync(new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows ({Path.GetFileName(p.CurrentSource)})")),
