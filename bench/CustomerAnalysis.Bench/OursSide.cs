@@ -1,11 +1,10 @@
-#if HAS_PREPARER
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion;
 
 namespace CustomerAnalysis.Bench;
 
 /// <summary>Our side of <c>prepare-vs-duckdb</c>: the product's reader and preparer, default options.
-/// Built only with <c>-p:HasPreparer=true</c> (the readers and the preparer live on other branches).</summary>
+/// Reads the export and prepares it in memory, as DuckDB's side does.</summary>
 internal static class OursSide
 {
     public static async Task<long> RunAsync(string input, PredictionTask task)
@@ -15,4 +14,3 @@ internal static class OursSide
         return dataset.Summary.Sequences;
     }
 }
-#endif

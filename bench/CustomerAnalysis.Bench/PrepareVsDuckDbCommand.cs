@@ -43,12 +43,7 @@ internal static class PrepareVsDuckDbCommand
         long sequences = side switch
         {
             "duckdb" => DuckDbSide.Run(input, task),
-#if HAS_PREPARER
             "ours" => OursSide.RunAsync(input, task).GetAwaiter().GetResult(),
-#else
-            "ours" => throw new NotSupportedException(
-                "our side needs the readers and the preparer: build with -p:HasPreparer=true once they are merged"),
-#endif
             _ => throw new ArgumentException($"--side must be duckdb or ours, got '{side}'"),
         };
         clock.Stop();
