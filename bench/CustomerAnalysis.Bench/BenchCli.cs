@@ -10,6 +10,10 @@ internal static class BenchCli
           profile --data <folder of GA4 parquet> [--out <ga4-profile.json>]
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
+          real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>]
+          grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
+          throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
+          predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
         """;
 
     public static int Run(string[] args)
@@ -38,10 +42,23 @@ internal static class BenchCli
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "runs", 3)),
                 "prepare-side" => PrepareVsDuckDbCommand.RunSide(Required(options, "side"), Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task"))),
+                "real" => ModelingBench.Real(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn-real.json",
+                    Int(options, "threads", 0), options.GetValueOrDefault("runs"), options.GetValueOrDefault("out")),
+                "grid36" => ModelingBench.Grid(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn.json",
+                    ModelingBench.Task(options.GetValueOrDefault("task")), Int(options, "threads", 0)),
+                "throughput" => ModelingBench.Throughput(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/transformer.json",
+                    ModelingBench.Task(options.GetValueOrDefault("task")), Int(options, "threads", 0)),
+                "predict-latency" => ModelingBench.PredictLatency(Required(options, "model"),
+                    options.GetValueOrDefault("events") ?? "session_start,page_view,scroll,view_item,page_view,user_engagement,view_item,add_to_cart",
+                    Int(options, "runs", 2000)),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
         catch (ArgumentException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (CustomerAnalysis.Core.InvalidInputException e)
         {
             return Fail(e.Message);
         }

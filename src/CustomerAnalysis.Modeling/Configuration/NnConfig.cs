@@ -83,6 +83,25 @@ public sealed class NnConfig
         return FromJson(json);
     }
 
+    /// <summary>
+    /// This config with some settings replaced (names from <c>model_init_params</c> or <c>model_training_params</c>,
+    /// e.g. the task a command line asks for), keeping the grid; a grid entry for an overridden setting is dropped
+    /// (the override wins).
+    /// </summary>
+    public NnConfig WithOverrides(IReadOnlyDictionary<string, JsonNode> settings)
+    {
+        var json = (JsonObject)_json.DeepClone();
+        foreach (var (key, value) in settings)
+        {
+            var group = GroupOf(Kind, key)
+                ?? throw new InvalidInputException($"Unknown setting {key}; allowed keys: {string.Join(", ", TunableKeys(Kind).Append("task"))}.");
+            if (json[group] is not JsonObject groupObject) json[group] = groupObject = [];
+            groupObject[key] = value.DeepClone();
+            (json[GridGroup] as JsonObject)?.Remove(key);
+        }
+        return FromJson(json);
+    }
+
     private static NnConfig FromJson(JsonObject json)
     {
         foreach (var (key, _) in json)
@@ -99,6 +118,8 @@ public sealed class NnConfig
         var training = ReadGroup(json, TrainingGroup, TrainingParams.Read);
         var pipeline = ReadGroup(json, PipelineGroup, PipelineParams.Read);
         var grid = ReadGrid(json, kind);
+        try { Core.Evaluation.MetricNames.Validate(pipeline.GridSearchMetric, training.Task); }
+        catch (InvalidInputException e) { throw new InvalidInputException($"Setting {PipelineGroup}.{e.Message}", e); }
         return new NnConfig(json, kind, init, training, pipeline, grid);
     }
 
@@ -285,9 +306,11 @@ public sealed record TrainingParams
 /// <summary>What happens around training (<c>pipeline_params</c>).</summary>
 public sealed record PipelineParams
 {
-    /// <summary>Metric names a host can map to a metric function; <c>loss</c> is the validation loss.</summary>
+    /// <summary>Every name <c>grid_search_metric</c> may take: the evaluation's metric names (Core's
+    /// <see cref="Core.Evaluation.MetricNames"/>, the one source of truth) of either task. Which of them fit the
+    /// config's task is checked once the task is known.</summary>
     public static readonly string[] MetricNames =
-        ["accuracy", "top_k_accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_macro", "f1_weighted", "roc_auc", "pr_auc", "log_loss", "loss"];
+        Core.Evaluation.MetricNames.For(PredictionTask.Events).Union(Core.Evaluation.MetricNames.For(PredictionTask.Churn)).ToArray();
 
     /// <summary>Epochs without validation improvement before stopping (0 = never stop early).</summary>
     public int EarlyStoppingPatience { get; init; } = 3;
@@ -296,6 +319,8 @@ public sealed record PipelineParams
     public double ProbThreshold { get; init; } = 0.5;
     public bool ReturnChurnProb { get; init; } = true;
     public bool SaveAttentionWeights { get; init; } = true;
+    /// <summary>Cumulative attention a sequence's key events must reach in the attention analysis.</summary>
+    public double AttentionThreshold { get; init; } = 0.8;
     public bool ShuffleTrain { get; init; } = true;
     /// <summary>Trials trained at once (0 = one per core).</summary>
     public int MaxParallelTrials { get; init; }
@@ -307,6 +332,7 @@ public sealed record PipelineParams
         ProbThreshold = reader.Double("prob_threshold", 0.5, 0, 1, minExclusive: true, maxExclusive: true),
         ReturnChurnProb = reader.Bool("return_churn_prob", true),
         SaveAttentionWeights = reader.Bool("save_attention_weights", true),
+        AttentionThreshold = reader.Double("attention_threshold", 0.8, 0, 1, minExclusive: true),
         ShuffleTrain = reader.Bool("shuffle_train", true),
         MaxParallelTrials = reader.Int("max_parallel_trials", 0, 0, 1024),
     };

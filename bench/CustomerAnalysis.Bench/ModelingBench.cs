@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Events;
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Ingestion;
+using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Modeling.Experiments;
+using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Bench;
+
+/// <summary>
+/// The issue's "done when" measurements: real-data results (model vs baselines), the 36-trial RNN grid's wall time,
+/// Transformer throughput and peak memory, and batch-1 prediction latency.
+/// </summary>
+internal static class ModelingBench
+{
+    private static readonly string[] AllRuns = ["original-events", "original-churn", "default-churn", "default-events"];
+
+    /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
+    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder)
+    {
+        var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
+        foreach (var run in runs)
+            if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
+        var events = Read(data);
+        foreach (var run in runs)
+        {
+            var protocol = run.Split('-')[0];
+            var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
+            var dataset = Prepare(events, task, protocol);
+            var config = Config(configPath, task, protocol);
+            Console.WriteLine($"== {run}: {configPath} ({GridSearch.Expand(config).Count} trials), " +
+                              $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, vocabulary {dataset.Vocabulary.Count}");
+            var clock = Stopwatch.StartNew();
+            using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
+                Console.Error.WriteLine($"  trial {t.Trial.Index} val {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
+            Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s; test:");
+            Console.Write(result.Report.Test.ToText());
+            if (outFolder is not null)
+                ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);
+        }
+        return 0;
+    }
+
+    /// <summary><c>bench grid36</c>: the whole grid of a config (config/nn/rnn.json: the original's 36) timed end to end.</summary>
+    public static int Grid(string data, string configPath, PredictionTask task, int threads)
+    {
+        var dataset = Prepare(Read(data), task, "default");
+        var config = Config(configPath, task, "default");
+        var trials = GridSearch.Expand(config).Count;
+        Console.WriteLine($"grid: {configPath}, {trials} trials, {dataset.Summary.Sessions:N0} sessions, " +
+                          $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, threads {(threads == 0 ? Environment.ProcessorCount : threads)}");
+        var clock = Stopwatch.StartNew();
+        var done = 0;
+        using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
+            Console.Error.Write($"\r{Interlocked.Increment(ref done)}/{trials} trials, {clock.Elapsed.TotalSeconds:0} s")));
+        Console.Error.WriteLine();
+        var epochs = result.Report.Trials.Sum(t => t.History.Count);
+        Console.WriteLine($"grid wall time {clock.Elapsed.TotalSeconds:0.0} s ({clock.Elapsed.TotalMinutes:0.00} min), {epochs} epochs in all, " +
+                          $"best {result.Report.Best.DisplayName}; peak memory {PeakMemory.Megabytes():0} MB; test:");
+        Console.Write(result.Report.Test.ToText());
+        return 0;
+    }
+
+    /// <summary><c>bench throughput</c>: training throughput (sequences/s, from the epochs) and the process's peak memory.</summary>
+    public static int Throughput(string data, string configPath, PredictionTask task, int threads)
+    {
+        var dataset = Prepare(Read(data), task, "default");
+        var config = Config(configPath, task, "default");
+        var before = PeakMemory.Megabytes();
+        var clock = Stopwatch.StartNew();
+        using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads));
+        var epochs = result.Report.Trials.SelectMany(t => t.History).ToArray();
+        Console.WriteLine($"{config.Kind} {configPath}: {epochs.Length} epochs over {result.Report.Trials.Count} trial(s) on {dataset.Train.Count:N0} training sequences, " +
+                          $"{clock.Elapsed.TotalSeconds:0.0} s; training throughput mean {epochs.Average(e => e.SequencesPerSecond):N0} seq/s per trial " +
+                          $"(min {epochs.Min(e => e.SequencesPerSecond):N0}, max {epochs.Max(e => e.SequencesPerSecond):N0}); " +
+                          $"peak memory {PeakMemory.Megabytes():0} MB (after reading and preparing: {before:0} MB)");
+        Console.Write(result.Report.Test.ToText());
+        return 0;
+    }
+
+    /// <summary><c>bench predict-latency</c>: one session at a time through <see cref="Predictor"/> (1 intra-op thread).</summary>
+    public static int PredictLatency(string modelPath, string eventsText, int runs)
+    {
+        using var stream = File.OpenRead(modelPath);
+        using var predictor = Predictor.Load(stream);
+        var events = eventsText.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var gaps = predictor.Checkpoint.Config.Init.UseTimeGaps ? events.Select((_, i) => i == 0 ? 0.0 : 10.0).ToArray() : null;
+        SessionInput[] input = [new(events, gaps)];
+        for (var i = 0; i < 50; i++) predictor.Predict(input, 3); // warm-up: JIT and torch's first-call allocations
+        var milliseconds = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            predictor.Predict(input, 3);
+            milliseconds[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(milliseconds);
+        Console.WriteLine($"predict batch-1 ({events.Length} events, {predictor.Checkpoint.Config.Kind}, {predictor.Checkpoint.Task}), {runs} runs, 1 intra-op thread: " +
+                          $"p50 {Percentile(milliseconds, 0.50):0.000} ms, p99 {Percentile(milliseconds, 0.99):0.000} ms, max {milliseconds[^1]:0.000} ms");
+        return 0;
+    }
+
+    private static double Percentile(double[] sorted, double quantile) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+
+    private static EventTable Read(string data)
+    {
+        var source = EventSources.Open(data, EventSourceOptions.FromEnvironment());
+        var clock = Stopwatch.StartNew();
+        var events = source.ReadTableAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        Console.Error.WriteLine($"read {source.Description} in {clock.Elapsed.TotalSeconds:0.0} s");
+        return events;
+    }
+
+    private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol)
+    {
+        var options = protocol == "original" ? PrepareOptions.Default.AsOriginalProtocol() : PrepareOptions.Default;
+        return DatasetPreparer.Prepare(events, task, options, protocol);
+    }
+
+    private static NnConfig Config(string path, PredictionTask task, string protocol)
+    {
+        var overrides = new Dictionary<string, JsonNode> { ["task"] = task == PredictionTask.Churn ? "churn" : "events" };
+        if (protocol == "original") overrides["use_time_gaps"] = false;
+        return NnConfig.Load(path).WithOverrides(overrides);
+    }
+
+    internal static PredictionTask Task(string? text) => text switch
+    {
+        null or "events" => PredictionTask.Events,
+        "churn" => PredictionTask.Churn,
+        _ => throw new ArgumentException($"--task must be events or churn, not '{text}'"),
+    };
+}

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Modeling.Experiments;
+using CustomerAnalysis.Modeling.Training;
+using Spectre.Console;
+
+namespace CustomerAnalysis.Cli.Commands;
+
+/// <summary>
+/// <c>ca train</c>: grid search on a prepared dataset (or a raw export, prepared on the fly), the best model scored on
+/// test next to the baselines, artifacts (checkpoint, metrics.json, plots, attention) written to a folder.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data")
+        {
+            Description = "A prepared dataset folder (from ca prepare) or a raw GA4 export (as --input of prepare).",
+            Required = true,
+        };
+        var task = SharedOptions.Task();
+        var config = new Option<FileInfo>("--config") { Description = "Model config (config/nn/rnn.json, config/nn/transformer.json).", Required = true };
+        var dataConfig = new Option<FileInfo?>("--data-config") { Description = "Data settings when --data is a raw export (like ca prepare --config)." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the checkpoint, metrics.json and plots.", Required = true };
+        var protocol = SharedOptions.Protocol();
+        var threads = new Option<int>("--threads") { Description = "Cores to share among parallel trials (default: all)." };
+        threads.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0) result.AddError("--threads must be 0 (all cores) or more.");
+        });
+        var json = SharedOptions.Json();
+
+        var command = new Command("train", "Grid-search a model config, evaluate the best model against baselines, write artifacts.")
+        {
+            data, task, config, dataConfig, output, protocol, threads, json,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var chosenTask = parsed.GetValue(task);
+            var chosenProtocol = parsed.GetValue(protocol)!;
+            var nnConfig = ModelConfig(parsed.GetValue(config)!, chosenTask, chosenProtocol);
+            var dataset = await DatasetInputs.LoadAsync(parsed.GetValue(data)!, chosenTask, parsed.GetValue(dataConfig), chosenProtocol, cancellationToken);
+            RequireMatching(dataset, chosenTask, chosenProtocol);
+
+            using var result = await RunWithProgressAsync(dataset, nnConfig, parsed.GetValue(threads), cancellationToken);
+            var outputFolder = parsed.GetValue(output)!.FullName;
+            var written = ExperimentArtifacts.WriteAll(new FolderArtifactSink(outputFolder), result.Report, result.Checkpoint, dataset);
+
+            if (parsed.GetValue(json))
+            {
+                Console.WriteLine(result.Report.ToJsonString(indented: false));
+            }
+            else
+            {
+                var best = result.Report.Best;
+                Console.WriteLine($"Best: {best.DisplayName}, epoch {best.BestEpoch}, validation {result.Report.GridSearchMetric} = {best.Validation[result.Report.GridSearchMetric]:0.0000}");
+                Console.WriteLine($"Test ({dataset.Test.Count:N0} sequences), model and baselines:");
+                Console.Write(result.Report.Test.ToText());
+                Console.WriteLine($"{written.Count} artifacts written to {outputFolder}");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>The config file with the command line's task; <c>--protocol original</c> also means event names only.</summary>
+    public static NnConfig ModelConfig(FileInfo file, PredictionTask task, string protocol)
+    {
+        var overrides = new Dictionary<string, JsonNode> { ["task"] = task == PredictionTask.Churn ? "churn" : "events" };
+        if (protocol == "original") overrides["use_time_gaps"] = false;
+        return NnConfig.Load(file.FullName).WithOverrides(overrides);
+    }
+
+    /// <summary>A prepared folder made for another task or protocol would silently train the wrong thing.</summary>
+    private static void RequireMatching(PreparedDataset dataset, PredictionTask task, string protocol)
+    {
+        if (dataset.Task != task)
+            throw new InvalidInputException($"The prepared dataset is for the {dataset.Summary.Task} task, not {(task == PredictionTask.Churn ? "churn" : "events")}.");
+        if (dataset.Summary.Protocol != protocol)
+            throw new InvalidInputException(
+                $"The prepared dataset was made with --protocol {dataset.Summary.Protocol}, not {protocol}: prepare it again or pass the raw export.");
+    }
+
+    private static async Task<ExperimentResult> RunWithProgressAsync(PreparedDataset dataset, NnConfig config, int threads, CancellationToken cancellationToken)
+    {
+        var trialCount = GridSearch.Expand(config).Count;
+        var epochs = config.Training.NumEpochs;
+        var metricName = config.Pipeline.GridSearchMetric;
+        string EpochText(TrialSpec trial, EpochRecord epoch) =>
+            $"trial {trial.Index + 1}/{trialCount} epoch {epoch.Epoch}/{epochs}: train loss {epoch.TrainLoss:0.0000}, val {metricName} {epoch.ValidationMetric:0.0000}";
+
+        if (Console.IsErrorRedirected)
+        {
+            // Logs and CI: one line per finished trial.
+            Console.Error.WriteLine($"Training {trialCount} trial(s) on {dataset.Train.Count:N0} sequences");
+            var done = 0;
+            return await Task.Run(() => Experiment.Run(dataset, config, new GridSearchRun(
+                Cores: threads,
+                OnTrialCompleted: trial => Console.Error.WriteLine(
+                    $"  trial {Interlocked.Increment(ref done)}/{trialCount} done: {trial.Trial.Index} " +
+                    $"val {metricName} {trial.Training.BestValidationMetric:0.0000} ({trial.Seconds:0.0} s)"),
+                Cancellation: cancellationToken)), cancellationToken);
+        }
+
+        ExperimentResult? result = null;
+        await CommandLine.Status.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async context =>
+            {
+                var trials = context.AddTask($"Trials (0/{trialCount})", maxValue: trialCount);
+                var latest = context.AddTask("waiting for the first epoch", maxValue: 1);
+                var done = 0;
+                result = await Task.Run(() => Experiment.Run(dataset, config, new GridSearchRun(
+                    Cores: threads,
+                    OnEpoch: (trial, epoch) => latest.Description = Markup.Escape(EpochText(trial, epoch)),
+                    OnTrialCompleted: _ =>
+                    {
+                        var finished = Interlocked.Increment(ref done);
+                        trials.Description = $"Trials ({finished}/{trialCount})";
+                        trials.Increment(1);
+                    },
+                    Cancellation: cancellationToken)), cancellationToken);
+                latest.Value = 1;
+            });
+        return result!;
+    }
+}

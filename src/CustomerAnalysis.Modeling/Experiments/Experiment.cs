@@ -1,0 +1,45 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Modeling.Experiments;
+
+/// <summary>A finished experiment: the report and the best model as a checkpoint (dispose to free the model).</summary>
+public sealed record ExperimentResult(ExperimentReport Report, ModelCheckpoint Checkpoint) : IDisposable
+{
+    public void Dispose() => Checkpoint.Model.Dispose();
+}
+
+/// <summary>
+/// The whole training flow in one call: grid search (validation picks the best trial), then the best model and the
+/// baselines on test. Each step is public on its own for hosts that run them separately (a pipeline trains each
+/// trial in its own activity): <see cref="GridSearch.Expand"/> / <see cref="Trainer.Train"/> per trial,
+/// <see cref="TrialSummary.From(TrialSpec, TrainingResult, double, PreparedDataset, double)"/>,
+/// <see cref="TrialSummary.Best"/>, <see cref="TestEvaluator.Evaluate(PreparedDataset, ModelCheckpoint)"/>,
+/// <see cref="Complete"/>.
+/// </summary>
+public static class Experiment
+{
+    public static ExperimentResult Run(PreparedDataset data, NnConfig config, GridSearchRun run)
+    {
+        var metric = PredictionScoring.ValidationMetricFor(config);
+        var grid = GridSearch.Run(data, config, metric, run);
+        var threshold = config.Pipeline.ProbThreshold;
+        var trials = grid.Trials.Select(t => TrialSummary.From(t, data, threshold)).ToArray();
+        var best = trials[grid.Best.Trial.Index];
+        var test = TestEvaluator.Evaluate(data, grid.TestPredictions, threshold);
+        var report = new ExperimentReport(metric.Name, best, test, trials);
+        return new ExperimentResult(report, Complete(ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary), report));
+    }
+
+    /// <summary>The best model's checkpoint with its validation and test metrics (<c>val_*</c>, <c>test_*</c>) filled in.</summary>
+    public static ModelCheckpoint Complete(ModelCheckpoint checkpoint, ExperimentReport report)
+    {
+        var metrics = new Dictionary<string, double>();
+        // A checkpoint's header is JSON: undefined (NaN) metrics are left out.
+        foreach (var (name, value) in report.Best.Validation.Where(m => double.IsFinite(m.Value))) metrics[$"val_{name}"] = value;
+        foreach (var (name, value) in report.Test.Model.Scalars.Where(m => double.IsFinite(m.Value))) metrics[$"test_{name}"] = value;
+        return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History);
+    }
+}

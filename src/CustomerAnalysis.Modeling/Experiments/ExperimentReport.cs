@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Modeling.Experiments;
+
+/// <summary>
+/// What one trial of the grid produced, without its model: small and serialisable, so a pipeline can pass it from a
+/// training step to the step that picks the best.
+/// </summary>
+/// <param name="Index">Position in the grid (<see cref="TrialSpec.Index"/>).</param>
+/// <param name="Params">The grid values the trial used.</param>
+/// <param name="Validation">Every metric of the task on the validation split, for the kept (best-epoch) weights.</param>
+public sealed record TrialSummary(
+    int Index,
+    IReadOnlyDictionary<string, JsonNode> Params,
+    int Seed,
+    int BestEpoch,
+    bool StoppedEarly,
+    double Seconds,
+    IReadOnlyDictionary<string, double> Validation,
+    IReadOnlyList<EpochRecord> History)
+{
+    public static TrialSummary From(TrialResult trial, PreparedDataset data, double churnThreshold) =>
+        From(trial.Trial, trial.Training, trial.Seconds, data, churnThreshold);
+
+    public static TrialSummary From(TrialSpec spec, TrainingResult training, double seconds, PreparedDataset data, double churnThreshold) => new(
+        spec.Index, spec.Settings, spec.Seed, training.BestEpoch, training.StoppedEarly, seconds,
+        PredictionScoring.Report(training.ValidationPredictions, data.Task, data.Vocabulary.Tokens, churnThreshold).Scalars,
+        training.History);
+
+    /// <summary>"trial 3 (learning_rate=0.002, attention_type=global)".</summary>
+    public string DisplayName => Params.Count == 0
+        ? $"trial {Index}"
+        : $"trial {Index} ({string.Join(", ", Params.Select(p => $"{p.Key}={p.Value.ToJsonString()}"))})";
+
+    /// <summary>The trial whose validation <paramref name="metric"/> is best (the first of equals; NaN never wins).</summary>
+    public static TrialSummary Best(IReadOnlyList<TrialSummary> trials, string metric)
+    {
+        if (trials.Count == 0) throw new ArgumentException("No trials to choose from.", nameof(trials));
+        var best = trials[0];
+        foreach (var candidate in trials.Skip(1))
+            if (MetricNames.IsBetter(metric, candidate.Validation[metric], best.Validation[metric]))
+                best = candidate;
+        return best;
+    }
+}
+
+/// <summary>
+/// The outcome of a grid search: the best trial (its parameters, validation and test metrics), the baselines on the
+/// same test split and every trial. <see cref="ToJson"/> is <c>metrics.json</c> and <c>ca train --json</c>.
+/// </summary>
+public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best, TestEvaluation Test, IReadOnlyList<TrialSummary> Trials)
+{
+    /// <summary>
+    /// <c>{"best": {"trial", "params", "grid_search_metric", "best_epoch", "val", "test", "test_details"},
+    /// "baselines": {name: metrics}, "trials": [{"trial", "params", "seed", "best_epoch", "stopped_early", "seconds",
+    /// "val", "history"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
+    /// values are null.
+    /// </summary>
+    public JsonObject ToJson() => new()
+    {
+        ["best"] = new JsonObject
+        {
+            ["trial"] = Best.Index,
+            ["params"] = Params(Best.Params),
+            ["grid_search_metric"] = GridSearchMetric,
+            ["best_epoch"] = Best.BestEpoch,
+            ["val"] = Scalars(Best.Validation),
+            ["test"] = Scalars(Test.Model.Scalars),
+            ["test_details"] = Details(Test.Model),
+        },
+        ["baselines"] = new JsonObject(Test.Baselines.Select(b => KeyValuePair.Create(b.Key, (JsonNode?)Scalars(b.Value.Scalars)))),
+        ["trials"] = new JsonArray(Trials.Select(t => (JsonNode)new JsonObject
+        {
+            ["trial"] = t.Index,
+            ["params"] = Params(t.Params),
+            ["seed"] = t.Seed,
+            ["best_epoch"] = t.BestEpoch,
+            ["stopped_early"] = t.StoppedEarly,
+            ["seconds"] = Number(t.Seconds),
+            ["val"] = Scalars(t.Validation),
+            ["history"] = new JsonArray(t.History.Select(e => (JsonNode)new JsonObject
+            {
+                ["epoch"] = e.Epoch,
+                ["train_loss"] = Number(e.TrainLoss),
+                ["val_loss"] = Number(e.ValidationLoss),
+                ["val_metric"] = Number(e.ValidationMetric),
+                ["seconds"] = Number(e.Seconds),
+                ["sequences_per_second"] = Number(e.SequencesPerSecond),
+            }).ToArray()),
+        }).ToArray()),
+    };
+
+    public string ToJsonString(bool indented = true) => ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = indented });
+
+    /// <summary>JSON has no NaN: an undefined metric is null.</summary>
+    public static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
+
+    public static JsonObject Scalars(IReadOnlyDictionary<string, double> scalars) =>
+        new(scalars.Select(s => KeyValuePair.Create(s.Key, Number(s.Value))));
+
+    private static JsonObject Params(IReadOnlyDictionary<string, JsonNode> settings) =>
+        new(settings.Select(s => KeyValuePair.Create(s.Key, (JsonNode?)s.Value.DeepClone())));
+
+    /// <summary>Events: per-class report and confusion matrix; churn: the confusion counts at the threshold.</summary>
+    private static JsonObject Details(IEvaluationReport report) => report switch
+    {
+        NextEventReport events => new JsonObject
+        {
+            ["per_class"] = new JsonArray(events.PerClass.Select(c => (JsonNode)new JsonObject
+            {
+                ["event"] = c.Name,
+                ["support"] = c.Support,
+                ["predicted"] = c.Predicted,
+                ["precision"] = Number(c.Precision),
+                ["recall"] = Number(c.Recall),
+                ["f1"] = Number(c.F1),
+            }).ToArray()),
+            ["confusion_matrix"] = new JsonObject
+            {
+                ["labels"] = new JsonArray(events.ConfusionMatrix.ClassNames.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+                ["counts"] = new JsonArray(events.ConfusionMatrix.Counts
+                    .Select(row => (JsonNode)new JsonArray(row.Select(n => (JsonNode)JsonValue.Create(n)).ToArray())).ToArray()),
+            },
+        },
+        ChurnReport churn => new JsonObject
+        {
+            ["threshold"] = churn.Threshold,
+            ["true_positives"] = churn.TruePositives,
+            ["false_positives"] = churn.FalsePositives,
+            ["true_negatives"] = churn.TrueNegatives,
+            ["false_negatives"] = churn.FalseNegatives,
+        },
+        _ => [],
+    };
+}

@@ -1,0 +1,88 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Evaluation.Baselines;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Modeling.Experiments;
+
+/// <summary>
+/// A model and every baseline of <see cref="BaselineSuite"/> scored on the same (test) split by the same metric code.
+/// </summary>
+/// <param name="Model">The model's report.</param>
+/// <param name="Baselines">Baseline name → report, in <see cref="BaselineSuite"/>'s order.</param>
+/// <param name="ModelPredictions">What the model predicted (for plots).</param>
+/// <param name="BaselineChurnProbabilities">Churn: baseline name → its probabilities (for ROC curves); events: empty.</param>
+public sealed record TestEvaluation(
+    PredictionTask Task,
+    double ChurnThreshold,
+    IEvaluationReport Model,
+    IReadOnlyDictionary<string, IEvaluationReport> Baselines,
+    PredictionSet ModelPredictions,
+    IReadOnlyDictionary<string, double[]> BaselineChurnProbabilities)
+{
+    public const string ModelName = "model";
+
+    /// <summary>Model first, then the baselines: the side-by-side table of <see cref="EvaluationComparison"/>.</summary>
+    public string ToText()
+    {
+        var rows = new Dictionary<string, IEvaluationReport> { [ModelName] = Model };
+        foreach (var (name, report) in Baselines) rows[name] = report;
+        return EvaluationComparison.ToText(rows);
+    }
+}
+
+/// <summary>Scores a trained model on a dataset's test split next to the baselines (fitted on its training split).</summary>
+public static class TestEvaluator
+{
+    /// <summary>From the model's test predictions (e.g. <see cref="GridSearchResult.TestPredictions"/>).</summary>
+    public static TestEvaluation Evaluate(PreparedDataset data, PredictionSet testPredictions, double churnThreshold)
+    {
+        if (data.Test.Count == 0) throw new InvalidInputException("The dataset's test split is empty: there is nothing to evaluate on.");
+        if (testPredictions.Count != data.Test.Count)
+            throw new ArgumentException($"{testPredictions.Count} predictions for {data.Test.Count} test examples.", nameof(testPredictions));
+
+        var labels = data.Test.Select(e => e.Label).ToArray();
+        var model = PredictionScoring.Report(testPredictions, data.Task, data.Vocabulary.Tokens, churnThreshold);
+        var baselines = new Dictionary<string, IEvaluationReport>();
+        var churnProbabilities = new Dictionary<string, double[]>();
+        if (data.Task == PredictionTask.Events)
+        {
+            foreach (var baseline in BaselineSuite.FitNextEvent(data.Train, data.Vocabulary.Count))
+                baselines[baseline.Name] = NextEventMetrics.Compute(labels, baseline.PredictScores(data.Test), data.Vocabulary.Tokens);
+        }
+        else
+        {
+            foreach (var baseline in BaselineSuite.FitChurn(data.Train, data.Vocabulary.Count))
+            {
+                var probabilities = baseline.PredictChurnProbabilities(data.Test);
+                churnProbabilities[baseline.Name] = probabilities;
+                baselines[baseline.Name] = ChurnMetrics.Compute(labels, probabilities, churnThreshold);
+            }
+        }
+        return new TestEvaluation(data.Task, churnThreshold, model, baselines, testPredictions, churnProbabilities);
+    }
+
+    /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
+    public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint)
+    {
+        RequireCompatible(data, checkpoint);
+        var config = checkpoint.Config;
+        var predictions = Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
+        return Evaluate(data, predictions, config.Pipeline.ProbThreshold);
+    }
+
+    /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>
+    public static void RequireCompatible(PreparedDataset data, ModelCheckpoint checkpoint)
+    {
+        if (checkpoint.Task != data.Task)
+            throw new InvalidInputException($"The model predicts {TaskName(checkpoint.Task)} but the dataset is for {TaskName(data.Task)}.");
+        if (!checkpoint.Vocabulary.Tokens.SequenceEqual(data.Vocabulary.Tokens, StringComparer.Ordinal))
+            throw new InvalidInputException(
+                $"The model's vocabulary ({checkpoint.Vocabulary.Count} tokens) differs from the dataset's ({data.Vocabulary.Count}): " +
+                "evaluate on the dataset the model was trained on.");
+    }
+
+    internal static string TaskName(PredictionTask task) => task == PredictionTask.Churn ? "churn" : "events";
+}
