@@ -101,7 +101,7 @@ public static class TrainCommand
             return await Task.Run(() => Experiment.Run(dataset, config, new GridSearchRun(
                 Cores: threads,
                 OnTrialCompleted: trial => Console.Error.WriteLine(
-                    $"  trial {Interlocked.Increment(ref done)}/{trialCount} done: {trial.Trial.Index} " +
+                    $"  [{Interlocked.Increment(ref done)}/{trialCount}] trial {trial.Trial.Index}: " +
                     $"val {metricName} {trial.Training.BestValidationMetric:0.0000} ({trial.Seconds:0.0} s)"),
                 Cancellation: cancellationToken)), cancellationToken);
         }
