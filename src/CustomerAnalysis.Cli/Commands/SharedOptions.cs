@@ -15,6 +15,7 @@ public static class SharedOptions
     public static Option<PredictionTask> Task() => new("--task")
     {
         Description = "events (next event in a session) or churn.",
+        HelpName = "events|churn",
         Required = true,
         CustomParser = result => result.Tokens[0].Value switch
         {
