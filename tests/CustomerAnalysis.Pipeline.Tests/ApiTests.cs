@@ -140,21 +140,6 @@ public sealed class ApiTests(AzuriteFixture azurite)
         await client.WaitForInstanceCompletionAsync(second, timeout.Token);
     }
 
-    /// <summary>Holds every trial until released.</summary>
-    private sealed class GatedTrialRunner : ITrialRunner
-    {
-        private readonly LookupTrialRunner _inner = new();
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
-        {
-            Entered.TrySetResult();
-            await Release.Task;
-            return await _inner.RunAsync(request, cancellationToken);
-        }
-    }
-
     private static readonly SemaphoreSlim SharedLock = new(1, 1);
     private static ServerHarness? _shared;
 

@@ -144,3 +144,18 @@ public sealed class LookupModelLoader : IModelLoader
         }
     }
 }
+
+/// <summary>Holds every trial until released (to test behaviour while a run is active).</summary>
+public sealed class GatedTrialRunner : ITrialRunner
+{
+    private readonly LookupTrialRunner _inner = new();
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+    {
+        Entered.TrySetResult();
+        await Release.Task;
+        return await _inner.RunAsync(request, cancellationToken);
+    }
+}
