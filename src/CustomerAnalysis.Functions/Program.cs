@@ -1,0 +1,8 @@
+using CustomerAnalysis.Functions;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+FunctionsStartup.ConfigureServices(builder.Services, FunctionsStartup.LoadConfig());
+builder.Build().Run();

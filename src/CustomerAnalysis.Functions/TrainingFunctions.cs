@@ -1,0 +1,51 @@
+using CustomerAnalysis.Pipeline.Training;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerAnalysis.Functions;
+
+/// <summary>The training orchestration and its activities as Durable Functions: each wrapper hands its trigger input
+/// to the shared class in CustomerAnalysis.Pipeline. Function names are the names the orchestrator calls.</summary>
+public sealed class TrainingFunctions(IServiceProvider services)
+{
+    [Function(TrainingOrchestration.Name)]
+    public Task<TrainingResult> Train([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new TrainingOrchestration().RunAsync(context, context.GetInput<TrainingInput>()
+            ?? throw new InvalidOperationException("The training orchestration was started without input."));
+
+    [Function(PrepareDatasetActivity.Name)]
+    public Task<DatasetReference> PrepareDataset([ActivityTrigger] PrepareInput input, FunctionContext context) =>
+        Create<PrepareDatasetActivity>().RunAsync(new FunctionActivityContext(PrepareDatasetActivity.Name, context), input);
+
+    [Function(TrainTrialActivity.Name)]
+    public Task<TrialOutcome> TrainTrial([ActivityTrigger] TrialInput input, FunctionContext context) =>
+        Create<TrainTrialActivity>().RunAsync(new FunctionActivityContext(TrainTrialActivity.Name, context), input);
+
+    [Function(EvaluateActivity.Name)]
+    public Task<EvaluateOutput> Evaluate([ActivityTrigger] EvaluateInput input, FunctionContext context) =>
+        Create<EvaluateActivity>().RunAsync(new FunctionActivityContext(EvaluateActivity.Name, context), input);
+
+    [Function(RegisterActivity.Name)]
+    public Task<int> Register([ActivityTrigger] RegisterInput input, FunctionContext context) =>
+        Create<RegisterActivity>().RunAsync(new FunctionActivityContext(RegisterActivity.Name, context), input);
+
+    [Function(PromoteActivity.Name)]
+    public Task<PromoteOutput> Promote([ActivityTrigger] PromoteInput input, FunctionContext context) =>
+        Create<PromoteActivity>().RunAsync(new FunctionActivityContext(PromoteActivity.Name, context), input);
+
+    [Function(UpdateRunActivity.Name)]
+    public Task<bool> UpdateRun([ActivityTrigger] RunUpdate input, FunctionContext context) =>
+        Create<UpdateRunActivity>().RunAsync(new FunctionActivityContext(UpdateRunActivity.Name, context), input);
+
+    private T Create<T>() => ActivatorUtilities.CreateInstance<T>(services);
+}
+
+/// <summary>The activity context the shared activities expect, from a Functions invocation.</summary>
+internal sealed class FunctionActivityContext(string name, FunctionContext context) : TaskActivityContext
+{
+    public override TaskName Name => name;
+
+    public override string InstanceId =>
+        context.BindingContext.BindingData.TryGetValue("instanceId", out var id) ? id?.ToString() ?? "" : "";
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+
+namespace CustomerAnalysis.Pipeline.Api;
+
+/// <summary>Body of <c>POST /api/training</c>.</summary>
+public sealed record TrainingRequestBody
+{
+    /// <summary>Anything <c>ca prepare --input</c> accepts, or <c>blob://container/prefix</c>.</summary>
+    [JsonPropertyName("source")] public string? Source { get; init; }
+    /// <summary><c>events</c> or <c>churn</c>.</summary>
+    [JsonPropertyName("task")] public string? Task { get; init; }
+    /// <summary>Model name; the configured one for the task by default.</summary>
+    [JsonPropertyName("model")] public string? Model { get; init; }
+    [JsonPropertyName("overrides")] public TrainingOverrides? Overrides { get; init; }
+}
+
+public sealed record TrainingOverrides
+{
+    [JsonPropertyName("grid")] public Dictionary<string, IReadOnlyList<JsonElement>>? Grid { get; init; }
+    [JsonPropertyName("prepare")] public Core.Preparation.PrepareOptions? Prepare { get; init; }
+    [JsonPropertyName("metric")] public string? Metric { get; init; }
+    [JsonPropertyName("higher_is_better")] public bool? HigherIsBetter { get; init; }
+}
+
+public sealed record TrainingAccepted(
+    [property: JsonPropertyName("run_id")] string RunId,
+    [property: JsonPropertyName("status_url")] string StatusUrl);
+
+public sealed record TrainingStatusResponse
+{
+    [JsonPropertyName("run")] public required RunRecord Run { get; init; }
+    /// <summary>The orchestration's runtime status (Pending, Running, Completed, Failed, ...).</summary>
+    [JsonPropertyName("runtime_status")] public string? RuntimeStatus { get; init; }
+    [JsonPropertyName("progress")] public TrainingProgress? Progress { get; init; }
+    [JsonPropertyName("trials")] public required IReadOnlyList<TrialRecord> Trials { get; init; }
+    [JsonPropertyName("result")] public TrainingResult? Result { get; init; }
+}
+
+public sealed record StageChangeBody([property: JsonPropertyName("stage")] string? Stage);
+
+public sealed record ModelIdentity(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("version")] int Version);
+
+public sealed record AttentionWeight(
+    [property: JsonPropertyName("event")] string Event,
+    [property: JsonPropertyName("weight")] double Weight);
+
+public sealed record NextEventResult(
+    [property: JsonPropertyName("top")] IReadOnlyList<EventProbability> Top,
+    [property: JsonPropertyName("attention")] IReadOnlyList<AttentionWeight> Attention);
+
+public sealed record NextEventResponse(
+    [property: JsonPropertyName("model")] ModelIdentity Model,
+    [property: JsonPropertyName("predictions")] IReadOnlyList<NextEventResult> Predictions);
+
+public sealed record ChurnResult(
+    [property: JsonPropertyName("probability")] double Probability,
+    [property: JsonPropertyName("churned")] bool Churned);
+
+public sealed record ChurnResponse(
+    [property: JsonPropertyName("model")] ModelIdentity Model,
+    [property: JsonPropertyName("threshold")] double Threshold,
+    [property: JsonPropertyName("predictions")] IReadOnlyList<ChurnResult> Predictions);

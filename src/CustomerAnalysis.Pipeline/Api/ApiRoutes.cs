@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerAnalysis.Pipeline.Api;
+
+public static class ApiRoutes
+{
+    /// <summary>Maps the pipeline's HTTP API (the same routes the Functions app has). Training, runs, models and
+    /// stage routes require the configured key in <c>x-api-key</c>; predictions too unless <c>predictions_open</c>. Needs
+    /// <see cref="PipelineApi"/>, <see cref="PipelineConfig"/> and a <see cref="DurableTaskClient"/> in DI.</summary>
+    public static IEndpointRouteBuilder MapCustomerAnalysisApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.ServiceProvider.GetRequiredService<PipelineApi>();
+        var config = app.ServiceProvider.GetRequiredService<PipelineConfig>();
+        var admin = app.MapGroup("/api").AddEndpointFilter(RequireKey(api));
+        var predict = app.MapGroup("/api/predict");
+        if (!config.Api.PredictionsOpen)
+            predict.AddEndpointFilter(RequireKey(api));
+
+        admin.MapPost("/training", (HttpRequest request, DurableTaskClient client) =>
+            PipelineApi.RunAsync(() => api.StartTrainingAsync(request, client)));
+        admin.MapPost("/models/{name}/versions/{version}/stage", (string name, string version, HttpRequest request) =>
+            PipelineApi.RunAsync(() => api.ChangeStageAsync(name, version, request)));
+        admin.MapGet("/training/{id}", (string id, DurableTaskClient client, CancellationToken ct) =>
+            PipelineApi.RunAsync(() => api.GetTrainingAsync(id, client, ct)));
+        admin.MapGet("/runs", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListRunsAsync(ct)));
+        admin.MapGet("/models", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListModelsAsync(ct)));
+        predict.MapPost("/next-event", (HttpRequest request) =>
+            PipelineApi.RunAsync(() => api.PredictNextEventAsync(request)));
+        predict.MapPost("/churn", (HttpRequest request) => PipelineApi.RunAsync(() => api.PredictChurnAsync(request)));
+        return app;
+    }
+
+    private static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> RequireKey(
+        PipelineApi api) => async (context, next) =>
+        api.HasAdminKey(context.HttpContext.Request)
+            ? await next(context)
+            : new ApiProblem(StatusCodes.Status401Unauthorized,
+                $"This route needs the API key in the '{PipelineApi.ApiKeyHeader}' header.").ToResult();
+}

@@ -1,0 +1,76 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace CustomerAnalysis.Pipeline.Storage;
+
+/// <summary>
+/// Blob names say which run and trial an artifact belongs to:
+/// <c>runs/{run}/dataset.json.gz</c>, <c>runs/{run}/trials/{trial}/checkpoint.bin</c>,
+/// <c>runs/{run}/trials/{trial}/plots/{file}</c>, <c>runs/{run}/evaluation.json</c>.
+/// Activities pass these names to each other, never the data.
+/// </summary>
+public static class ArtifactNames
+{
+    public static string Dataset(string runId) => $"runs/{runId}/dataset.json.gz";
+    public static string TrialFolder(string runId, string trialId) => $"runs/{runId}/trials/{trialId}/";
+    public static string Checkpoint(string runId, string trialId) => TrialFolder(runId, trialId) + "checkpoint.bin";
+    public static string Plot(string runId, string trialId, string fileName) =>
+        TrialFolder(runId, trialId) + "plots/" + fileName;
+    public static string Evaluation(string runId) => $"runs/{runId}/evaluation.json";
+}
+
+/// <summary>Reads and writes artifacts in the <c>{prefix}artifacts</c> container.</summary>
+public sealed class ArtifactStore(PipelineStorage storage)
+{
+    private BlobContainerClient Container => storage.Artifacts;
+
+    /// <summary>Uploads (overwriting: re-running an activity leaves one blob).</summary>
+    public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken = default) =>
+        await Container.GetBlobClient(blobName).UploadAsync(content, overwrite: true, cancellationToken);
+
+    public async Task UploadFileAsync(string blobName, string path, CancellationToken cancellationToken = default)
+    {
+        await using var file = File.OpenRead(path);
+        await UploadAsync(blobName, file, cancellationToken);
+    }
+
+    public async Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken = default) =>
+        (await Container.GetBlobClient(blobName).ExistsAsync(cancellationToken)).Value;
+
+    /// <exception cref="FileNotFoundException">The blob does not exist.</exception>
+    public async Task<Stream> OpenReadAsync(string blobName, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await Container.GetBlobClient(blobName).OpenReadAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new FileNotFoundException($"Blob '{blobName}' not found in container '{Container.Name}'.", e);
+        }
+    }
+
+    public async Task DownloadToFileAsync(string blobName, string path, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Container.GetBlobClient(blobName).DownloadToAsync(path, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new FileNotFoundException($"Blob '{blobName}' not found in container '{Container.Name}'.", e);
+        }
+    }
+
+    /// <summary>Blob names under a prefix (e.g. <see cref="ArtifactNames.TrialFolder"/>), sorted.</summary>
+    public async Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        var names = new List<string>();
+        await foreach (BlobItem item in Container.GetBlobsAsync(
+                           new GetBlobsOptions { Prefix = prefix }, cancellationToken))
+            names.Add(item.Name);
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+}

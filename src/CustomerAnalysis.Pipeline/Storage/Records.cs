@@ -1,0 +1,87 @@
+using System.Text.Json.Serialization;
+
+namespace CustomerAnalysis.Pipeline.Storage;
+
+[JsonConverter(typeof(JsonStringEnumConverter<RunStatus>))]
+public enum RunStatus
+{
+    [JsonStringEnumMemberName("pending")] Pending,
+    [JsonStringEnumMemberName("running")] Running,
+    [JsonStringEnumMemberName("completed")] Completed,
+    [JsonStringEnumMemberName("failed")] Failed,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<TrialStatus>))]
+public enum TrialStatus
+{
+    [JsonStringEnumMemberName("running")] Running,
+    [JsonStringEnumMemberName("succeeded")] Succeeded,
+    [JsonStringEnumMemberName("failed")] Failed,
+}
+
+/// <summary>Registry stage of a model version (MLflow's stages).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ModelStage>))]
+public enum ModelStage
+{
+    None,
+    Staging,
+    Production,
+    Archived,
+}
+
+/// <summary>One training run (one orchestration instance; <see cref="RunId"/> is its instance id).</summary>
+public sealed record RunRecord
+{
+    [JsonPropertyName("run_id")] public required string RunId { get; init; }
+    [JsonPropertyName("status")] public RunStatus Status { get; init; }
+    [JsonPropertyName("stage")] public string? Stage { get; init; }
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    [JsonPropertyName("task")] public required string Task { get; init; }
+    [JsonPropertyName("model_name")] public required string ModelName { get; init; }
+    /// <summary>The training request as JSON (grid, options, metric).</summary>
+    [JsonPropertyName("config")] public string? ConfigJson { get; init; }
+    [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
+    [JsonPropertyName("completed_at")] public DateTimeOffset? CompletedAt { get; init; }
+    [JsonPropertyName("best_trial_id")] public string? BestTrialId { get; init; }
+    [JsonPropertyName("model_version")] public int? ModelVersion { get; init; }
+    [JsonPropertyName("promoted")] public bool? Promoted { get; init; }
+    /// <summary>Test metrics and baselines as JSON.</summary>
+    [JsonPropertyName("result")] public string? ResultJson { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}
+
+public sealed record EpochMetrics(
+    [property: JsonPropertyName("epoch")] int Epoch,
+    [property: JsonPropertyName("metrics")] IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>One grid point of a run. (<see cref="RunId"/>, <see cref="TrialId"/>) is unique: a trial that ran twice
+/// leaves one record.</summary>
+public sealed record TrialRecord
+{
+    [JsonPropertyName("run_id")] public required string RunId { get; init; }
+    [JsonPropertyName("trial_id")] public required string TrialId { get; init; }
+    [JsonPropertyName("params")] public required IReadOnlyDictionary<string, System.Text.Json.JsonElement> Params { get; init; }
+    [JsonPropertyName("status")] public TrialStatus Status { get; init; }
+    [JsonPropertyName("attempts")] public int Attempts { get; init; }
+    [JsonPropertyName("epochs")] public IReadOnlyList<EpochMetrics> Epochs { get; init; } = [];
+    [JsonPropertyName("validation_metrics")] public IReadOnlyDictionary<string, double> ValidationMetrics { get; init; } =
+        new Dictionary<string, double>();
+    [JsonPropertyName("checkpoint_blob")] public string? CheckpointBlob { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+    [JsonPropertyName("updated_at")] public DateTimeOffset? UpdatedAt { get; init; }
+}
+
+/// <summary>A registered model version.</summary>
+public sealed record ModelVersionRecord
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("version")] public required int Version { get; init; }
+    [JsonPropertyName("run_id")] public required string RunId { get; init; }
+    [JsonPropertyName("task")] public required string Task { get; init; }
+    [JsonPropertyName("stage")] public ModelStage Stage { get; init; }
+    [JsonPropertyName("aliases")] public IReadOnlyList<string> Aliases { get; init; } = [];
+    [JsonPropertyName("checkpoint_blob")] public required string CheckpointBlob { get; init; }
+    [JsonPropertyName("test_metrics")] public IReadOnlyDictionary<string, double> TestMetrics { get; init; } =
+        new Dictionary<string, double>();
+    [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+
+namespace CustomerAnalysis.Pipeline.Storage;
+
+/// <summary>
+/// Runs and trials in Table storage. Runs: partition "run", row = run id. Trials: partition = run id, row = trial id,
+/// so a run's trials are one partition query and a re-run trial overwrites its own row.
+/// </summary>
+public sealed class RunStore(PipelineStorage storage)
+{
+    private const string RunPartition = "run";
+
+    public async Task UpsertRunAsync(RunRecord run, CancellationToken cancellationToken = default)
+    {
+        var entity = new TableEntity(RunPartition, run.RunId)
+        {
+            ["Status"] = run.Status.ToString(),
+            ["Stage"] = run.Stage,
+            ["Source"] = run.Source,
+            ["Task"] = run.Task,
+            ["ModelName"] = run.ModelName,
+            ["ConfigJson"] = run.ConfigJson,
+            ["CreatedAt"] = run.CreatedAt,
+            ["CompletedAt"] = run.CompletedAt,
+            ["BestTrialId"] = run.BestTrialId,
+            ["ModelVersion"] = run.ModelVersion,
+            ["Promoted"] = run.Promoted,
+            ["ResultJson"] = run.ResultJson,
+            ["Error"] = run.Error,
+        };
+        await storage.Runs.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <summary>Changes a run's status/stage keeping the rest (read-modify-write; the orchestration is the only writer).</summary>
+    public async Task<RunRecord> UpdateRunAsync(string runId, Func<RunRecord, RunRecord> change,
+        CancellationToken cancellationToken = default)
+    {
+        var run = await GetRunAsync(runId, cancellationToken)
+                  ?? throw new KeyNotFoundException($"Run '{runId}' not found.");
+        var changed = change(run);
+        await UpsertRunAsync(changed, cancellationToken);
+        return changed;
+    }
+
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var response = await storage.Runs.GetEntityIfExistsAsync<TableEntity>(
+            RunPartition, runId, cancellationToken: cancellationToken);
+        return response.HasValue ? ToRun(response.Value!) : null;
+    }
+
+    /// <summary>Runs, newest first.</summary>
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync(int top = 100, CancellationToken cancellationToken = default)
+    {
+        var runs = new List<RunRecord>();
+        await foreach (var entity in storage.Runs.QueryAsync<TableEntity>(
+                           e => e.PartitionKey == RunPartition, cancellationToken: cancellationToken))
+            runs.Add(ToRun(entity));
+        return runs.OrderByDescending(r => r.CreatedAt).ThenBy(r => r.RunId, StringComparer.Ordinal).Take(top).ToList();
+    }
+
+    public async Task UpsertTrialAsync(TrialRecord trial, CancellationToken cancellationToken = default)
+    {
+        var entity = new TableEntity(trial.RunId, trial.TrialId)
+        {
+            ["ParamsJson"] = JsonSerializer.Serialize(trial.Params),
+            ["Status"] = trial.Status.ToString(),
+            ["Attempts"] = trial.Attempts,
+            ["EpochsJson"] = JsonSerializer.Serialize(trial.Epochs),
+            ["ValidationMetricsJson"] = JsonSerializer.Serialize(trial.ValidationMetrics),
+            ["CheckpointBlob"] = trial.CheckpointBlob,
+            ["Error"] = trial.Error,
+            ["UpdatedAt"] = trial.UpdatedAt,
+        };
+        await storage.Trials.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    public async Task<TrialRecord?> GetTrialAsync(string runId, string trialId, CancellationToken cancellationToken = default)
+    {
+        var response = await storage.Trials.GetEntityIfExistsAsync<TableEntity>(
+            runId, trialId, cancellationToken: cancellationToken);
+        return response.HasValue ? ToTrial(response.Value!) : null;
+    }
+
+    /// <summary>A run's trials by trial id.</summary>
+    public async Task<IReadOnlyList<TrialRecord>> ListTrialsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var trials = new List<TrialRecord>();
+        await foreach (var entity in storage.Trials.QueryAsync<TableEntity>(
+                           e => e.PartitionKey == runId, cancellationToken: cancellationToken))
+            trials.Add(ToTrial(entity));
+        return trials;
+    }
+
+    private static RunRecord ToRun(TableEntity e) => new()
+    {
+        RunId = e.RowKey,
+        Status = Enum.Parse<RunStatus>(e.GetString("Status")),
+        Stage = e.GetString("Stage"),
+        Source = e.GetString("Source") ?? "",
+        Task = e.GetString("Task") ?? "",
+        ModelName = e.GetString("ModelName") ?? "",
+        ConfigJson = e.GetString("ConfigJson"),
+        CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? default,
+        CompletedAt = e.GetDateTimeOffset("CompletedAt"),
+        BestTrialId = e.GetString("BestTrialId"),
+        ModelVersion = e.GetInt32("ModelVersion"),
+        Promoted = e.GetBoolean("Promoted"),
+        ResultJson = e.GetString("ResultJson"),
+        Error = e.GetString("Error"),
+    };
+
+    private static TrialRecord ToTrial(TableEntity e) => new()
+    {
+        RunId = e.PartitionKey,
+        TrialId = e.RowKey,
+        Params = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(e.GetString("ParamsJson") ?? "{}")!,
+        Status = Enum.Parse<TrialStatus>(e.GetString("Status")),
+        Attempts = e.GetInt32("Attempts") ?? 0,
+        Epochs = JsonSerializer.Deserialize<List<EpochMetrics>>(e.GetString("EpochsJson") ?? "[]")!,
+        ValidationMetrics = JsonSerializer.Deserialize<Dictionary<string, double>>(
+            e.GetString("ValidationMetricsJson") ?? "{}")!,
+        CheckpointBlob = e.GetString("CheckpointBlob"),
+        Error = e.GetString("Error"),
+        UpdatedAt = e.GetDateTimeOffset("UpdatedAt"),
+    };
+}

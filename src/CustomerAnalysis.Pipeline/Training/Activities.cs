@@ -1,0 +1,301 @@
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Pipeline.Storage;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+// The activities of TrainingOrchestration. Each may run more than once for the same input (retries, a worker that
+// crashed after finishing but before reporting), so each is idempotent: results are keyed by run and trial and
+// written with upserts/overwrites, and finished work is detected and not redone.
+
+/// <summary>Reads the source, writes the prepared dataset to Blob, returns its name and split sizes.</summary>
+public sealed class PrepareDatasetActivity(
+    IDatasetPreparer preparer, ArtifactStore artifacts, RunStore runs, PipelineStorageOptions storageOptions)
+    : TaskActivity<PrepareInput, DatasetReference>
+{
+    public const string Name = nameof(PrepareDatasetActivity);
+
+    public override async Task<DatasetReference> RunAsync(TaskActivityContext context, PrepareInput input)
+    {
+        await runs.UpdateRunAsync(input.RunId, r => r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
+        var blob = ArtifactNames.Dataset(input.RunId);
+        // The dataset blob is written in one upload, so if it exists it is complete: reuse it.
+        if (!await artifacts.ExistsAsync(blob))
+        {
+            using var local = await LocalSource.ResolveAsync(input.Source, storageOptions.ConnectionString);
+            var dataset = await preparer.PrepareAsync(local.Path, input.Task, input.Options, CancellationToken.None);
+            using var buffer = new MemoryStream();
+            await DatasetBlobFormat.WriteAsync(dataset, buffer);
+            buffer.Position = 0;
+            await artifacts.UploadAsync(blob, buffer);
+        }
+        var stored = await DatasetCache.Shared.GetAsync(artifacts, blob);
+        return new DatasetReference(blob, stored.Train.Count, stored.Validation.Count, stored.Test.Count);
+    }
+}
+
+/// <summary>Trains one grid point through <see cref="ITrialRunner"/>; uploads its checkpoint and plots; records
+/// the trial (one row per run and trial, whatever the number of attempts).</summary>
+public sealed class TrainTrialActivity(
+    ITrialRunner runner, ArtifactStore artifacts, RunStore runs, TimeProvider clock, ILogger<TrainTrialActivity> log)
+    : TaskActivity<TrialInput, TrialOutcome>
+{
+    public const string Name = nameof(TrainTrialActivity);
+
+    public override async Task<TrialOutcome> RunAsync(TaskActivityContext context, TrialInput input)
+    {
+        var existing = await runs.GetTrialAsync(input.RunId, input.TrialId);
+        if (existing is { Status: TrialStatus.Succeeded, CheckpointBlob: { } done })
+            return new TrialOutcome(input.TrialId, existing.ValidationMetrics, done);
+
+        var record = new TrialRecord
+        {
+            RunId = input.RunId,
+            TrialId = input.TrialId,
+            Params = input.Params,
+            Status = TrialStatus.Running,
+            Attempts = (existing?.Attempts ?? 0) + 1,
+            UpdatedAt = clock.GetUtcNow(),
+        };
+        await runs.UpsertTrialAsync(record);
+
+        var workDirectory = Directory.CreateTempSubdirectory($"ca-{input.RunId}-{input.TrialId}-");
+        try
+        {
+            var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
+            var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
+            var plots = workDirectory.CreateSubdirectory("plots");
+            var result = await runner.RunAsync(
+                new TrialRequest(input.RunId, input.TrialId, dataset, input.Params, checkpointPath, plots.FullName),
+                CancellationToken.None);
+            if (!File.Exists(checkpointPath))
+                throw new InvalidOperationException($"The trial runner wrote no checkpoint at {checkpointPath}.");
+
+            var checkpointBlob = ArtifactNames.Checkpoint(input.RunId, input.TrialId);
+            await artifacts.UploadFileAsync(checkpointBlob, checkpointPath);
+            foreach (var plot in plots.EnumerateFiles("*", SearchOption.AllDirectories))
+                await artifacts.UploadFileAsync(
+                    ArtifactNames.Plot(input.RunId, input.TrialId, Path.GetRelativePath(plots.FullName, plot.FullName)),
+                    plot.FullName);
+
+            await runs.UpsertTrialAsync(record with
+            {
+                Status = TrialStatus.Succeeded,
+                Epochs = result.Epochs,
+                ValidationMetrics = result.ValidationMetrics,
+                CheckpointBlob = checkpointBlob,
+                UpdatedAt = clock.GetUtcNow(),
+            });
+            return new TrialOutcome(input.TrialId, result.ValidationMetrics, checkpointBlob);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Trial {RunId}/{TrialId} failed (attempt {Attempt})", input.RunId, input.TrialId, record.Attempts);
+            await runs.UpsertTrialAsync(record with
+            {
+                Status = TrialStatus.Failed, Error = e.Message, UpdatedAt = clock.GetUtcNow(),
+            });
+            throw;
+        }
+        finally
+        {
+            workDirectory.Delete(recursive: true);
+        }
+    }
+}
+
+/// <summary>Scores the winner and the current production model on this run's test split; writes evaluation.json.</summary>
+public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifacts, ModelRegistry registry)
+    : TaskActivity<EvaluateInput, EvaluateOutput>
+{
+    public const string Name = nameof(EvaluateActivity);
+
+    public override async Task<EvaluateOutput> RunAsync(TaskActivityContext context, EvaluateInput input)
+    {
+        var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
+        var challenger = await ScoreAsync(dataset, input.CheckpointBlob);
+
+        ChampionScore? champion = null;
+        var production = await registry.GetProductionAsync(input.ModelName);
+        if (production != null && production.RunId != input.RunId)
+            champion = new ChampionScore(production.Version,
+                (await ScoreAsync(dataset, production.CheckpointBlob)).TestMetrics);
+
+        var output = new EvaluateOutput(challenger, champion);
+        await artifacts.UploadAsync(ArtifactNames.Evaluation(input.RunId),
+            new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(output, new JsonSerializerOptions { WriteIndented = true })));
+        return output;
+    }
+
+    private async Task<EvaluationResult> ScoreAsync(Core.Preparation.PreparedDataset dataset, string checkpointBlob)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"ca-eval-{Guid.NewGuid():N}.bin");
+        try
+        {
+            await artifacts.DownloadToFileAsync(checkpointBlob, path);
+            return await evaluator.EvaluateAsync(dataset, path, CancellationToken.None);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
+
+/// <summary>Registers the winner as a new model version (the same version if this run registered already).</summary>
+public sealed class RegisterActivity(ModelRegistry registry, TimeProvider clock) : TaskActivity<RegisterInput, int>
+{
+    public const string Name = nameof(RegisterActivity);
+
+    public override async Task<int> RunAsync(TaskActivityContext context, RegisterInput input) =>
+        (await registry.RegisterAsync(input.ModelName, input.RunId, input.Task.ToString().ToLowerInvariant(),
+            input.CheckpointBlob, input.TestMetrics, clock.GetUtcNow())).Version;
+}
+
+/// <summary>Champion/challenger: promotes the new version if there is no production model, or if it beats it on the
+/// metric, both scored on this run's test split. The swap is conditioned on production still being that champion.</summary>
+public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromotionListener> listeners)
+    : TaskActivity<PromoteInput, PromoteOutput>
+{
+    public const string Name = nameof(PromoteActivity);
+
+    public override async Task<PromoteOutput> RunAsync(TaskActivityContext context, PromoteInput input)
+    {
+        var challenger = input.ChallengerMetrics.TryGetValue(input.Metric, out var c)
+            ? c
+            : throw new InvalidOperationException($"The evaluation has no test '{input.Metric}'.");
+        string reason;
+        if (input.Champion is null)
+            reason = "no production model";
+        else
+        {
+            var champion = input.Champion.TestMetrics.GetValueOrDefault(input.Metric, double.NaN);
+            var better = input.HigherIsBetter ? challenger > champion : challenger < champion;
+            if (!better && !double.IsNaN(champion))
+                return new PromoteOutput(false,
+                    $"test {input.Metric} {challenger:0.####} does not beat production v{input.Champion.Version} ({champion:0.####})");
+            reason = $"test {input.Metric} {challenger:0.####} beats production v{input.Champion.Version} ({champion:0.####})";
+        }
+
+        var result = await registry.PromoteAsync(input.ModelName, input.Version, input.Champion?.Version);
+        if (!result.Promoted)
+            return new PromoteOutput(false, result.Reason);
+        foreach (var listener in listeners)
+            listener.OnPromoted(input.ModelName, input.Version);
+        return new PromoteOutput(true, reason);
+    }
+}
+
+/// <summary>Told when this process promotes a model (e.g. the prediction cache swaps models at once).</summary>
+public interface IPromotionListener
+{
+    void OnPromoted(string modelName, int version);
+}
+
+/// <summary>Writes the run's status, stage and result to the runs table.</summary>
+public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskActivity<RunUpdate, bool>
+{
+    public const string Name = nameof(UpdateRunActivity);
+
+    public override async Task<bool> RunAsync(TaskActivityContext context, RunUpdate input)
+    {
+        var finished = input.Status is RunStatus.Completed or RunStatus.Failed;
+        await runs.UpdateRunAsync(input.RunId, r => r with
+        {
+            Status = input.Status,
+            Stage = input.Stage,
+            BestTrialId = input.BestTrialId ?? r.BestTrialId,
+            ModelVersion = input.ModelVersion ?? r.ModelVersion,
+            Promoted = input.Promoted ?? r.Promoted,
+            ResultJson = input.ResultJson ?? r.ResultJson,
+            Error = input.Error,
+            CompletedAt = finished ? clock.GetUtcNow() : null,
+        });
+        return true;
+    }
+}
+
+/// <summary>A source as a local path: <c>blob://container/prefix</c> is downloaded to a temporary folder (deleted on
+/// dispose); anything else is passed through as it is.</summary>
+internal sealed class LocalSource : IDisposable
+{
+    private readonly string? _temporary;
+
+    private LocalSource(string path, string? temporary)
+    {
+        Path = path;
+        _temporary = temporary;
+    }
+
+    public string Path { get; }
+
+    public static async Task<LocalSource> ResolveAsync(string source, string connectionString)
+    {
+        const string scheme = "blob://";
+        if (!source.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            return new LocalSource(source, null);
+
+        var rest = source[scheme.Length..];
+        var slash = rest.IndexOf('/');
+        var container = slash < 0 ? rest : rest[..slash];
+        var prefix = slash < 0 ? "" : rest[(slash + 1)..];
+        if (container.Length == 0)
+            throw new InvalidInputException($"Source '{source}' names no container: use blob://container/prefix.");
+
+        var client = new BlobServiceClient(connectionString).GetBlobContainerClient(container);
+        var folder = Directory.CreateTempSubdirectory("ca-source-").FullName;
+        var count = 0;
+        await foreach (var item in client.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+        {
+            var target = System.IO.Path.Combine(folder, item.Name[prefix.Length..].TrimStart('/'));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            await client.GetBlobClient(item.Name).DownloadToAsync(target);
+            count++;
+        }
+        if (count == 0)
+        {
+            Directory.Delete(folder, recursive: true);
+            throw new InvalidInputException($"Source '{source}' matches no blobs.");
+        }
+        return new LocalSource(folder, folder);
+    }
+
+    public void Dispose()
+    {
+        if (_temporary != null && Directory.Exists(_temporary))
+            Directory.Delete(_temporary, recursive: true);
+    }
+}
+
+/// <summary>Keeps the last datasets read from Blob so the trials of a run on one worker download theirs once.</summary>
+internal sealed class DatasetCache
+{
+    public static DatasetCache Shared { get; } = new();
+
+    private const int Capacity = 2;
+    private readonly LinkedList<(string Blob, Task<Core.Preparation.PreparedDataset> Dataset)> _entries = new();
+    private readonly Lock _lock = new();
+
+    public Task<Core.Preparation.PreparedDataset> GetAsync(ArtifactStore artifacts, string blob)
+    {
+        lock (_lock)
+        {
+            for (var node = _entries.First; node != null; node = node.Next)
+                if (node.Value.Blob == blob && !node.Value.Dataset.IsFaulted)
+                    return node.Value.Dataset;
+            var load = LoadAsync(artifacts, blob);
+            _entries.AddFirst((blob, load));
+            while (_entries.Count > Capacity) _entries.RemoveLast();
+            return load;
+        }
+    }
+
+    private static async Task<Core.Preparation.PreparedDataset> LoadAsync(ArtifactStore artifacts, string blob)
+    {
+        await using var stream = await artifacts.OpenReadAsync(blob);
+        return await DatasetBlobFormat.ReadAsync(stream);
+    }
+}

@@ -1,0 +1,24 @@
+using System.IO.Compression;
+using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+/// <summary>A prepared dataset as a blob: gzipped JSON of <see cref="PreparedDataset"/>.</summary>
+public static class DatasetBlobFormat
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static async Task WriteAsync(PreparedDataset dataset, Stream destination, CancellationToken cancellationToken = default)
+    {
+        await using var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true);
+        await JsonSerializer.SerializeAsync(gzip, dataset, Json, cancellationToken);
+    }
+
+    public static async Task<PreparedDataset> ReadAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        await using var gzip = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
+        return await JsonSerializer.DeserializeAsync<PreparedDataset>(gzip, Json, cancellationToken)
+               ?? throw new InvalidDataException("The dataset blob holds null.");
+    }
+}

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Storage;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+// The pipeline's seams to the preparer, the trainer and the predictor (other projects). The hosts register one
+// implementation of each; the orchestration and activities only see these interfaces.
+
+/// <summary>Reads a source (a local path or folder that <c>ca prepare --input</c> accepts) into a prepared dataset.
+/// Sources of the form <c>blob://container/prefix</c> are downloaded to a local folder first.</summary>
+public interface IDatasetPreparer
+{
+    Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
+        CancellationToken cancellationToken);
+}
+
+/// <summary>What one grid-search trial gets.</summary>
+/// <param name="Params">The grid point: parameter name → value.</param>
+/// <param name="CheckpointPath">Where the runner writes the trained model (one file).</param>
+/// <param name="PlotsDirectory">Where the runner may write plots and attention exports (uploaded with the trial).</param>
+public sealed record TrialRequest(
+    string RunId,
+    string TrialId,
+    PreparedDataset Dataset,
+    IReadOnlyDictionary<string, JsonElement> Params,
+    string CheckpointPath,
+    string PlotsDirectory);
+
+/// <param name="Epochs">Per-epoch metrics (e.g. loss, val_accuracy).</param>
+/// <param name="ValidationMetrics">Final metrics on the validation split; trials are ranked on one of them.</param>
+public sealed record TrialResult(
+    IReadOnlyList<EpochMetrics> Epochs,
+    IReadOnlyDictionary<string, double> ValidationMetrics);
+
+/// <summary>Trains one grid point. In-process now; a GPU container runner later.</summary>
+public interface ITrialRunner
+{
+    Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken);
+}
+
+/// <param name="TestMetrics">The model's metrics on the test split.</param>
+/// <param name="Baselines">Baseline name → its metrics on the same test split.</param>
+public sealed record EvaluationResult(
+    IReadOnlyDictionary<string, double> TestMetrics,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Baselines);
+
+/// <summary>Scores a checkpoint on a dataset's test split. Champion and challenger are both scored with it on the
+/// same run's split, so the evaluator must map event names through each checkpoint's own vocabulary.</summary>
+public interface IEvaluator
+{
+    Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken);
+}
+
+/// <summary>An input event: its name and, when known, its time (models may use the gaps).</summary>
+public sealed record InputEvent(string Name, DateTimeOffset? Timestamp);
+
+public sealed record EventProbability(
+    [property: System.Text.Json.Serialization.JsonPropertyName("event")] string Event,
+    [property: System.Text.Json.Serialization.JsonPropertyName("probability")] double Probability);
+
+/// <param name="Top">Most likely next events, most likely first.</param>
+/// <param name="Attention">One weight per input event, aligned with the input.</param>
+public sealed record NextEventPrediction(IReadOnlyList<EventProbability> Top, IReadOnlyList<double> Attention);
+
+/// <summary>A loaded model. Must be safe to call from many requests at once.</summary>
+public interface IPredictor : IDisposable
+{
+    PredictionTask Task { get; }
+
+    /// <exception cref="NotSupportedException">The model is not an events model.</exception>
+    IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top);
+
+    /// <summary>Churn probability per user.</summary>
+    /// <exception cref="NotSupportedException">The model is not a churn model.</exception>
+    IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
+}
+
+public interface IModelLoader
+{
+    Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken);
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Storage;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+// Orchestration and activity payloads. They hold blob names and small metrics, never datasets or weights
+// (Durable messages travel over gRPC, capped at 4 MB).
+
+/// <summary>Input of <see cref="TrainingOrchestration"/>; the orchestration instance id is the run id.</summary>
+public sealed record TrainingInput
+{
+    /// <summary>What <c>ca prepare --input</c> accepts, or <c>blob://container/prefix</c>.</summary>
+    public required string Source { get; init; }
+    public required PredictionTask Task { get; init; }
+    public required string ModelName { get; init; }
+    /// <summary>Parameter name → values to try; the grid is their cartesian product.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<JsonElement>> Grid { get; init; }
+    public PrepareOptions PrepareOptions { get; init; } = PrepareOptions.Default;
+    /// <summary>The metric trials are ranked on (validation) and champion/challenger compared on (test).</summary>
+    public required string Metric { get; init; }
+    public bool HigherIsBetter { get; init; } = true;
+}
+
+/// <summary>The live progress of a run (the orchestration's custom status).</summary>
+public sealed record TrainingProgress
+{
+    [JsonPropertyName("stage")] public required string Stage { get; init; }
+    [JsonPropertyName("trials_done")] public int TrialsDone { get; init; }
+    [JsonPropertyName("trials_failed")] public int TrialsFailed { get; init; }
+    [JsonPropertyName("trials_total")] public int TrialsTotal { get; init; }
+    [JsonPropertyName("best_trial_id")] public string? BestTrialId { get; init; }
+    [JsonPropertyName("best_validation_metric")] public double? BestValidationMetric { get; init; }
+}
+
+/// <summary>Stages shown in <see cref="TrainingProgress.Stage"/> and the run record.</summary>
+public static class TrainingStages
+{
+    public const string Prepare = "prepare";
+    public const string Train = "train";
+    public const string Evaluate = "evaluate";
+    public const string Register = "register";
+    public const string Promote = "promote";
+    public const string Done = "done";
+    public const string Failed = "failed";
+}
+
+public sealed record PrepareInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options);
+
+public sealed record DatasetReference(string Blob, int Train, int Validation, int Test);
+
+public sealed record TrialInput(
+    string RunId, string TrialId, string DatasetBlob, IReadOnlyDictionary<string, JsonElement> Params);
+
+public sealed record TrialOutcome(
+    string TrialId, IReadOnlyDictionary<string, double> ValidationMetrics, string CheckpointBlob);
+
+public sealed record EvaluateInput(string RunId, string ModelName, string DatasetBlob, string CheckpointBlob);
+
+/// <param name="Champion">The production model scored on this run's test split; null when there is none.</param>
+public sealed record EvaluateOutput(EvaluationResult Challenger, ChampionScore? Champion);
+
+public sealed record ChampionScore(int Version, IReadOnlyDictionary<string, double> TestMetrics);
+
+public sealed record RegisterInput(
+    string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);
+
+public sealed record PromoteInput(
+    string ModelName, int Version, string Metric, bool HigherIsBetter,
+    IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion);
+
+public sealed record PromoteOutput(bool Promoted, string Reason);
+
+public sealed record RunUpdate(
+    string RunId, RunStatus Status, string Stage, string? BestTrialId, int? ModelVersion, bool? Promoted,
+    string? ResultJson, string? Error);
+
+/// <summary>Output of <see cref="TrainingOrchestration"/>.</summary>
+public sealed record TrainingResult
+{
+    [JsonPropertyName("run_id")] public required string RunId { get; init; }
+    [JsonPropertyName("model_name")] public required string ModelName { get; init; }
+    [JsonPropertyName("model_version")] public required int ModelVersion { get; init; }
+    [JsonPropertyName("promoted")] public required bool Promoted { get; init; }
+    [JsonPropertyName("promotion_reason")] public required string PromotionReason { get; init; }
+    [JsonPropertyName("best_trial_id")] public required string BestTrialId { get; init; }
+    [JsonPropertyName("trials_succeeded")] public required int TrialsSucceeded { get; init; }
+    [JsonPropertyName("trials_failed")] public required int TrialsFailed { get; init; }
+    [JsonPropertyName("test")] public required IReadOnlyDictionary<string, double> Test { get; init; }
+    [JsonPropertyName("baselines")] public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Baselines { get; init; }
+    [JsonPropertyName("champion")] public ChampionScore? Champion { get; init; }
+}

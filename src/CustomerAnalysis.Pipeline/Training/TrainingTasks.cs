@@ -1,0 +1,32 @@
+using CustomerAnalysis.Pipeline.Storage;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+public static class TrainingTasks
+{
+    /// <summary>Adds the training orchestration and its activities to a Durable worker.</summary>
+    public static DurableTaskRegistry AddTrainingTasks(this DurableTaskRegistry tasks) => tasks
+        .AddOrchestrator<TrainingOrchestration>()
+        .AddActivity<PrepareDatasetActivity>()
+        .AddActivity<TrainTrialActivity>()
+        .AddActivity<EvaluateActivity>()
+        .AddActivity<RegisterActivity>()
+        .AddActivity<PromoteActivity>()
+        .AddActivity<UpdateRunActivity>();
+
+    /// <summary>Registers the stores the activities use. The host registers <see cref="IDatasetPreparer"/>,
+    /// <see cref="ITrialRunner"/> and <see cref="IEvaluator"/> itself.</summary>
+    public static IServiceCollection AddPipelineStorage(this IServiceCollection services, PipelineStorageOptions options)
+    {
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(sp => new PipelineStorage(sp.GetRequiredService<PipelineStorageOptions>()));
+        services.TryAddSingleton<ArtifactStore>();
+        services.TryAddSingleton<RunStore>();
+        services.TryAddSingleton<ModelRegistry>();
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+}

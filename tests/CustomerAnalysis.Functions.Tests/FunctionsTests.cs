@@ -1,0 +1,154 @@
+using System.Reflection;
+using System.Text.Json;
+using CustomerAnalysis.Pipeline;
+using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Tests;
+using CustomerAnalysis.Pipeline.Training;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerAnalysis.Functions.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class FunctionsTests(AzuriteFixture azurite)
+{
+    private static IEnumerable<(string Name, MethodInfo Method)> Functions() =>
+        typeof(FunctionsStartup).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Select(m => (m.GetCustomAttribute<FunctionAttribute>()?.Name, m))
+            .Where(f => f.Name != null)!;
+
+    [Fact]
+    public void Every_activity_and_the_orchestrator_have_a_function_of_the_name_the_orchestrator_calls()
+    {
+        var expected = new[]
+        {
+            TrainingOrchestration.Name, PrepareDatasetActivity.Name, TrainTrialActivity.Name, EvaluateActivity.Name,
+            RegisterActivity.Name, PromoteActivity.Name, UpdateRunActivity.Name,
+        };
+        var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
+
+        Assert.Equal(functions.Count, Functions().Count()); // names are unique
+        foreach (var name in expected)
+        {
+            var method = Assert.Contains(name, (IDictionary<string, MethodInfo>)functions);
+            var trigger = name == TrainingOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
+            Assert.Contains(method.GetParameters(), p => p.GetCustomAttribute(trigger) != null);
+        }
+    }
+
+    [Fact]
+    public void Http_functions_keep_the_local_routes_and_admin_routes_need_a_function_key()
+    {
+        var routes = Functions()
+            .Select(f => f.Method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).SingleOrDefault(a => a != null))
+            .Where(a => a != null)
+            .ToDictionary(a => $"{a!.Methods![0].ToUpperInvariant()} {a.Route}", a => a!.AuthLevel);
+
+        Assert.Equal(AuthorizationLevel.Function, routes["POST training"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET training/{id}"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET runs"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET models"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["POST models/{name}/versions/{version}/stage"]);
+        Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/next-event"]);
+        Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/churn"]);
+    }
+
+    [Fact]
+    public async Task Http_and_timer_wrappers_train_serve_and_skip_on_the_durable_engine()
+    {
+        var config = new PipelineConfig
+        {
+            Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("f") },
+            Models = new()
+            {
+                Events = new()
+                {
+                    Name = "next-event", Metric = "accuracy",
+                    Grid = new() { ["context"] = [JsonSerializer.SerializeToElement(1)] },
+                },
+            },
+            Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
+        };
+        var services = new ServiceCollection().AddLogging();
+        FunctionsStartup.ConfigureServices(services, config);
+        var runner = new GatedTrialRunner();
+        services.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
+        await using var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<PipelineStorage>().EnsureCreatedAsync();
+        // The Functions host runs the orchestrator and activities on this same engine (DTFx on Azure Storage).
+        await using var durable = await LocalDurableHost.StartAsync(
+            new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
+            tasks => tasks.AddTrainingTasks(),
+            s =>
+            {
+                FunctionsStartup.ConfigureServices(s, config);
+                s.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
+            });
+        var api = ActivatorUtilities.CreateInstance<ApiFunctions>(provider);
+        var timer = ActivatorUtilities.CreateInstance<RetrainingFunction>(provider);
+
+        var (status, body) = await ExecuteAsync(provider, "POST", "/api/training",
+            """{"source": "synthetic:300", "task": "events"}""",
+            request => api.StartTraining(request, durable.Client));
+        Assert.Equal(202, status);
+        var runId = body.GetProperty("run_id").GetString()!;
+
+        await runner.Entered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await timer.Run(new TimerInfo(), durable.Client, CancellationToken.None);
+        Assert.Single(await provider.GetRequiredService<RunStore>().ListRunsAsync()); // skipped: a run is active
+
+        runner.Release.SetResult();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await durable.Client.WaitForInstanceCompletionAsync(runId, timeout.Token);
+
+        var (getStatus, run) = await ExecuteAsync(provider, "GET", $"/api/training/{runId}", null,
+            request => api.GetTraining(request, runId, durable.Client));
+        Assert.Equal(200, getStatus);
+        Assert.True(run.GetProperty("result").GetProperty("promoted").GetBoolean());
+
+        var (predictStatus, prediction) = await ExecuteAsync(provider, "POST", "/api/predict/next-event",
+            """{"events": ["add_to_cart"]}""", request => api.PredictNextEvent(request));
+        Assert.Equal(200, predictStatus);
+        Assert.Equal("begin_checkout", prediction.GetProperty("predictions")[0].GetProperty("top")[0].GetProperty("event").GetString());
+
+        var (badStatus, problem) = await ExecuteAsync(provider, "POST", "/api/predict/next-event",
+            """{"events": []}""", request => api.PredictNextEvent(request));
+        Assert.Equal(400, badStatus);
+        Assert.Contains("'events' is empty", problem.GetProperty("detail").GetString());
+
+        await timer.Run(new TimerInfo(), durable.Client, CancellationToken.None);
+        Assert.Equal(2, (await provider.GetRequiredService<RunStore>().ListRunsAsync()).Count); // idle: started
+    }
+
+    /// <summary>Calls a wrapper with a request as ASP.NET Core would build it and executes its result.</summary>
+    private static async Task<(int Status, JsonElement Body)> ExecuteAsync(IServiceProvider services, string method,
+        string path, string? body, Func<HttpRequest, Task<IActionResult>> function)
+    {
+        var context = new DefaultHttpContext { RequestServices = services };
+        context.Request.Method = method;
+        context.Request.Scheme = "http";
+        context.Request.Host = new HostString("localhost", 7071);
+        context.Request.Path = path;
+        if (body != null)
+        {
+            context.Request.ContentType = "application/json";
+            context.Request.Body = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body));
+        }
+        var responseBody = new MemoryStream();
+        context.Response.Body = responseBody;
+
+        var result = await function(context.Request);
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor()));
+        responseBody.Position = 0;
+        var json = responseBody.Length == 0 ? default : await JsonSerializer.DeserializeAsync<JsonElement>(responseBody);
+        return (context.Response.StatusCode, json);
+    }
+}

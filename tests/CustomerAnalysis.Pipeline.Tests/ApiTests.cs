@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Training;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerAnalysis.Pipeline.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class ApiTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Training_through_the_api_promotes_a_model_that_then_serves_predictions()
+    {
+        await using var server = await ServerHarness.StartAsync(azurite);
+
+        var status = await server.TrainAsync("""{"source": "synthetic:400", "task": "events"}""");
+        Assert.Equal("Completed", status.GetProperty("runtime_status").GetString());
+        Assert.Equal("completed", status.GetProperty("run").GetProperty("status").GetString());
+        Assert.Equal("done", status.GetProperty("progress").GetProperty("stage").GetString());
+        Assert.Equal(2, status.GetProperty("trials").GetArrayLength());
+        var result = status.GetProperty("result");
+        Assert.True(result.GetProperty("promoted").GetBoolean());
+        var version = result.GetProperty("model_version").GetInt32();
+
+        using var predict = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
+            """{"events": ["page_view", {"name": "view_item", "timestamp": "2021-01-31T10:00:00Z"}], "top": 2}""",
+            withKey: false));
+        Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
+        var prediction = await predict.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("next-event", prediction.GetProperty("model").GetProperty("name").GetString());
+        Assert.Equal(version, prediction.GetProperty("model").GetProperty("version").GetInt32());
+        var first = prediction.GetProperty("predictions")[0];
+        Assert.Equal(2, first.GetProperty("top").GetArrayLength());
+        // The funnel rule of the synthetic data: after view_item comes add_to_cart.
+        Assert.Equal("add_to_cart", first.GetProperty("top")[0].GetProperty("event").GetString());
+        Assert.Equal(["page_view", "view_item"],
+            first.GetProperty("attention").EnumerateArray().Select(a => a.GetProperty("event").GetString()));
+
+        using var batch = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
+            """{"sessions": [["page_view"], ["add_to_cart"]]}"""));
+        Assert.Equal(2, (await batch.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions").GetArrayLength());
+
+        var runs = await (await server.Http.SendAsync(ServerHarness.Get("api/runs"))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Single(runs.GetProperty("runs").EnumerateArray());
+        var models = await (await server.Http.SendAsync(ServerHarness.Get("api/models"))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Production", models.GetProperty("models")[0].GetProperty("stage").GetString());
+
+        // Archiving production by hand: predictions then say there is no production model.
+        using var archive = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post,
+            $"api/models/next-event/versions/{version}/stage", """{"stage": "Archived"}"""));
+        Assert.Equal(HttpStatusCode.OK, archive.StatusCode);
+        using var none = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
+            """{"events": ["page_view"]}"""));
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+    }
+
+    public static TheoryData<string, string, string, bool, string, int, string> BadRequests => new()
+    {
+        // method, path, body, with key, content type, expected status, expected words in the detail
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", false, "application/json", 401, "x-api-key" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "Production"}""", false, "application/json", 401, "x-api-key" },
+        { "GET", "api/runs", "", false, "application/json", 401, "x-api-key" },
+        { "POST", "api/training", "source=x", true, "text/plain", 415, "application/json" },
+        { "POST", "api/training", "{", true, "application/json", 400, "not valid JSON" },
+        { "POST", "api/training", "[1]", true, "application/json", 400, "JSON object" },
+        { "POST", "api/training", """{"task": "events"}""", true, "application/json", 400, "'source' is required" },
+        { "POST", "api/training", """{"source": "x", "task": "weather"}""", true, "application/json", 400, "'task'" },
+        { "POST", "api/training", """{"source": 5, "task": "events"}""", true, "application/json", 400, "wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "model": "a b"}""", true, "application/json", 400, "'model'" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"grid": {"lr": []}}}""", true, "application/json", 400, "'lr' has no values" },
+        { "POST", "api/training", $$"""{"source": "{{new string('x', 5000)}}"}""", true, "application/json", 413, "limit" },
+        { "GET", "api/training/nope", "", true, "application/json", 404, "nope" },
+        { "POST", "api/models/m/versions/x/stage", """{"stage": "Staging"}""", true, "application/json", 400, "positive integer" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "Gold"}""", true, "application/json", 400, "'stage' must be one of" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 404, "no version 1" },
+        { "POST", "api/predict/next-event", """{"events": []}""", false, "application/json", 400, "'events' is empty" },
+        { "POST", "api/predict/next-event", """{"events": ["a", 3]}""", false, "application/json", 400, "'events[1]'" },
+        { "POST", "api/predict/next-event", """{"events": [{"name": "a", "timestamp": 5}]}""", false, "application/json", 400, "timestamp" },
+        { "POST", "api/predict/next-event", """{"sessions": [["a"], "b"]}""", false, "application/json", 400, "'sessions[1]'" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": 0}""", false, "application/json", 400, "'top'" },
+        { "POST", "api/predict/next-event", """{"clicks": ["a"]}""", false, "application/json", 400, "'events'" },
+        { "POST", "api/predict/next-event", """{"events": ["a"]}""", false, "application/json", 404, "No production model 'next-event'" },
+        { "POST", "api/predict/next-event", "", false, "application/json", 400, "empty" },
+        { "POST", "api/predict/churn", """{"users": []}""", false, "application/json", 400, "'users' is empty" },
+        { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "text/csv", 415, "application/json" },
+        { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "application/json", 404, "No production model 'churn'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_requests_get_a_problem_naming_the_problem(
+        string method, string path, string body, bool withKey, string contentType, int status, string detail)
+    {
+        await using var server = await SharedServer();
+        using var request = method == "GET"
+            ? ServerHarness.Get(path, withKey)
+            : ServerHarness.Json(HttpMethod.Post, path, body, withKey, contentType);
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Closed_predictions_need_the_key()
+    {
+        await using var server = await ServerHarness.StartAsync(azurite,
+            configure: c => c with { Api = c.Api with { PredictionsOpen = false } });
+        using var without = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
+            """{"events": ["a"]}""", withKey: false));
+        using var with = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
+            """{"events": ["a"]}""", withKey: true));
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, with.StatusCode); // past the key check: no model yet
+    }
+
+    [Fact]
+    public async Task The_retraining_timer_skips_while_a_run_is_active()
+    {
+        var runner = new GatedTrialRunner();
+        await using var server = await ServerHarness.StartAsync(azurite, runner);
+        var job = server.Server.Services.GetRequiredService<RetrainingJob>();
+        var client = server.Server.Services.GetRequiredService<DurableTaskClient>();
+
+        var first = Assert.Single(await job.RunAsync(client, CancellationToken.None));
+        await runner.Entered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Empty(await job.RunAsync(client, CancellationToken.None));
+
+        runner.Release.SetResult();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var done = await client.WaitForInstanceCompletionAsync(first, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var second = Assert.Single(await job.RunAsync(client, CancellationToken.None));
+        Assert.NotEqual(first, second);
+        await client.WaitForInstanceCompletionAsync(second, timeout.Token);
+    }
+
+    private static readonly SemaphoreSlim SharedLock = new(1, 1);
+    private static ServerHarness? _shared;
+
+    /// <summary>One server for the stateless bad-request cases (never disposed before the process ends: a
+    /// <see cref="NoDispose"/> wrapper keeps <c>await using</c> from stopping it).</summary>
+    private async Task<NoDispose> SharedServer()
+    {
+        await SharedLock.WaitAsync();
+        try
+        {
+            return new NoDispose(_shared ??= await ServerHarness.StartAsync(azurite));
+        }
+        finally
+        {
+            SharedLock.Release();
+        }
+    }
+
+    private sealed class NoDispose(ServerHarness server) : IAsyncDisposable
+    {
+        public HttpClient Http => server.Http;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

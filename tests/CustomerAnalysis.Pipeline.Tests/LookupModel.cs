@@ -1,0 +1,161 @@
+using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+
+namespace CustomerAnalysis.Pipeline.Tests;
+
+// Small honest implementations of the pipeline's seams (the real preparer/trainer plug in after merge): a synthetic
+// events dataset and a "model" that is a lookup table from the last event to next-event counts. Metrics are really
+// computed, so a worse grid point really scores worse.
+
+/// <summary>Builds an events dataset where the next event follows the last one by a fixed rule 80% of the time.
+/// Source "synthetic:{n}" gives n sequences; anything else is rejected.</summary>
+public sealed class SyntheticPreparer : IDatasetPreparer
+{
+    public static readonly string[] Events = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"];
+
+    public Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
+        CancellationToken cancellationToken)
+    {
+        if (!source.StartsWith("synthetic:") || !int.TryParse(source["synthetic:".Length..], out var count))
+            throw new Core.InvalidInputException($"Unknown test source '{source}'.");
+        var vocabulary = new Vocabulary([Vocabulary.PadToken, Vocabulary.UnkToken, .. Events]);
+        var random = new Random(options.Seed);
+        var examples = new List<SequenceExample>();
+        for (var i = 0; i < count; i++)
+        {
+            var length = random.Next(1, 5);
+            var tokens = Enumerable.Range(0, length).Select(_ => random.Next(2, vocabulary.Count)).ToArray();
+            var last = tokens[^1];
+            // Rule: the next event is the one after the last in funnel order (purchase → page_view), 80% of the time.
+            var label = random.NextDouble() < 0.8 ? 2 + (last - 2 + 1) % Events.Length : random.Next(2, vocabulary.Count);
+            examples.Add(new SequenceExample($"s{i}", $"u{i}", tokens, new float[length], label));
+        }
+        var train = examples.Take(count * 7 / 10).ToList();
+        var validation = examples.Skip(train.Count).Take(count * 15 / 100).ToList();
+        var test = examples.Skip(train.Count + validation.Count).ToList();
+        var summary = new PrepareSummary
+        {
+            Task = "events", Protocol = "test", RowsRead = count, RowsRejected = 0,
+            RowsRejectedByReason = new Dictionary<string, long>(), Users = count, Sessions = count,
+            EventNames = Events.ToDictionary(e => e, _ => 1L), Sequences = count,
+            Labels = new Dictionary<string, long>(), Splits = new SplitSizes(train.Count, validation.Count, test.Count),
+        };
+        return Task.FromResult(new PreparedDataset(task, options, vocabulary, train, validation, test, summary));
+    }
+}
+
+/// <summary>The checkpoint: next-event counts by last event name (context 1) or overall (context 0).</summary>
+public sealed record LookupCheckpoint(int Context, Dictionary<string, Dictionary<string, int>> Counts)
+{
+    private const string Any = "*";
+
+    public static LookupCheckpoint Train(PreparedDataset dataset, int context)
+    {
+        var counts = new Dictionary<string, Dictionary<string, int>>();
+        foreach (var example in dataset.Train)
+        {
+            var key = context == 1 ? dataset.Vocabulary.Decode(example.Tokens[^1]) : Any;
+            var next = dataset.Vocabulary.Decode(example.Label);
+            var row = counts.TryGetValue(key, out var r) ? r : counts[key] = new Dictionary<string, int>();
+            row[next] = row.GetValueOrDefault(next) + 1;
+        }
+        return new LookupCheckpoint(context, counts);
+    }
+
+    public IReadOnlyList<EventProbability> Predict(IReadOnlyList<string> events, int top)
+    {
+        var key = Context == 1 ? events[^1] : Any;
+        if (!Counts.TryGetValue(key, out var row))
+            row = Counts.Values.SelectMany(r => r).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+        var total = (double)row.Values.Sum();
+        return row.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Take(top).Select(p => new EventProbability(p.Key, p.Value / total)).ToList();
+    }
+
+    public double Accuracy(PreparedDataset dataset, IReadOnlyList<SequenceExample> split) =>
+        split.Count(e => Predict(e.Tokens.Select(dataset.Vocabulary.Decode).ToList(), 1)[0].Event
+                         == dataset.Vocabulary.Decode(e.Label)) / (double)split.Count;
+
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this));
+
+    public static LookupCheckpoint Load(string path) =>
+        JsonSerializer.Deserialize<LookupCheckpoint>(File.ReadAllText(path))!;
+}
+
+/// <summary>Params: "context" 0|1 (1 is the better model), optional "fail": true (always throws).</summary>
+public sealed class LookupTrialRunner : ITrialRunner
+{
+    private int _runs;
+    public int Runs => _runs;
+
+    public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _runs);
+        if (request.Params.TryGetValue("fail", out var fail) && fail.GetBoolean())
+            throw new InvalidOperationException($"Trial {request.TrialId} was asked to fail.");
+        var checkpoint = LookupCheckpoint.Train(request.Dataset, request.Params["context"].GetInt32());
+        checkpoint.Save(request.CheckpointPath);
+        var accuracy = checkpoint.Accuracy(request.Dataset, request.Dataset.Validation);
+        await File.WriteAllTextAsync(Path.Combine(request.PlotsDirectory, "loss.svg"),
+            $"<svg><text>{1 - accuracy}</text></svg>", cancellationToken);
+        return new TrialResult(
+            [new EpochMetrics(1, new Dictionary<string, double> { ["loss"] = 1 - accuracy })],
+            new Dictionary<string, double> { ["accuracy"] = accuracy });
+    }
+}
+
+public sealed class LookupEvaluator : IEvaluator
+{
+    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken)
+    {
+        var model = LookupCheckpoint.Load(checkpointPath);
+        var majority = LookupCheckpoint.Train(dataset, context: 0);
+        return Task.FromResult(new EvaluationResult(
+            new Dictionary<string, double> { ["accuracy"] = model.Accuracy(dataset, dataset.Test) },
+            new Dictionary<string, IReadOnlyDictionary<string, double>>
+            {
+                ["majority"] = new Dictionary<string, double> { ["accuracy"] = majority.Accuracy(dataset, dataset.Test) },
+            }));
+    }
+}
+
+public sealed class LookupModelLoader : IModelLoader
+{
+    public Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken) =>
+        Task.FromResult<IPredictor>(new LookupPredictor(LookupCheckpoint.Load(checkpointPath)));
+
+    private sealed class LookupPredictor(LookupCheckpoint model) : IPredictor
+    {
+        public PredictionTask Task => PredictionTask.Events;
+
+        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
+            sessions.Select(events => new NextEventPrediction(
+                model.Predict(events.Select(e => e.Name).ToList(), top),
+                // The table looks at the last event only (context 1) or at none (context 0).
+                events.Select((_, i) => model.Context == 1 && i == events.Count - 1 ? 1.0 : 0.0).ToList())).ToList();
+
+        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+            throw new NotSupportedException("This is an events model.");
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>Holds every trial until released (to test behaviour while a run is active).</summary>
+public sealed class GatedTrialRunner : ITrialRunner
+{
+    private readonly LookupTrialRunner _inner = new();
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+    {
+        Entered.TrySetResult();
+        await Release.Task;
+        return await _inner.RunAsync(request, cancellationToken);
+    }
+}

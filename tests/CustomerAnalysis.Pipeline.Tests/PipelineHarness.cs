@@ -1,0 +1,72 @@
+using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerAnalysis.Pipeline.Tests;
+
+/// <summary>The local Durable host on Azurite with the training tasks, fresh tables/containers/task hub, and the
+/// lookup-table test doubles.</summary>
+public sealed class PipelineHarness : IAsyncDisposable
+{
+    private PipelineHarness(LocalDurableHost host) => Host = host;
+
+    public LocalDurableHost Host { get; }
+    public DurableTaskClient Client => Host.Client;
+    public RunStore Runs => Host.Services.GetRequiredService<RunStore>();
+    public ModelRegistry Registry => Host.Services.GetRequiredService<ModelRegistry>();
+    public ArtifactStore Artifacts => Host.Services.GetRequiredService<ArtifactStore>();
+    public TrainingLauncher Launcher => Host.Services.GetRequiredService<TrainingLauncher>();
+    public LookupTrialRunner Runner => (LookupTrialRunner)Host.Services.GetRequiredService<ITrialRunner>();
+    public PipelineStorageOptions StorageOptions => Host.Services.GetRequiredService<PipelineStorageOptions>();
+
+    public static async Task<PipelineHarness> StartAsync(AzuriteFixture azurite,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var storageOptions = new PipelineStorageOptions
+        {
+            ConnectionString = azurite.ConnectionString,
+            NamePrefix = AzuriteFixture.UniqueName("t"),
+        };
+        await new PipelineStorage(storageOptions).EnsureCreatedAsync();
+        var host = await LocalDurableHost.StartAsync(
+            new LocalDurableHostOptions
+            {
+                StorageConnectionString = azurite.ConnectionString,
+                TaskHubName = AzuriteFixture.UniqueName("hub"),
+            },
+            tasks => tasks.AddTrainingTasks(),
+            services =>
+            {
+                services.AddPipelineStorage(storageOptions);
+                services.AddSingleton<TrainingLauncher>();
+                services.AddSingleton<IDatasetPreparer, SyntheticPreparer>();
+                services.AddSingleton<ITrialRunner, LookupTrialRunner>();
+                services.AddSingleton<IEvaluator, LookupEvaluator>();
+                services.AddSingleton<IModelLoader, LookupModelLoader>();
+                configureServices?.Invoke(services);
+            });
+        return new PipelineHarness(host);
+    }
+
+    public static TrainingInput Input(object grid, string source = "synthetic:400") => new()
+    {
+        Source = source,
+        Task = PredictionTask.Events,
+        ModelName = "next-event",
+        Grid = JsonSerializer.Deserialize<Dictionary<string, IReadOnlyList<JsonElement>>>(JsonSerializer.Serialize(grid))!,
+        Metric = "accuracy",
+    };
+
+    public async Task<OrchestrationMetadata> RunToEndAsync(TrainingInput input)
+    {
+        var runId = await Launcher.StartAsync(Client, input);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        return await Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
+    }
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+}

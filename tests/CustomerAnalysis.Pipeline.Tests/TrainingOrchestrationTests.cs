@@ -1,0 +1,115 @@
+using System.Text.Json;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+using Microsoft.DurableTask.Client;
+
+namespace CustomerAnalysis.Pipeline.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_run_trains_every_grid_point_records_failures_and_promotes_the_best()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(azurite);
+
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 0, 1 }, fail = new[] { false, true } }));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var result = done.ReadOutputAs<TrainingResult>()!;
+        Assert.True(result.Promoted, result.PromotionReason);
+        Assert.Equal(2, result.TrialsSucceeded);
+        Assert.Equal(2, result.TrialsFailed);
+        Assert.True(result.Test["accuracy"] > result.Baselines["majority"]["accuracy"]);
+
+        var trials = await pipeline.Runs.ListTrialsAsync(result.RunId);
+        Assert.Equal(["t000", "t001", "t002", "t003"], trials.Select(t => t.TrialId));
+        Assert.All(trials.Where(t => t.Params["fail"].GetBoolean()), t =>
+        {
+            Assert.Equal(TrialStatus.Failed, t.Status);
+            Assert.Equal(3, t.Attempts); // retried with back-off, then recorded as failed
+        });
+        var best = trials.Single(t => t.TrialId == result.BestTrialId);
+        Assert.Equal(1, best.Params["context"].GetInt32());
+        Assert.Equal(TrialStatus.Succeeded, best.Status);
+        Assert.Single(best.Epochs);
+
+        Assert.Equal(
+            [ArtifactNames.Checkpoint(result.RunId, best.TrialId), ArtifactNames.Plot(result.RunId, best.TrialId, "loss.svg")],
+            await pipeline.Artifacts.ListAsync(ArtifactNames.TrialFolder(result.RunId, best.TrialId)));
+        Assert.True(await pipeline.Artifacts.ExistsAsync(ArtifactNames.Evaluation(result.RunId)));
+
+        var run = await pipeline.Runs.GetRunAsync(result.RunId);
+        Assert.Equal(RunStatus.Completed, run!.Status);
+        Assert.Equal(result.ModelVersion, run.ModelVersion);
+        Assert.NotNull(run.CompletedAt);
+        var production = await pipeline.Registry.GetProductionAsync("next-event");
+        Assert.Equal(result.ModelVersion, production!.Version);
+
+        var status = done.ReadCustomStatusAs<TrainingProgress>()!;
+        Assert.Equal(TrainingStages.Done, status.Stage);
+        Assert.Equal((4, 4, 2), (status.TrialsTotal, status.TrialsDone, status.TrialsFailed));
+    }
+
+    [Fact]
+    public async Task A_worse_second_run_is_registered_but_does_not_replace_production()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(azurite);
+        var first = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 1 } })))
+            .ReadOutputAs<TrainingResult>()!;
+        var second = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 0 } })))
+            .ReadOutputAs<TrainingResult>()!;
+
+        Assert.True(first.Promoted);
+        Assert.False(second.Promoted);
+        Assert.Equal(first.ModelVersion, second.Champion!.Version);
+        Assert.Contains("does not beat", second.PromotionReason);
+        Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
+        Assert.Equal(ModelStage.None, (await pipeline.Registry.GetVersionAsync("next-event", second.ModelVersion))!.Stage);
+    }
+
+    [Fact]
+    public async Task A_run_whose_trials_all_fail_fails_and_says_so()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(azurite);
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 1 }, fail = new[] { true } }));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        var run = await pipeline.Runs.GetRunAsync(done.InstanceId);
+        Assert.Equal(RunStatus.Failed, run!.Status);
+        Assert.Contains("All 1 trials failed", run.Error);
+        Assert.Null(await pipeline.Registry.GetProductionAsync("next-event"));
+    }
+
+    [Fact]
+    public async Task A_trial_that_runs_twice_trains_once_and_leaves_one_record()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(azurite);
+        var runId = "r-twice";
+        await pipeline.Runs.UpsertRunAsync(new RunRecord { RunId = runId, Source = "synthetic:100", Task = "events", ModelName = "m" });
+        var prepare = new PrepareDatasetActivity(new SyntheticPreparer(), pipeline.Artifacts, pipeline.Runs, pipeline.StorageOptions);
+        var context = new DirectActivityContext(runId);
+        var dataset = await prepare.RunAsync(context, new PrepareInput(runId, "synthetic:100", Core.Preparation.PredictionTask.Events, new()));
+        var again = await prepare.RunAsync(context, new PrepareInput(runId, "synthetic:100", Core.Preparation.PredictionTask.Events, new()));
+        Assert.Equal(dataset, again);
+
+        var runner = new LookupTrialRunner();
+        var trial = new TrainTrialActivity(runner, pipeline.Artifacts, pipeline.Runs, TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<TrainTrialActivity>.Instance);
+        var input = new TrialInput(runId, "t000", dataset.Blob,
+            new Dictionary<string, JsonElement> { ["context"] = JsonSerializer.SerializeToElement(1) });
+        var first = await trial.RunAsync(context, input);
+        var second = await trial.RunAsync(context, input);
+
+        Assert.Equal(1, runner.Runs);
+        Assert.Equal(first.ValidationMetrics, second.ValidationMetrics);
+        var record = Assert.Single(await pipeline.Runs.ListTrialsAsync(runId));
+        Assert.Equal(1, record.Attempts);
+    }
+
+    private sealed class DirectActivityContext(string instanceId) : Microsoft.DurableTask.TaskActivityContext
+    {
+        public override Microsoft.DurableTask.TaskName Name => "test";
+        public override string InstanceId => instanceId;
+    }
+}
