@@ -14,6 +14,15 @@ if listening 10000 && listening 10001 && listening 10002; then
   exit 0
 fi
 
+# Test assemblies run in parallel and each calls this script: one installs and starts, the others wait.
+mkdir -p .tools
+exec 9>.tools/azurite.lock
+flock -w 300 9 || { echo "azurite: timed out waiting for another install/start" >&2; exit 1; }
+if listening 10000 && listening 10001 && listening 10002; then
+  echo "azurite: already listening on 10000-10002"
+  exit 0
+fi
+
 if [[ ! -x "$AZURITE_BIN" ]]; then
   command -v npm >/dev/null || { echo "azurite: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
   echo "azurite: installing azurite@$AZURITE_VERSION into .tools/azurite"
@@ -24,7 +33,7 @@ mkdir -p .azurite
 # setsid: Azurite outlives this script (and the test run that started it) in its own session.
 setsid "$AZURITE_BIN" --silent --skipApiVersionCheck --location .azurite \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
-  >.azurite/azurite.log 2>&1 < /dev/null &
+  >.azurite/azurite.log 2>&1 < /dev/null 9>&- &
 
 for _ in $(seq 1 100); do
   if listening 10000 && listening 10001 && listening 10002; then
