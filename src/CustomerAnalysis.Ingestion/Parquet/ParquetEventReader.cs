@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Events;
+using CustomerAnalysis.Ingestion.Files;
 using Parquet;
 using Parquet.Schema;
 
@@ -16,21 +17,22 @@ internal static class ParquetEventReader
 {
     private const string GaSessionIdKey = "ga_session_id";
 
-    /// <summary>The rows of <paramref name="path"/>, one array per row group.</summary>
-    public static async IAsyncEnumerable<SourceRow[]> ReadRowGroupsAsync(string path, StringPool strings,
+    /// <summary>The rows of <paramref name="path"/>, one batch per row group.</summary>
+    public static async IAsyncEnumerable<SourceBatch> ReadRowGroupsAsync(string path,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             var columns = EventColumns.Find(reader.Schema, path);
+            var strings = new SourceStringNumbering();
             long rowsBefore = 0;
             for (var group = 0; group < reader.RowGroupCount; group++)
             {
                 // Reading happens outside the iterator body so that library errors can be wrapped with the file name.
                 var rows = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
                     .ConfigureAwait(false);
-                rowsBefore += rows.Length;
+                rowsBefore += rows.Count;
                 yield return rows;
             }
         }
@@ -48,8 +50,8 @@ internal static class ParquetEventReader
         }
     }
 
-    private static async Task<SourceRow[]> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
-        string path, StringPool strings, long rowsBefore, CancellationToken cancellationToken)
+    private static async Task<SourceBatch> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
+        string path, SourceStringNumbering strings, long rowsBefore, CancellationToken cancellationToken)
     {
         try
         {
@@ -67,11 +69,8 @@ internal static class ParquetEventReader
             var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
 
-            var rows = new SourceRow[rowCount];
-            for (var i = 0; i < rowCount; i++)
-                rows[i] = new SourceRow(users[i], timestamps[i], names[i], sessions[i], bundles[i], path,
-                    rowsBefore + i + 1);
-            return rows;
+            var (firstNewNumber, newStrings) = strings.TakeNewStrings();
+            return new SourceBatch(path, rowsBefore + 1, firstNewNumber, newStrings, users, names, timestamps, sessions, bundles);
         }
         catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
         {
@@ -79,17 +78,18 @@ internal static class ParquetEventReader
         }
     }
 
-    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        StringPool strings, CancellationToken cancellationToken)
+    /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null).</summary>
+    private static async Task<int[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
+        SourceStringNumbering strings, CancellationToken cancellationToken)
     {
         using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken)
             .ConfigureAwait(false);
         column.EnsureOneSlotPerRow(rowCount);
-        var result = new string?[rowCount];
+        var result = new int[rowCount];
+        var values = column.Values;
         var next = 0;
         for (var i = 0; i < rowCount; i++)
-            if (column.IsPresent(i))
-                result[i] = strings.Get(column.Values[next++].Span);
+            result[i] = column.IsPresent(i) ? strings.Number(values[next++].Span) : SourceBatch.Missing;
         return result;
     }
 
@@ -99,10 +99,11 @@ internal static class ParquetEventReader
         using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
         column.EnsureOneSlotPerRow(rowCount);
         var result = new long?[rowCount];
+        var values = column.Values;
         var next = 0;
         for (var i = 0; i < rowCount; i++)
             if (column.IsPresent(i))
-                result[i] = column.Values[next++];
+                result[i] = values[next++];
         return result;
     }
 
@@ -124,6 +125,8 @@ internal static class ParquetEventReader
 
         var sessions = new long?[rowCount];
         var repetition = keys.RepetitionLevels;
+        var keyValues = keys.Values;
+        var intValues = ints.Values;
         var row = -1;
         var nextKey = 0;
         var nextInt = 0;
@@ -133,8 +136,8 @@ internal static class ParquetEventReader
                 throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
             var hasKey = keys.IsPresent(slot);
             var hasInt = ints.IsPresent(slot);
-            if (hasKey && hasInt && sessions[row] is null && keys.Values[nextKey].Span.SequenceEqual(GaSessionIdKey))
-                sessions[row] = ints.Values[nextInt];
+            if (hasKey && hasInt && sessions[row] is null && keyValues[nextKey].Span.SequenceEqual(GaSessionIdKey))
+                sessions[row] = intValues[nextInt];
             if (hasKey) nextKey++;
             if (hasInt) nextInt++;
         }

@@ -1,0 +1,52 @@
+namespace CustomerAnalysis.Core.Events;
+
+/// <summary>
+/// Consecutive rows of one source in columnar form: the fast way into <see cref="EventTableBuilder.AddBatch"/>
+/// (a reader decodes columns anyway, and handing them over whole saves building and validating a
+/// <see cref="SourceRow"/> per row).
+/// <para>User ids and event names are numbers into the source's strings, numbered in order of first use across the
+/// source's batches: <see cref="NewStrings"/> are the strings first used in this batch, numbered from
+/// <see cref="FirstNewStringNumber"/> on. A repeated user id then costs the builder an array lookup instead of a
+/// hash, and the hashing happens in the reader, which may run on another thread per file.</para>
+/// A source's batches must be added one after another, its first batch with <see cref="FirstNewStringNumber"/> 0.
+/// </summary>
+public sealed class SourceBatch
+{
+    /// <summary>The string number of a missing (null) user id or event name.</summary>
+    public const int Missing = -1;
+
+    /// <param name="firstRowNumber">1-based row number of the batch's first row within the source.</param>
+    /// <exception cref="ArgumentException">The columns differ in length.</exception>
+    public SourceBatch(string source, long firstRowNumber, int firstNewStringNumber, IReadOnlyList<string> newStrings,
+        int[] user, int[] name, long?[] timestamp, long?[] gaSessionId, long?[] bundleSequenceId)
+    {
+        var count = user.Length;
+        if (name.Length != count || timestamp.Length != count || gaSessionId.Length != count || bundleSequenceId.Length != count)
+            throw new ArgumentException(
+                $"SourceBatch columns of {source} differ in length: user {user.Length}, name {name.Length}, timestamp {timestamp.Length}, " +
+                $"ga_session_id {gaSessionId.Length}, bundle {bundleSequenceId.Length}");
+        Source = source;
+        FirstRowNumber = firstRowNumber;
+        FirstNewStringNumber = firstNewStringNumber;
+        NewStrings = newStrings;
+        User = user;
+        Name = name;
+        Timestamp = timestamp;
+        GaSessionId = gaSessionId;
+        BundleSequenceId = bundleSequenceId;
+    }
+
+    public string Source { get; }
+    public long FirstRowNumber { get; }
+    public int FirstNewStringNumber { get; }
+    public IReadOnlyList<string> NewStrings { get; }
+    public int Count => User.Length;
+
+    /// <summary>String number of each row's <c>user_pseudo_id</c>, or <see cref="Missing"/>.</summary>
+    public int[] User { get; }
+    /// <summary>String number of each row's <c>event_name</c>, or <see cref="Missing"/>.</summary>
+    public int[] Name { get; }
+    public long?[] Timestamp { get; }
+    public long?[] GaSessionId { get; }
+    public long?[] BundleSequenceId { get; }
+}
