@@ -25,6 +25,9 @@ public interface IBatchEventSource
 {
     /// <summary>The same rows as <see cref="IEventSource.ReadRowsAsync"/>, in the same order.</summary>
     IAsyncEnumerable<SourceBatch> ReadBatchesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The number of rows, when the source knows it without reading them (Parquet footers); else null.</summary>
+    Task<long?> CountRowsAsync(CancellationToken cancellationToken = default);
 }
 
 public static class EventSourceExtensions
@@ -33,9 +36,10 @@ public static class EventSourceExtensions
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
         CancellationToken cancellationToken = default, int every = 100_000)
     {
-        var builder = new EventTableBuilder();
         if (source is IBatchEventSource batched)
         {
+            var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
+            var builder = expectedRows is { } rows ? new EventTableBuilder(rows) : new EventTableBuilder();
             await foreach (var batch in batched.ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
             {
                 var before = builder.RowsRead;
@@ -45,12 +49,14 @@ public static class EventSourceExtensions
             }
             return builder.Build();
         }
+
+        var rowBuilder = new EventTableBuilder();
         await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
         {
-            builder.Add(row);
-            if (progress is not null && builder.RowsRead % every == 0)
-                progress.Report(new ReadProgress(builder.RowsRead, row.Source));
+            rowBuilder.Add(row);
+            if (progress is not null && rowBuilder.RowsRead % every == 0)
+                progress.Report(new ReadProgress(rowBuilder.RowsRead, row.Source));
         }
-        return builder.Build();
+        return rowBuilder.Build();
     }
 }

@@ -18,13 +18,11 @@ public sealed class EventTableBuilder
     private readonly Dictionary<RejectReason, long> _rejectedByReason = [];
     private readonly List<RejectedRow> _firstRejected = [];
 
-    // AddBatch: the strings of the source being added, by string number, and the user / name id each was given
-    // (NotLookedUp until a kept row uses it, so ids are still handed out in order of first appearance).
+    // AddBatch: the user / name id given to each of a batch's strings, NotLookedUp until a kept row uses it, so
+    // that ids are still handed out in order of first appearance. Reused from batch to batch.
     private const int NotLookedUp = -1;
-    private string? _batchSource;
-    private readonly List<string> _sourceStrings = [];
-    private readonly List<int> _userIdOfString = [];
-    private readonly List<int> _nameIdOfString = [];
+    private int[] _userIdOfString = [];
+    private int[] _nameIdOfString = [];
 
     private int[] _user = new int[1024];
     private long[] _session = new long[1024];
@@ -33,6 +31,18 @@ public sealed class EventTableBuilder
     private int[] _name = new int[1024];
     private int _count;
     private long _rowsRead;
+
+    public EventTableBuilder()
+    {
+    }
+
+    /// <param name="expectedRows">Rows the source is known to hold (an upper bound of those kept): the columns are
+    /// allocated once at that size instead of growing by doubling, which copies them and overshoots.</param>
+    public EventTableBuilder(long expectedRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedRows);
+        EnsureCapacity((int)Math.Min(expectedRows, Array.MaxLength));
+    }
 
     public long RowsRead => _rowsRead;
     public int RowsKept => _count;
@@ -59,35 +69,22 @@ public sealed class EventTableBuilder
     }
 
     /// <summary>Adds a batch's rows, in order, with the same rules as <see cref="Add"/>.</summary>
-    /// <exception cref="ArgumentException">The batch does not continue its source's string numbering, or a row
-    /// refers to a string number the source has not defined.</exception>
+    /// <exception cref="ArgumentException">A row refers to a string number the batch does not define.</exception>
     public void AddBatch(SourceBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.FirstNewStringNumber == 0)
+        var strings = batch.Strings;
+        if (_userIdOfString.Length < strings.Length)
         {
-            _sourceStrings.Clear();
-            _userIdOfString.Clear();
-            _nameIdOfString.Clear();
+            _userIdOfString = new int[Math.Max(strings.Length, _userIdOfString.Length * 2)];
+            _nameIdOfString = new int[_userIdOfString.Length];
         }
-        else if (batch.Source != _batchSource || batch.FirstNewStringNumber != _sourceStrings.Count)
-        {
-            throw new ArgumentException(
-                $"Batch of {batch.Source} numbers its new strings from {batch.FirstNewStringNumber}, but the previous batch " +
-                $"(of {_batchSource ?? "no source"}) ended at {_sourceStrings.Count}: a source's batches must be added in order");
-        }
-        _batchSource = batch.Source;
-        foreach (var text in batch.NewStrings)
-        {
-            _sourceStrings.Add(text);
-            _userIdOfString.Add(NotLookedUp);
-            _nameIdOfString.Add(NotLookedUp);
-        }
+        var userIdOfString = _userIdOfString.AsSpan(0, strings.Length);
+        var nameIdOfString = _nameIdOfString.AsSpan(0, strings.Length);
+        userIdOfString.Fill(NotLookedUp);
+        nameIdOfString.Fill(NotLookedUp);
 
         EnsureCapacity(_count + batch.Count);
-        var strings = CollectionsMarshal.AsSpan(_sourceStrings);
-        var userIdOfString = CollectionsMarshal.AsSpan(_userIdOfString);
-        var nameIdOfString = CollectionsMarshal.AsSpan(_nameIdOfString);
         for (var i = 0; i < batch.Count; i++)
         {
             _rowsRead++;
@@ -96,7 +93,7 @@ public sealed class EventTableBuilder
             if ((uint)(user + 1) > (uint)strings.Length || (uint)(name + 1) > (uint)strings.Length)
                 throw new ArgumentException(
                     $"Batch of {batch.Source}, row {batch.FirstRowNumber + i}: string number {Math.Max(user, name)} is not defined " +
-                    $"(the source has {strings.Length} strings)");
+                    $"(the batch has {strings.Length} strings)");
             var userText = user == SourceBatch.Missing ? null : strings[user];
             var nameText = name == SourceBatch.Missing ? null : strings[name];
             var reason = Validate(userText, batch.Timestamp[i], nameText, batch.GaSessionId[i]);
@@ -157,7 +154,7 @@ public sealed class EventTableBuilder
     private void EnsureCapacity(int rows)
     {
         if (rows <= _user.Length) return;
-        var size = Math.Max(rows, _user.Length * 2);
+        var size = (int)Math.Clamp(_user.Length * 2L, rows, Array.MaxLength);
         Array.Resize(ref _user, size);
         Array.Resize(ref _session, size);
         Array.Resize(ref _timestamp, size);

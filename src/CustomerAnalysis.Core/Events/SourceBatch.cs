@@ -4,11 +4,9 @@ namespace CustomerAnalysis.Core.Events;
 /// Consecutive rows of one source in columnar form: the fast way into <see cref="EventTableBuilder.AddBatch"/>
 /// (a reader decodes columns anyway, and handing them over whole saves building and validating a
 /// <see cref="SourceRow"/> per row).
-/// <para>User ids and event names are numbers into the source's strings, numbered in order of first use across the
-/// source's batches: <see cref="NewStrings"/> are the strings first used in this batch, numbered from
-/// <see cref="FirstNewStringNumber"/> on. A repeated user id then costs the builder an array lookup instead of a
-/// hash, and the hashing happens in the reader, which may run on another thread per file.</para>
-/// A source's batches must be added one after another, its first batch with <see cref="FirstNewStringNumber"/> 0.
+/// <para>User ids and event names are numbers into the batch's own <see cref="Strings"/> (its distinct values). A
+/// repeated user id then costs the builder an array lookup instead of a hash, and most of the hashing happens in the
+/// reader, which can decode several batches at once on other threads.</para>
 /// </summary>
 public sealed class SourceBatch
 {
@@ -17,8 +15,8 @@ public sealed class SourceBatch
 
     /// <param name="firstRowNumber">1-based row number of the batch's first row within the source.</param>
     /// <exception cref="ArgumentException">The columns differ in length.</exception>
-    public SourceBatch(string source, long firstRowNumber, int firstNewStringNumber, IReadOnlyList<string> newStrings,
-        int[] user, int[] name, long?[] timestamp, long?[] gaSessionId, long?[] bundleSequenceId)
+    public SourceBatch(string source, long firstRowNumber, string[] strings, int[] user, int[] name, long?[] timestamp,
+        long?[] gaSessionId, long?[] bundleSequenceId)
     {
         var count = user.Length;
         if (name.Length != count || timestamp.Length != count || gaSessionId.Length != count || bundleSequenceId.Length != count)
@@ -27,8 +25,7 @@ public sealed class SourceBatch
                 $"ga_session_id {gaSessionId.Length}, bundle {bundleSequenceId.Length}");
         Source = source;
         FirstRowNumber = firstRowNumber;
-        FirstNewStringNumber = firstNewStringNumber;
-        NewStrings = newStrings;
+        Strings = strings;
         User = user;
         Name = name;
         Timestamp = timestamp;
@@ -38,13 +35,13 @@ public sealed class SourceBatch
 
     public string Source { get; }
     public long FirstRowNumber { get; }
-    public int FirstNewStringNumber { get; }
-    public IReadOnlyList<string> NewStrings { get; }
+    /// <summary>The distinct user ids and event names of the batch, by number.</summary>
+    public string[] Strings { get; }
     public int Count => User.Length;
 
-    /// <summary>String number of each row's <c>user_pseudo_id</c>, or <see cref="Missing"/>.</summary>
+    /// <summary>Number (in <see cref="Strings"/>) of each row's <c>user_pseudo_id</c>, or <see cref="Missing"/>.</summary>
     public int[] User { get; }
-    /// <summary>String number of each row's <c>event_name</c>, or <see cref="Missing"/>.</summary>
+    /// <summary>Number (in <see cref="Strings"/>) of each row's <c>event_name</c>, or <see cref="Missing"/>.</summary>
     public int[] Name { get; }
     public long?[] Timestamp { get; }
     public long?[] GaSessionId { get; }

@@ -10,31 +10,37 @@ namespace CustomerAnalysis.Ingestion.Parquet;
 
 /// <summary>
 /// Reads the needed columns of a GA4 Parquet export (as <c>bq extract --destination_format=PARQUET</c> writes it),
-/// one row group at a time. Parquet.Net's <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every
+/// one row group at a time (row groups are independent, so the caller may decode several at once). Parquet.Net's <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every
 /// column is read raw (packed values plus definition/repetition levels) and rows are rebuilt from the levels.
 /// </summary>
 internal static class ParquetEventReader
 {
     private const string GaSessionIdKey = "ga_session_id";
 
-    /// <summary>The rows of <paramref name="path"/>, one batch per row group.</summary>
-    public static async IAsyncEnumerable<SourceBatch> ReadRowGroupsAsync(string path,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>The number of rows in each row group of <paramref name="path"/> (from the footer: nothing is decoded).</summary>
+    public static async Task<long[]> RowGroupSizesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            EventColumns.Find(reader.Schema, path); // a file that is not a GA4 export fails before anything is read
+            return reader.RowGroups.Select(group => group.RowCount).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The rows of row group <paramref name="group"/> of <paramref name="path"/>, as one batch. Opens the file itself,
+    /// so that several row groups of one file can be decoded at once.
+    /// </summary>
+    /// <param name="rowsBefore">Rows in the file's earlier row groups (row numbers are 1-based within the file).</param>
+    public static async Task<SourceBatch> ReadRowGroupAsync(string path, int group, long rowsBefore,
+        CancellationToken cancellationToken = default)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             var columns = EventColumns.Find(reader.Schema, path);
-            var strings = new SourceStringNumbering();
-            long rowsBefore = 0;
-            for (var group = 0; group < reader.RowGroupCount; group++)
-            {
-                // Reading happens outside the iterator body so that library errors can be wrapped with the file name.
-                var rows = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
-                    .ConfigureAwait(false);
-                rowsBefore += rows.Count;
-                yield return rows;
-            }
+            return await ReadRowGroupAsync(reader, group, columns, path, rowsBefore, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -51,10 +57,11 @@ internal static class ParquetEventReader
     }
 
     private static async Task<SourceBatch> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
-        string path, SourceStringNumbering strings, long rowsBefore, CancellationToken cancellationToken)
+        string path, long rowsBefore, CancellationToken cancellationToken)
     {
         try
         {
+            var strings = new BatchStrings();
             using var rowGroup = reader.OpenRowGroupReader(group);
             var rowCount = checked((int)rowGroup.RowCount);
             var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, strings, cancellationToken)
@@ -69,8 +76,7 @@ internal static class ParquetEventReader
             var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
 
-            var (firstNewNumber, newStrings) = strings.TakeNewStrings();
-            return new SourceBatch(path, rowsBefore + 1, firstNewNumber, newStrings, users, names, timestamps, sessions, bundles);
+            return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles);
         }
         catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
         {
@@ -80,7 +86,7 @@ internal static class ParquetEventReader
 
     /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null).</summary>
     private static async Task<int[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        SourceStringNumbering strings, CancellationToken cancellationToken)
+        BatchStrings strings, CancellationToken cancellationToken)
     {
         using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken)
             .ConfigureAwait(false);

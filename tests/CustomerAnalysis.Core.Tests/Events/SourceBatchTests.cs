@@ -7,14 +7,14 @@ public class SourceBatchTests
     private const int Missing = SourceBatch.Missing;
 
     [Fact]
-    public void A_batch_is_kept_and_rejected_by_the_same_rules_as_rows_one_by_one()
+    public void Batches_are_kept_and_rejected_by_the_same_rules_as_rows_one_by_one()
     {
-        // Strings of a.json by number: 0 "u1", 1 "page_view", 2 "", 3 "scroll" (first batch), 4 "u2" (second batch).
-        var first = new SourceBatch("a.json", 1, 0, ["u1", "page_view", "", "scroll"],
+        // Each batch numbers its own strings.
+        var first = new SourceBatch("a.json", 1, ["u1", "page_view", "", "scroll"],
             user: [0, Missing, 0, 0, 0], name: [1, 1, 3, 2, 3],
             timestamp: [10, 11, null, 12, 14], gaSessionId: [7, 7, 7, 7, 7], bundleSequenceId: [null, null, null, null, 3]);
-        var second = new SourceBatch("a.json", 6, 4, ["u2"],
-            user: [4, 4], name: [3, 1], timestamp: [12, 13], gaSessionId: [null, 9], bundleSequenceId: [5, 5]);
+        var second = new SourceBatch("a.json", 6, ["page_view", "u2", "scroll"],
+            user: [1, 1], name: [2, 0], timestamp: [12, 13], gaSessionId: [null, 9], bundleSequenceId: [5, 5]);
         var batched = new EventTableBuilder();
         batched.AddBatch(first);
         batched.AddBatch(second);
@@ -47,8 +47,8 @@ public class SourceBatchTests
     [Fact]
     public void Names_used_only_by_rejected_rows_get_no_id_and_ids_follow_first_kept_use()
     {
-        // "late" is numbered first by the source but only used by a rejected row, then by the last kept row.
-        var batch = new SourceBatch("a.parquet", 1, 0, ["late", "u1", "early"],
+        // "late" is numbered first by the batch but only used by a rejected row, then by the last kept row.
+        var batch = new SourceBatch("a.parquet", 1, ["late", "u1", "early"],
             user: [1, 1, 1], name: [0, 2, 0], timestamp: [1, 2, 3], gaSessionId: [null, 5, 5], bundleSequenceId: [null, null, null]);
         var builder = new EventTableBuilder();
         builder.AddBatch(batch);
@@ -59,21 +59,17 @@ public class SourceBatchTests
     }
 
     [Fact]
-    public void A_batch_that_does_not_continue_its_sources_numbering_is_refused()
+    public void A_row_referring_to_an_undefined_string_is_refused()
     {
-        var builder = new EventTableBuilder();
-        builder.AddBatch(new SourceBatch("a.parquet", 1, 0, ["u1", "page_view"], [0], [1], [1], [1], [null]));
-
-        var skipped = new SourceBatch("a.parquet", 2, 3, ["x"], [3], [1], [2], [1], [null]);
-        Assert.Contains("must be added in order", Assert.Throws<ArgumentException>(() => builder.AddBatch(skipped)).Message);
-        var undefined = new SourceBatch("a.parquet", 2, 2, [], [0], [7], [2], [1], [null]);
-        Assert.Contains("string number 7 is not defined", Assert.Throws<ArgumentException>(() => builder.AddBatch(undefined)).Message);
+        var undefined = new SourceBatch("a.parquet", 2, ["u1"], [0], [7], [2], [1], [null]);
+        var error = Assert.Throws<ArgumentException>(() => new EventTableBuilder().AddBatch(undefined));
+        Assert.Contains("string number 7 is not defined", error.Message);
     }
 
     [Fact]
     public void Columns_of_different_lengths_are_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => new SourceBatch("a.parquet", 1, 0, ["u1"], [0, 0], [0], [1], [1], [null]));
+        var error = Assert.Throws<ArgumentException>(() => new SourceBatch("a.parquet", 1, ["u1"], [0, 0], [0], [1], [1], [null]));
         Assert.Contains("differ in length", error.Message);
     }
 }
