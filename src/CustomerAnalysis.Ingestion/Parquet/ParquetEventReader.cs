@@ -121,8 +121,7 @@ internal static class ParquetEventReader
     private static async Task<long?[]> ReadGaSessionIdsAsync(ParquetRowGroupReader rowGroup, EventColumns columns,
         int rowCount, string path, CancellationToken cancellationToken)
     {
-        using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, columns.ParamKey, cancellationToken)
-            .ConfigureAwait(false);
+        using var keys = await ReadKeySlotsAsync(rowGroup, columns.ParamKey, path, cancellationToken).ConfigureAwait(false);
         using var ints = await RawColumn<long>.ReadAsync(rowGroup, columns.ParamIntValue, cancellationToken)
             .ConfigureAwait(false);
         if (keys.SlotCount != ints.SlotCount)
@@ -130,24 +129,45 @@ internal static class ParquetEventReader
                 $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {ints.SlotCount} values)");
 
         var sessions = new long?[rowCount];
-        var repetition = keys.RepetitionLevels;
-        var keyValues = keys.Values;
+        var startsRow = keys.StartsRow;
+        var isSessionKey = keys.IsSessionKey;
         var intValues = ints.Values;
         var row = -1;
-        var nextKey = 0;
         var nextInt = 0;
         for (var slot = 0; slot < keys.SlotCount; slot++)
         {
-            if (repetition[slot] == 0 && ++row >= rowCount)
+            if (startsRow[slot] && ++row >= rowCount)
                 throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
-            var hasKey = keys.IsPresent(slot);
             var hasInt = ints.IsPresent(slot);
-            if (hasKey && hasInt && sessions[row] is null && keyValues[nextKey].Span.SequenceEqual(GaSessionIdKey))
+            if (hasInt && isSessionKey[slot] && sessions[row] is null)
                 sessions[row] = intValues[nextInt];
-            if (hasKey) nextKey++;
             if (hasInt) nextInt++;
         }
         return sessions;
+    }
+
+    /// <summary>The key column, slot by slot: straight from the file when <see cref="SessionKeyScanner"/> handles its
+    /// encoding (the fast path), else decoded by Parquet.Net.</summary>
+    private static async Task<SessionKeyScanner.KeySlots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
+        string path, CancellationToken cancellationToken)
+    {
+        var chunk = rowGroup.GetMetadata(keyField) ?? throw new InvalidDataException($"no column chunk metadata for {keyField.Path}");
+        if (SessionKeyScanner.TryRead(path, chunk, keyField) is { } scanned) return scanned;
+
+        using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, keyField, cancellationToken)
+            .ConfigureAwait(false);
+        var slots = new SessionKeyScanner.KeySlots(keys.SlotCount);
+        var startsRow = slots.StartsRow;
+        var isSessionKey = slots.IsSessionKey;
+        var repetition = keys.RepetitionLevels;
+        var values = keys.Values;
+        var nextKey = 0;
+        for (var slot = 0; slot < keys.SlotCount; slot++)
+        {
+            startsRow[slot] = repetition[slot] == 0;
+            isSessionKey[slot] = keys.IsPresent(slot) && values[nextKey++].Span.SequenceEqual(GaSessionIdKey);
+        }
+        return slots;
     }
 
     /// <summary>One column chunk read raw into pooled buffers sized from the chunk's value count.</summary>
