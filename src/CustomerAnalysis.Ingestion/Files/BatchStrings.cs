@@ -1,4 +1,6 @@
+using System.Text;
 using CustomerAnalysis.Core.Events;
+using CustomerAnalysis.Ingestion.Parquet;
 
 namespace CustomerAnalysis.Ingestion.Files;
 
@@ -6,8 +8,11 @@ namespace CustomerAnalysis.Ingestion.Files;
 /// Numbers the distinct strings of one <see cref="SourceBatch"/> in order of first use, looked up by span so that a
 /// repeated value costs no allocation.
 /// </summary>
-internal sealed class BatchStrings
+internal sealed class BatchStrings : IUtf8Numbering
 {
+    /// <summary>Longer values are rare (GA4 ids and names are short) and take the allocating path.</summary>
+    private const int StackDecodeChars = 256;
+
     private readonly Dictionary<string, int> _numbers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _numbersBySpan;
     private readonly List<string> _strings = [];
@@ -22,6 +27,13 @@ internal sealed class BatchStrings
         _numbers.Add(created, number);
         _strings.Add(created);
         return number;
+    }
+
+    public int Number(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > StackDecodeChars) return Number(Encoding.UTF8.GetString(utf8).AsSpan());
+        Span<char> text = stackalloc char[StackDecodeChars]; // UTF-8 never has fewer bytes than UTF-16 has chars
+        return Number(text[..Encoding.UTF8.GetChars(utf8, text)]);
     }
 
     public int Number(string? text) => text is null ? SourceBatch.Missing : Number(text.AsSpan());

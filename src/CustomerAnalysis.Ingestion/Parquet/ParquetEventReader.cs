@@ -4,6 +4,7 @@ using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Events;
 using CustomerAnalysis.Ingestion.Files;
 using Parquet;
+using Parquet.Meta;
 using Parquet.Schema;
 
 namespace CustomerAnalysis.Ingestion.Parquet;
@@ -64,9 +65,9 @@ internal static class ParquetEventReader
             var strings = new BatchStrings();
             using var rowGroup = reader.OpenRowGroupReader(group);
             var rowCount = checked((int)rowGroup.RowCount);
-            var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, strings, cancellationToken)
+            var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, path, strings, cancellationToken)
                 .ConfigureAwait(false);
-            var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, strings, cancellationToken)
+            var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, path, strings, cancellationToken)
                 .ConfigureAwait(false);
             var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, cancellationToken)
                 .ConfigureAwait(false);
@@ -84,20 +85,35 @@ internal static class ParquetEventReader
         }
     }
 
-    /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null).</summary>
+    /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null): straight
+    /// from the file when <see cref="StringColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
     private static async Task<int[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        BatchStrings strings, CancellationToken cancellationToken)
+        string path, BatchStrings strings, CancellationToken cancellationToken)
     {
+        var result = new int[rowCount];
+        using (var scanned = StringColumnScanner.TryRead(path, Chunk(rowGroup, field), field, strings))
+        {
+            if (scanned is not null)
+            {
+                if (scanned.SlotCount != rowCount)
+                    throw new InvalidDataException($"column {field.Path} has {scanned.SlotCount} values for {rowCount} rows");
+                scanned.Numbers.CopyTo(result); // StringColumnScanner.Slots.Missing is SourceBatch.Missing
+                return result;
+            }
+        }
+
         using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken)
             .ConfigureAwait(false);
         column.EnsureOneSlotPerRow(rowCount);
-        var result = new int[rowCount];
         var values = column.Values;
         var next = 0;
         for (var i = 0; i < rowCount; i++)
             result[i] = column.IsPresent(i) ? strings.Number(values[next++].Span) : SourceBatch.Missing;
         return result;
     }
+
+    private static ColumnChunk Chunk(ParquetRowGroupReader rowGroup, DataField field) =>
+        rowGroup.GetMetadata(field) ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}");
 
     private static async Task<long?[]> ReadInt64sAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
         CancellationToken cancellationToken)
@@ -130,7 +146,7 @@ internal static class ParquetEventReader
 
         var sessions = new long?[rowCount];
         var startsRow = keys.StartsRow;
-        var isSessionKey = keys.IsSessionKey;
+        var keyNumbers = keys.Numbers;
         var intValues = ints.Values;
         var row = -1;
         var nextInt = 0;
@@ -139,35 +155,47 @@ internal static class ParquetEventReader
             if (startsRow[slot] && ++row >= rowCount)
                 throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
             var hasInt = ints.IsPresent(slot);
-            if (hasInt && isSessionKey[slot] && sessions[row] is null)
+            if (hasInt && keyNumbers[slot] == SessionKeyNumbering.IsSessionKey && sessions[row] is null)
                 sessions[row] = intValues[nextInt];
             if (hasInt) nextInt++;
         }
         return sessions;
     }
 
-    /// <summary>The key column, slot by slot: straight from the file when <see cref="SessionKeyScanner"/> handles its
-    /// encoding (the fast path), else decoded by Parquet.Net.</summary>
-    private static async Task<SessionKeyScanner.KeySlots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
+    /// <summary>The key column, slot by slot, numbered by <see cref="SessionKeyNumbering"/>: straight from the file when
+    /// <see cref="StringColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
+    private static async Task<StringColumnScanner.Slots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
         string path, CancellationToken cancellationToken)
     {
-        var chunk = rowGroup.GetMetadata(keyField) ?? throw new InvalidDataException($"no column chunk metadata for {keyField.Path}");
-        if (SessionKeyScanner.TryRead(path, chunk, keyField) is { } scanned) return scanned;
+        if (StringColumnScanner.TryRead(path, Chunk(rowGroup, keyField), keyField, SessionKeyNumbering.Instance) is { } scanned)
+            return scanned;
 
         using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, keyField, cancellationToken)
             .ConfigureAwait(false);
-        var slots = new SessionKeyScanner.KeySlots(keys.SlotCount);
+        var slots = new StringColumnScanner.Slots(keys.SlotCount);
         var startsRow = slots.StartsRow;
-        var isSessionKey = slots.IsSessionKey;
+        var numbers = slots.Numbers;
         var repetition = keys.RepetitionLevels;
         var values = keys.Values;
         var nextKey = 0;
         for (var slot = 0; slot < keys.SlotCount; slot++)
         {
             startsRow[slot] = repetition[slot] == 0;
-            isSessionKey[slot] = keys.IsPresent(slot) && values[nextKey++].Span.SequenceEqual(GaSessionIdKey);
+            numbers[slot] = !keys.IsPresent(slot) ? StringColumnScanner.Slots.Missing
+                : values[nextKey++].Span.SequenceEqual(GaSessionIdKey) ? SessionKeyNumbering.IsSessionKey
+                : SessionKeyNumbering.OtherKey;
         }
         return slots;
+    }
+
+    /// <summary>Numbers <c>event_params</c> keys by the one question asked of them: is it <c>ga_session_id</c>.</summary>
+    private sealed class SessionKeyNumbering : IUtf8Numbering
+    {
+        public const int OtherKey = 0;
+        public const int IsSessionKey = 1;
+        public static readonly SessionKeyNumbering Instance = new();
+
+        public int Number(ReadOnlySpan<byte> utf8) => utf8.SequenceEqual("ga_session_id"u8) ? IsSessionKey : OtherKey;
     }
 
     /// <summary>One column chunk read raw into pooled buffers sized from the chunk's value count.</summary>

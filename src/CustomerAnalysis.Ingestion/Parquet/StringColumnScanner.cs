@@ -7,62 +7,67 @@ using Snappier;
 
 namespace CustomerAnalysis.Ingestion.Parquet;
 
+/// <summary>Turns a string value, as the UTF-8 bytes stored in the file, into a number.</summary>
+internal interface IUtf8Numbering
+{
+    int Number(ReadOnlySpan<byte> utf8);
+}
+
 /// <summary>
-/// Reads the <c>event_params</c> key column chunk straight from the file and tells, slot by slot, where a row starts
-/// and whether the key is <c>ga_session_id</c>. This is the costliest column of a GA4 export (several keys per event)
-/// and only one key matters, so the keys are compared as UTF-8 bytes where they lie instead of being decoded into
-/// strings by Parquet.Net (which took about half of the whole read).
-/// <para>Handles what GA4 exports use: data pages v1 and v2, PLAIN or dictionary encoded, uncompressed or Snappy.
-/// Anything else makes <see cref="TryRead"/> return null and the caller decodes the column with Parquet.Net.</para>
+/// Reads a string (BYTE_ARRAY) column chunk straight from the file and numbers each value from its UTF-8 bytes where
+/// they lie. Parquet.Net would first decode every value into a .NET string slice: for the columns a GA4 read needs
+/// (user ids, event names, and the several <c>event_params</c> keys per event, of which only one matters) that
+/// decoding and its garbage were most of the whole read.
+/// <para>Handles what GA4 exports use: data pages v1 and v2, PLAIN or dictionary encoded, uncompressed or Snappy,
+/// flat columns or one level of repetition. Anything else makes <see cref="TryRead"/> return null and the caller
+/// decodes the column with Parquet.Net.</para>
 /// Format: https://github.com/apache/parquet-format (Thrift compact protocol for page headers, RLE/bit-packed
 /// hybrid encoding for levels and dictionary indexes).
 /// </summary>
-internal static class SessionKeyScanner
+internal static class StringColumnScanner
 {
-    private static ReadOnlySpan<byte> SessionKeyUtf8 => "ga_session_id"u8;
-
-    /// <summary>Per slot of a column chunk: does a row start there, and is its key <c>ga_session_id</c>.</summary>
+    /// <summary>Per slot of a column chunk (one per row for a flat column): does a row start there, and the number of
+    /// its value (<see cref="Missing"/> where the value is null).</summary>
     /// <remarks>The arrays are pooled: dispose to return them.</remarks>
-    public sealed class KeySlots(int slotCount) : IDisposable
+    public sealed class Slots(int slotCount) : IDisposable
     {
+        public const int Missing = -1;
+
         private readonly bool[] _startsRow = ArrayPool<bool>.Shared.Rent(slotCount);
-        private readonly bool[] _isSessionKey = ArrayPool<bool>.Shared.Rent(slotCount);
+        private readonly int[] _numbers = ArrayPool<int>.Shared.Rent(slotCount);
 
         public Span<bool> StartsRow => _startsRow.AsSpan(0, slotCount);
-        public Span<bool> IsSessionKey => _isSessionKey.AsSpan(0, slotCount);
+        public Span<int> Numbers => _numbers.AsSpan(0, slotCount);
         public int SlotCount => slotCount;
 
         public void Dispose()
         {
             ArrayPool<bool>.Shared.Return(_startsRow);
-            ArrayPool<bool>.Shared.Return(_isSessionKey);
+            ArrayPool<int>.Shared.Return(_numbers);
         }
     }
 
     /// <returns>The slots, or null when the chunk uses a codec, encoding or page kind not handled here.</returns>
     /// <exception cref="InvalidDataException">The chunk is malformed.</exception>
-    public static KeySlots? TryRead(string path, ColumnChunk chunk, DataField field)
+    public static Slots? TryRead(string path, ColumnChunk chunk, DataField field, IUtf8Numbering numbering)
     {
         var meta = chunk.MetaData ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}");
-        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY) || field.MaxRepetitionLevel != 1)
+        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY) || field.MaxRepetitionLevel > 1)
             return null;
         var start = meta.DictionaryPageOffset is > 0 and var dictionary ? Math.Min(dictionary, meta.DataPageOffset) : meta.DataPageOffset;
         var length = checked((int)meta.TotalCompressedSize);
         var slotCount = checked((int)meta.NumValues);
 
         var bytes = ArrayPool<byte>.Shared.Rent(length);
-        var result = new KeySlots(slotCount);
+        var result = new Slots(slotCount);
         try
         {
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-                RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start);
-            var reader = new ChunkReader(field, meta.Codec, result);
-            if (!reader.ReadPages(bytes.AsSpan(0, length)))
-            {
-                result.Dispose();
-                return null;
-            }
-            return result;
+                if (RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start) != length)
+                    throw new InvalidDataException($"column {field.Path} runs past the end of the file");
+            if (new ChunkReader(field, meta.Codec, numbering, result).ReadPages(bytes.AsSpan(0, length))) return result;
+            result.Dispose();
+            return null;
         }
         catch
         {
@@ -75,11 +80,11 @@ internal static class SessionKeyScanner
         }
     }
 
-    private sealed class ChunkReader(DataField field, CompressionCodec codec, KeySlots slots)
+    private sealed class ChunkReader(DataField field, CompressionCodec codec, IUtf8Numbering numbering, Slots slots)
     {
-        private readonly int slotCount = slots.SlotCount;
         private readonly int _maxDefinition = field.MaxDefinitionLevel;
-        private bool[]? _dictionaryIsSessionKey;
+        private readonly int _maxRepetition = field.MaxRepetitionLevel;
+        private int[]? _dictionaryNumbers;
         private int _slot;
         private byte[] _page = [];
         private int[] _repetition = [];
@@ -90,7 +95,7 @@ internal static class SessionKeyScanner
         public bool ReadPages(ReadOnlySpan<byte> chunk)
         {
             var position = 0;
-            while (position < chunk.Length && _slot < slotCount)
+            while (position < chunk.Length && _slot < slots.SlotCount)
             {
                 var header = PageHeaderReader.Read(chunk, ref position);
                 if (header.CompressedSize < 0 || position + header.CompressedSize > chunk.Length)
@@ -106,19 +111,20 @@ internal static class SessionKeyScanner
                 };
                 if (!handled) return false;
             }
-            if (_slot != slotCount)
-                throw new InvalidDataException($"column {field.Path} has {_slot} values, its metadata says {slotCount}");
+            if (_slot != slots.SlotCount)
+                throw new InvalidDataException($"column {field.Path} has {_slot} values, its metadata says {slots.SlotCount}");
             return true;
         }
 
+        /// <summary>Dictionary values are numbered once; data pages then refer to them by index.</summary>
         private bool ReadDictionary(PageHeaderReader.Header header, ReadOnlySpan<byte> payload)
         {
             if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY)) return false;
             var values = Decompress(payload, header.UncompressedSize);
-            _dictionaryIsSessionKey = new bool[header.ValueCount];
+            _dictionaryNumbers = new int[header.ValueCount];
             var position = 0;
             for (var i = 0; i < header.ValueCount; i++)
-                _dictionaryIsSessionKey[i] = NextPlainValue(values, ref position).SequenceEqual(SessionKeyUtf8);
+                _dictionaryNumbers[i] = numbering.Number(NextPlainValue(values, ref position));
             return true;
         }
 
@@ -126,20 +132,23 @@ internal static class SessionKeyScanner
         {
             var page = Decompress(payload, header.UncompressedSize);
             var position = 0;
-            var count = Math.Min(header.ValueCount, slotCount - _slot);
-            var repetition = ReadLevels(page, ref position, 1, count, lengthPrefixed: true, ref _repetition);
+            var count = Math.Min(header.ValueCount, slots.SlotCount - _slot);
+            // v1 prefixes each level run with its byte length, and leaves out levels whose maximum is 0.
+            var repetition = ReadLevels(page, ref position, _maxRepetition, count, lengthPrefixed: true, ref _repetition);
             var definition = ReadLevels(page, ref position, _maxDefinition, count, lengthPrefixed: true, ref _definition);
             return ReadValues(header.Encoding, page[position..], repetition, definition);
         }
 
         private bool ReadDataPageV2(PageHeaderReader.Header header, ReadOnlySpan<byte> payload)
         {
-            var count = Math.Min(header.ValueCount, slotCount - _slot);
+            var count = Math.Min(header.ValueCount, slots.SlotCount - _slot);
             var levelBytes = header.RepetitionLevelsLength + header.DefinitionLevelsLength;
-            if (levelBytes > payload.Length) throw new InvalidDataException($"page levels of {field.Path} run past the page");
+            if (header.RepetitionLevelsLength < 0 || header.DefinitionLevelsLength < 0 || levelBytes > payload.Length)
+                throw new InvalidDataException($"page levels of {field.Path} run past the page");
+            // v2 keeps the levels uncompressed, lengths in the header; only the values may be compressed.
             var position = 0;
-            var repetition = ReadLevels(payload[..header.RepetitionLevelsLength], ref position, 1, count, lengthPrefixed: false,
-                ref _repetition);
+            var repetition = ReadLevels(payload[..header.RepetitionLevelsLength], ref position, _maxRepetition, count,
+                lengthPrefixed: false, ref _repetition);
             position = 0;
             var definition = ReadLevels(payload.Slice(header.RepetitionLevelsLength, header.DefinitionLevelsLength), ref position,
                 _maxDefinition, count, lengthPrefixed: false, ref _definition);
@@ -149,29 +158,29 @@ internal static class SessionKeyScanner
             return ReadValues(header.Encoding, values, repetition, definition);
         }
 
-        /// <summary>Walks the page's slots: repetition level 0 starts a row; a key is present where the definition
-        /// level is at its maximum, and only present slots have a value.</summary>
+        /// <summary>Walks the page's slots: repetition level 0 starts a row; a value is present where the definition
+        /// level is at its maximum, and only present slots have one in the values section.</summary>
         private bool ReadValues(Encoding encoding, ReadOnlySpan<byte> values, ReadOnlySpan<int> repetition, ReadOnlySpan<int> definition)
         {
             var pageSlots = repetition.Length;
             var startsRow = slots.StartsRow.Slice(_slot, pageSlots);
-            var isSessionKey = slots.IsSessionKey.Slice(_slot, pageSlots);
-            var present = 0;
-            for (var i = 0; i < pageSlots; i++)
-                if (definition[i] == _maxDefinition) present++;
+            var numbers = slots.Numbers.Slice(_slot, pageSlots);
+            for (var i = 0; i < pageSlots; i++) startsRow[i] = repetition[i] == 0;
 
             var position = 0;
             switch (encoding)
             {
                 case Encoding.PLAIN:
                     for (var i = 0; i < pageSlots; i++)
-                    {
-                        startsRow[i] = repetition[i] == 0;
-                        isSessionKey[i] = definition[i] == _maxDefinition && NextPlainValue(values, ref position).SequenceEqual(SessionKeyUtf8);
-                    }
+                        numbers[i] = definition[i] == _maxDefinition
+                            ? numbering.Number(NextPlainValue(values, ref position))
+                            : Slots.Missing;
                     break;
                 case Encoding.PLAIN_DICTIONARY or Encoding.RLE_DICTIONARY:
-                    if (_dictionaryIsSessionKey is null) throw new InvalidDataException($"column {field.Path} has no dictionary page");
+                    if (_dictionaryNumbers is null) throw new InvalidDataException($"column {field.Path} has no dictionary page");
+                    var present = 0;
+                    for (var i = 0; i < pageSlots; i++)
+                        if (definition[i] == _maxDefinition) present++;
                     // The indexes are prefixed by their bit width (a page of nulls only may have no bytes at all).
                     var bitWidth = values.IsEmpty ? 0 : values[0];
                     position = 1;
@@ -179,10 +188,7 @@ internal static class SessionKeyScanner
                     HybridDecoder.Decode(values, ref position, bitWidth, indexes);
                     var next = 0;
                     for (var i = 0; i < pageSlots; i++)
-                    {
-                        startsRow[i] = repetition[i] == 0;
-                        isSessionKey[i] = definition[i] == _maxDefinition && _dictionaryIsSessionKey[CheckedIndex(indexes[next++])];
-                    }
+                        numbers[i] = definition[i] == _maxDefinition ? DictionaryNumber(indexes[next++]) : Slots.Missing;
                     break;
                 default:
                     return false;
@@ -191,8 +197,8 @@ internal static class SessionKeyScanner
             return true;
         }
 
-        private int CheckedIndex(int index) =>
-            (uint)index < (uint)_dictionaryIsSessionKey!.Length ? index
+        private int DictionaryNumber(int index) =>
+            (uint)index < (uint)_dictionaryNumbers!.Length ? _dictionaryNumbers[index]
                 : throw new InvalidDataException($"column {field.Path}: dictionary index {index} out of range");
 
         /// <param name="lengthPrefixed">Data page v1 prefixes the levels with their byte length; v2 gives it in the header.</param>
@@ -200,6 +206,11 @@ internal static class SessionKeyScanner
             bool lengthPrefixed, ref int[] buffer)
         {
             var destination = Rent(ref buffer, count);
+            if (maxLevel == 0)
+            {
+                destination.Fill(0); // not stored: every slot is at level 0
+                return destination;
+            }
             var length = page.Length - position;
             if (lengthPrefixed)
             {
@@ -211,8 +222,7 @@ internal static class SessionKeyScanner
             var levels = page.Slice(position, length);
             position += length;
             var levelPosition = 0;
-            var bitWidth = 32 - BitOperations.LeadingZeroCount((uint)maxLevel);
-            HybridDecoder.Decode(levels, ref levelPosition, bitWidth, destination);
+            HybridDecoder.Decode(levels, ref levelPosition, 32 - BitOperations.LeadingZeroCount((uint)maxLevel), destination);
             return destination;
         }
 
