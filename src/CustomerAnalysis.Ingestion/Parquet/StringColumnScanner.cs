@@ -65,7 +65,8 @@ internal static class StringColumnScanner
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
                 if (RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start) != length)
                     throw new InvalidDataException($"column {field.Path} runs past the end of the file");
-            if (new ChunkReader(field, meta.Codec, numbering, result).ReadPages(bytes.AsSpan(0, length))) return result;
+            using var reader = new ChunkReader(field, meta.Codec, numbering, result);
+            if (reader.ReadPages(bytes.AsSpan(0, length))) return result;
             result.Dispose();
             return null;
         }
@@ -80,7 +81,9 @@ internal static class StringColumnScanner
         }
     }
 
-    private sealed class ChunkReader(DataField field, CompressionCodec codec, IUtf8Numbering numbering, Slots slots)
+    /// <summary>Walks a chunk's pages. Its scratch buffers are pooled (a read makes three chunks per row group, and
+    /// fresh buffers of that size would all be large-object garbage).</summary>
+    private sealed class ChunkReader(DataField field, CompressionCodec codec, IUtf8Numbering numbering, Slots slots) : IDisposable
     {
         private readonly int _maxDefinition = field.MaxDefinitionLevel;
         private readonly int _maxRepetition = field.MaxRepetitionLevel;
@@ -240,17 +243,28 @@ internal static class StringColumnScanner
         private ReadOnlySpan<byte> Decompress(ReadOnlySpan<byte> payload, int uncompressedSize)
         {
             if (codec == CompressionCodec.UNCOMPRESSED) return payload;
-            if (_page.Length < uncompressedSize) _page = new byte[Math.Max(uncompressedSize, _page.Length * 2)];
+            Rent(ref _page, uncompressedSize);
             var written = Snappy.Decompress(payload, _page);
             if (written != uncompressedSize)
                 throw new InvalidDataException($"page of {field.Path} decompressed to {written} bytes, its header says {uncompressedSize}");
             return _page.AsSpan(0, written);
         }
 
-        private static Span<int> Rent(ref int[] buffer, int length)
+        private static Span<T> Rent<T>(ref T[] buffer, int length)
         {
-            if (buffer.Length < length) buffer = new int[Math.Max(length, buffer.Length * 2)];
+            if (buffer.Length < length)
+            {
+                if (buffer.Length > 0) ArrayPool<T>.Shared.Return(buffer);
+                buffer = ArrayPool<T>.Shared.Rent(length);
+            }
             return buffer.AsSpan(0, length);
+        }
+
+        public void Dispose()
+        {
+            foreach (var buffer in new[] { _repetition, _definition, _indexes })
+                if (buffer.Length > 0) ArrayPool<int>.Shared.Return(buffer);
+            if (_page.Length > 0) ArrayPool<byte>.Shared.Return(_page);
         }
     }
 }
