@@ -11,12 +11,15 @@ namespace CustomerAnalysis.Ingestion.Parquet;
 
 /// <summary>
 /// Reads the needed columns of a GA4 Parquet export (as <c>bq extract --destination_format=PARQUET</c> writes it),
-/// one row group at a time (row groups are independent, so the caller may decode several at once). Parquet.Net's <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every
-/// column is read raw (packed values plus definition/repetition levels) and rows are rebuilt from the levels.
+/// one row group at a time (row groups are independent, so the caller may decode several at once). Parquet.Net's
+/// <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every column is read raw (packed values plus
+/// definition/repetition levels) and rows are rebuilt from the levels. String columns are read by
+/// <see cref="StringColumnScanner"/> where it can, Parquet.Net otherwise.
 /// </summary>
 internal static class ParquetEventReader
 {
     private const string GaSessionIdKey = "ga_session_id";
+    private static ReadOnlySpan<byte> GaSessionIdKeyUtf8 => "ga_session_id"u8;
 
     /// <summary>The number of rows in each row group of <paramref name="path"/> (from the footer: nothing is decoded).</summary>
     public static async Task<long[]> RowGroupSizesAsync(string path, CancellationToken cancellationToken = default)
@@ -97,7 +100,7 @@ internal static class ParquetEventReader
             {
                 if (scanned.SlotCount != rowCount)
                     throw new InvalidDataException($"column {field.Path} has {scanned.SlotCount} values for {rowCount} rows");
-                scanned.Numbers.CopyTo(result); // StringColumnScanner.Slots.Missing is SourceBatch.Missing
+                scanned.Numbers.CopyTo(result); // Slots.Missing is SourceBatch.Missing
                 return result;
             }
         }
@@ -195,7 +198,7 @@ internal static class ParquetEventReader
         public const int IsSessionKey = 1;
         public static readonly SessionKeyNumbering Instance = new();
 
-        public int Number(ReadOnlySpan<byte> utf8) => utf8.SequenceEqual("ga_session_id"u8) ? IsSessionKey : OtherKey;
+        public int Number(ReadOnlySpan<byte> utf8) => utf8.SequenceEqual(GaSessionIdKeyUtf8) ? IsSessionKey : OtherKey;
     }
 
     /// <summary>One column chunk read raw into pooled buffers sized from the chunk's value count.</summary>

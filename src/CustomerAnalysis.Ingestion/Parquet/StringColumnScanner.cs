@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
+using CustomerAnalysis.Core.Events;
 using Parquet.Meta;
 using Parquet.Schema;
 using Snappier;
@@ -31,7 +32,7 @@ internal static class StringColumnScanner
     /// <remarks>The arrays are pooled: dispose to return them.</remarks>
     public sealed class Slots(int slotCount) : IDisposable
     {
-        public const int Missing = -1;
+        public const int Missing = SourceBatch.Missing;
 
         private readonly bool[] _startsRow = ArrayPool<bool>.Shared.Rent(slotCount);
         private readonly int[] _numbers = ArrayPool<int>.Shared.Rent(slotCount);
