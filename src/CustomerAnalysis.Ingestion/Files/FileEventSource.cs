@@ -27,6 +27,8 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
     /// <summary>How many parts (Parquet row groups, JSON files) are decoded at once.</summary>
     public int Parallelism { get; }
 
+    private Task<long[]?[]>? _rowGroupSizes;
+
     public async IAsyncEnumerable<SourceRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var batch in ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
@@ -47,9 +49,24 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
     /// </summary>
     public async IAsyncEnumerable<SourceBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var rowGroupSizes = await RowGroupSizesAsync(cancellationToken).ConfigureAwait(false);
         var parts = new List<Func<CancellationToken, IAsyncEnumerable<SourceBatch>>>();
-        foreach (var file in Files)
-            parts.AddRange(await PartsOfAsync(file, cancellationToken).ConfigureAwait(false));
+        for (var f = 0; f < Files.Count; f++)
+        {
+            var file = Files[f];
+            if (rowGroupSizes[f] is not { } sizes)
+            {
+                parts.Add(token => JsonBatchesAsync(file, token));
+                continue;
+            }
+            var rowsBefore = 0L;
+            for (var group = 0; group < sizes.Length; group++)
+            {
+                var (thisGroup, thisRowsBefore) = (group, rowsBefore);
+                parts.Add(token => OneAsync(ParquetEventReader.ReadRowGroupAsync(file, thisGroup, thisRowsBefore, token)));
+                rowsBefore += sizes[group];
+            }
+        }
         await foreach (var batch in OrderedReadAhead.ReadAsync(parts, Parallelism, BatchesAheadPerPart, cancellationToken)
                            .ConfigureAwait(false))
             yield return batch;
@@ -57,37 +74,31 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
 
     public async Task<long?> CountRowsAsync(CancellationToken cancellationToken = default)
     {
-        long rows = 0;
-        foreach (var file in Files)
-        {
-            if (InputFiles.FormatOf(file) != ExportFormat.Parquet) return null; // JSON must be read to be counted
-            rows += (await ParquetEventReader.RowGroupSizesAsync(file, cancellationToken).ConfigureAwait(false)).Sum();
-        }
-        return rows;
+        var rowGroupSizes = await RowGroupSizesAsync(cancellationToken).ConfigureAwait(false);
+        // JSON must be read to be counted.
+        return rowGroupSizes.All(sizes => sizes is not null) ? rowGroupSizes.Sum(sizes => sizes!.Sum()) : null;
     }
 
-    private static async Task<IEnumerable<Func<CancellationToken, IAsyncEnumerable<SourceBatch>>>> PartsOfAsync(string file,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The row-group sizes of each Parquet file (null for JSON), read from the footers once per source and in
+    /// parallel: a read of the real export is a few tenths of a second, and footers read one by one before any
+    /// decoding starts were a noticeable part of it. A failed or cancelled attempt is not kept.
+    /// </summary>
+    private Task<long[]?[]> RowGroupSizesAsync(CancellationToken cancellationToken)
     {
-        switch (InputFiles.FormatOf(file))
-        {
-            case ExportFormat.Parquet:
-                var sizes = await ParquetEventReader.RowGroupSizesAsync(file, cancellationToken).ConfigureAwait(false);
-                var rowsBefore = 0L;
-                var parts = new List<Func<CancellationToken, IAsyncEnumerable<SourceBatch>>>();
-                for (var group = 0; group < sizes.Length; group++)
-                {
-                    var (thisGroup, thisRowsBefore) = (group, rowsBefore);
-                    parts.Add(token => OneAsync(ParquetEventReader.ReadRowGroupAsync(file, thisGroup, thisRowsBefore, token)));
-                    rowsBefore += sizes[group];
-                }
-                return parts;
-            case ExportFormat.Json:
-                return [token => JsonBatchesAsync(file, token)];
-            default:
-                throw new InvalidOperationException($"InputFiles let through an unsupported file: {file}");
-        }
+        var sizes = _rowGroupSizes;
+        if (sizes is null || sizes.IsFaulted || sizes.IsCanceled)
+            _rowGroupSizes = sizes = Task.WhenAll(Files.Select(file => RowGroupSizesAsync(file, cancellationToken)));
+        return sizes;
     }
+
+    private static async Task<long[]?> RowGroupSizesAsync(string file, CancellationToken cancellationToken) =>
+        InputFiles.FormatOf(file) switch
+        {
+            ExportFormat.Parquet => await ParquetEventReader.RowGroupSizesAsync(file, cancellationToken).ConfigureAwait(false),
+            ExportFormat.Json => null,
+            _ => throw new InvalidOperationException($"InputFiles let through an unsupported file: {file}"),
+        };
 
     private static async IAsyncEnumerable<SourceBatch> OneAsync(Task<SourceBatch> batch)
     {
