@@ -32,7 +32,8 @@ public interface IBatchEventSource
 
 public static class EventSourceExtensions
 {
-    /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows.</summary>
+    /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
+    /// (from a batched source: after each batch that passes a multiple of it).</summary>
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
         CancellationToken cancellationToken = default, int every = 100_000)
     {
