@@ -8,7 +8,7 @@ namespace CustomerAnalysis.Ingestion.Files;
 /// Numbers the distinct strings of one <see cref="SourceBatch"/> in order of first use, looked up by span so that a
 /// repeated value costs no allocation.
 /// </summary>
-internal sealed class BatchStrings : IUtf8Numbering
+internal sealed class BatchStrings : IValueNumbering
 {
     /// <summary>Longer values are rare (GA4 ids and names are short) and take the allocating path.</summary>
     private const int StackDecodeChars = 256;

@@ -3,7 +3,7 @@ using Parquet.Meta;
 namespace CustomerAnalysis.Ingestion.Parquet;
 
 /// <summary>
-/// Reads a Parquet page header: a Thrift struct in the compact protocol. Only the fields <see cref="StringColumnScanner"/>
+/// Reads a Parquet page header: a Thrift struct in the compact protocol. Only the fields <see cref="ColumnScanner"/>
 /// needs are kept; every other field (statistics, CRC, ...) is skipped by its wire type.
 /// </summary>
 internal static class PageHeaderReader

@@ -14,7 +14,7 @@ namespace CustomerAnalysis.Ingestion.Parquet;
 /// one row group at a time (row groups are independent, so the caller may decode several at once). Parquet.Net's
 /// <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every column is read raw (packed values plus
 /// definition/repetition levels) and rows are rebuilt from the levels. String columns are read by
-/// <see cref="StringColumnScanner"/> where it can, Parquet.Net otherwise.
+/// <see cref="ColumnScanner"/> where it can, Parquet.Net otherwise.
 /// </summary>
 internal static class ParquetEventReader
 {
@@ -72,10 +72,10 @@ internal static class ParquetEventReader
                 .ConfigureAwait(false);
             var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, path, strings, cancellationToken)
                 .ConfigureAwait(false);
-            var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, cancellationToken)
+            var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
             var bundles = columns.EventBundleSequenceId is { } bundleField
-                ? await ReadInt64sAsync(rowGroup, bundleField, rowCount, cancellationToken).ConfigureAwait(false)
+                ? await ReadInt64sAsync(rowGroup, bundleField, rowCount, path, cancellationToken).ConfigureAwait(false)
                 : new long?[rowCount];
             var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
@@ -89,12 +89,12 @@ internal static class ParquetEventReader
     }
 
     /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null): straight
-    /// from the file when <see cref="StringColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
+    /// from the file when <see cref="ColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
     private static async Task<int[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
         string path, BatchStrings strings, CancellationToken cancellationToken)
     {
         var result = new int[rowCount];
-        using (var scanned = StringColumnScanner.TryRead(path, Chunk(rowGroup, field), field, strings))
+        using (var scanned = ColumnScanner.TryRead(path, Chunk(rowGroup, field), field, strings))
         {
             if (scanned is not null)
             {
@@ -118,18 +118,54 @@ internal static class ParquetEventReader
     private static ColumnChunk Chunk(ParquetRowGroupReader rowGroup, DataField field) =>
         rowGroup.GetMetadata(field) ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}");
 
+    /// <summary>Each row's value of a flat INT64 column (null where it is null).</summary>
     private static async Task<long?[]> ReadInt64sAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        CancellationToken cancellationToken)
+        string path, CancellationToken cancellationToken)
     {
-        using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
-        column.EnsureOneSlotPerRow(rowCount);
-        var result = new long?[rowCount];
-        var values = column.Values;
-        var next = 0;
-        for (var i = 0; i < rowCount; i++)
-            if (column.IsPresent(i))
-                result[i] = values[next++];
-        return result;
+        var (slots, values) = await ReadInt64SlotsAsync(rowGroup, field, path, cancellationToken).ConfigureAwait(false);
+        using (slots)
+        using (values)
+        {
+            if (slots.SlotCount != rowCount)
+                throw new InvalidDataException($"column {field.Path} has {slots.SlotCount} values for {rowCount} rows");
+            var result = new long?[rowCount];
+            var numbers = slots.Numbers;
+            for (var i = 0; i < rowCount; i++)
+                if (numbers[i] != ColumnScanner.Slots.Missing)
+                    result[i] = values[numbers[i]];
+            return result;
+        }
+    }
+
+    /// <summary>An INT64 column slot by slot: straight from the file when <see cref="ColumnScanner"/> handles the
+    /// chunk (the fast path), else decoded by Parquet.Net. Dispose both.</summary>
+    private static async Task<(ColumnScanner.Slots Slots, Int64Values Values)> ReadInt64SlotsAsync(
+        ParquetRowGroupReader rowGroup, DataField field, string path, CancellationToken cancellationToken)
+    {
+        var chunk = Chunk(rowGroup, field);
+        var values = new Int64Values(checked((int)(chunk.MetaData?.NumValues ?? 0)));
+        try
+        {
+            if (ColumnScanner.TryRead(path, chunk, field, values) is { } scanned) return (scanned, values);
+
+            using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+            var slots = new ColumnScanner.Slots(column.SlotCount);
+            var startsRow = slots.StartsRow;
+            var numbers = slots.Numbers;
+            var packed = column.Values;
+            var next = 0;
+            for (var slot = 0; slot < column.SlotCount; slot++)
+            {
+                startsRow[slot] = field.MaxRepetitionLevel == 0 || column.RepetitionLevels[slot] == 0;
+                numbers[slot] = column.IsPresent(slot) ? values.Add(packed[next++]) : ColumnScanner.Slots.Missing;
+            }
+            return (slots, values);
+        }
+        catch
+        {
+            values.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -141,41 +177,43 @@ internal static class ParquetEventReader
         int rowCount, string path, CancellationToken cancellationToken)
     {
         using var keys = await ReadKeySlotsAsync(rowGroup, columns.ParamKey, path, cancellationToken).ConfigureAwait(false);
-        using var ints = await RawColumn<long>.ReadAsync(rowGroup, columns.ParamIntValue, cancellationToken)
+        var (intSlots, intValues) = await ReadInt64SlotsAsync(rowGroup, columns.ParamIntValue, path, cancellationToken)
             .ConfigureAwait(false);
-        if (keys.SlotCount != ints.SlotCount)
-            throw new InvalidInputException(
-                $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {ints.SlotCount} values)");
-
-        var sessions = new long?[rowCount];
-        var startsRow = keys.StartsRow;
-        var keyNumbers = keys.Numbers;
-        var intValues = ints.Values;
-        var row = -1;
-        var nextInt = 0;
-        for (var slot = 0; slot < keys.SlotCount; slot++)
+        using (intSlots)
+        using (intValues)
         {
-            if (startsRow[slot] && ++row >= rowCount)
-                throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
-            var hasInt = ints.IsPresent(slot);
-            if (hasInt && keyNumbers[slot] == SessionKeyNumbering.IsSessionKey && sessions[row] is null)
-                sessions[row] = intValues[nextInt];
-            if (hasInt) nextInt++;
+            if (keys.SlotCount != intSlots.SlotCount)
+                throw new InvalidInputException(
+                    $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {intSlots.SlotCount} values)");
+
+            var sessions = new long?[rowCount];
+            var startsRow = keys.StartsRow;
+            var keyNumbers = keys.Numbers;
+            var intNumbers = intSlots.Numbers;
+            var row = -1;
+            for (var slot = 0; slot < keys.SlotCount; slot++)
+            {
+                if (startsRow[slot] && ++row >= rowCount)
+                    throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
+                if (keyNumbers[slot] == SessionKeyNumbering.IsSessionKey && intNumbers[slot] != ColumnScanner.Slots.Missing
+                    && sessions[row] is null)
+                    sessions[row] = intValues[intNumbers[slot]];
+            }
+            return sessions;
         }
-        return sessions;
     }
 
     /// <summary>The key column, slot by slot, numbered by <see cref="SessionKeyNumbering"/>: straight from the file when
-    /// <see cref="StringColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
-    private static async Task<StringColumnScanner.Slots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
+    /// <see cref="ColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
+    private static async Task<ColumnScanner.Slots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
         string path, CancellationToken cancellationToken)
     {
-        if (StringColumnScanner.TryRead(path, Chunk(rowGroup, keyField), keyField, SessionKeyNumbering.Instance) is { } scanned)
+        if (ColumnScanner.TryRead(path, Chunk(rowGroup, keyField), keyField, SessionKeyNumbering.Instance) is { } scanned)
             return scanned;
 
         using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, keyField, cancellationToken)
             .ConfigureAwait(false);
-        var slots = new StringColumnScanner.Slots(keys.SlotCount);
+        var slots = new ColumnScanner.Slots(keys.SlotCount);
         var startsRow = slots.StartsRow;
         var numbers = slots.Numbers;
         var repetition = keys.RepetitionLevels;
@@ -184,7 +222,7 @@ internal static class ParquetEventReader
         for (var slot = 0; slot < keys.SlotCount; slot++)
         {
             startsRow[slot] = repetition[slot] == 0;
-            numbers[slot] = !keys.IsPresent(slot) ? StringColumnScanner.Slots.Missing
+            numbers[slot] = !keys.IsPresent(slot) ? ColumnScanner.Slots.Missing
                 : values[nextKey++].Span.SequenceEqual(GaSessionIdKey) ? SessionKeyNumbering.IsSessionKey
                 : SessionKeyNumbering.OtherKey;
         }
@@ -192,7 +230,7 @@ internal static class ParquetEventReader
     }
 
     /// <summary>Numbers <c>event_params</c> keys by the one question asked of them: is it <c>ga_session_id</c>.</summary>
-    private sealed class SessionKeyNumbering : IUtf8Numbering
+    private sealed class SessionKeyNumbering : IValueNumbering
     {
         public const int OtherKey = 0;
         public const int IsSessionKey = 1;

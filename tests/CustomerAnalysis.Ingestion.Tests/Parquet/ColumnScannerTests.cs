@@ -7,11 +7,11 @@ using Parquet.Schema;
 namespace CustomerAnalysis.Ingestion.Tests.Parquet;
 
 /// <summary>
-/// String columns read straight from the file must agree, slot by slot, with Parquet.Net's decoding: on the real
-/// export (dictionary encoded, uncompressed) and on a synthetic one (PLAIN, Snappy), for a flat column (user ids,
-/// event names) and the repeated <c>event_params</c> keys.
+/// Columns read straight from the file must agree, slot by slot, with Parquet.Net's decoding: on the real export
+/// (dictionary encoded, uncompressed) and on a synthetic one (PLAIN, Snappy), for flat columns (user ids, event names,
+/// timestamps) and the repeated <c>event_params</c> keys and int values.
 /// </summary>
-public class StringColumnScannerTests
+public class ColumnScannerTests
 {
     public static TheoryData<string> RealTables() => new(Directory.GetFiles(TestData.Ga4Tables, "*.parquet").Order().Take(2));
 
@@ -51,7 +51,7 @@ public class StringColumnScannerTests
             foreach (var field in new[] { columns.UserPseudoId, columns.EventName, columns.ParamKey })
             {
                 var seen = new RecordingNumbering();
-                using var scanned = StringColumnScanner.TryRead(file, rowGroup.GetMetadata(field)!, field, seen);
+                using var scanned = ColumnScanner.TryRead(file, rowGroup.GetMetadata(field)!, field, seen);
                 Assert.NotNull(scanned);
 
                 var slotCount = (int)rowGroup.GetMetadata(field)!.MetaData!.NumValues;
@@ -65,16 +65,42 @@ public class StringColumnScannerTests
                 {
                     var expected = definition[slot] == field.MaxDefinitionLevel ? values[next++].ToString() : null;
                     var number = scanned.Numbers[slot];
-                    Assert.Equal(expected, number == StringColumnScanner.Slots.Missing ? null : seen.Strings[number]);
+                    Assert.Equal(expected, number == ColumnScanner.Slots.Missing ? null : seen.Strings[number]);
                     Assert.Equal(field.MaxRepetitionLevel == 0 || repetition[slot] == 0, scanned.StartsRow[slot]);
                     if (expected == "ga_session_id") sessionKeys++;
                 }
             }
         }
         Assert.True(sessionKeys > 0, $"{file} has no ga_session_id key: the comparison proved little");
+
+        for (var group = 0; group < reader.RowGroupCount; group++)
+        {
+            using var rowGroup = reader.OpenRowGroupReader(group);
+            foreach (var field in new[] { columns.EventTimestamp, columns.ParamIntValue })
+            {
+                using var values = new Int64Values(16); // small on purpose: it must grow
+                using var scanned = ColumnScanner.TryRead(file, rowGroup.GetMetadata(field)!, field, values);
+                Assert.NotNull(scanned);
+
+                var slotCount = (int)rowGroup.GetMetadata(field)!.MetaData!.NumValues;
+                var expected = new long[slotCount];
+                // Levels a column does not have are passed as null.
+                var definition = field.MaxDefinitionLevel > 0 ? new int[slotCount] : null;
+                var repetition = field.MaxRepetitionLevel > 0 ? new int[slotCount] : null;
+                await rowGroup.ReadRawAsync<long>(field, expected, definition?.AsMemory(), repetition?.AsMemory());
+                var next = 0;
+                for (var slot = 0; slot < slotCount; slot++)
+                {
+                    long? value = definition is null || definition[slot] == field.MaxDefinitionLevel ? expected[next++] : null;
+                    var number = scanned.Numbers[slot];
+                    Assert.Equal(value, number == ColumnScanner.Slots.Missing ? null : values[number]);
+                    Assert.Equal(repetition is null || repetition[slot] == 0, scanned.StartsRow[slot]);
+                }
+            }
+        }
     }
 
-    private sealed class RecordingNumbering : IUtf8Numbering
+    private sealed class RecordingNumbering : IValueNumbering
     {
         public List<string> Strings { get; } = [];
 

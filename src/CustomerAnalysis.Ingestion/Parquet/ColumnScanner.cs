@@ -8,24 +8,25 @@ using Snappier;
 
 namespace CustomerAnalysis.Ingestion.Parquet;
 
-/// <summary>Turns a string value, as the UTF-8 bytes stored in the file, into a number.</summary>
-internal interface IUtf8Numbering
+/// <summary>Turns a value, as the bytes stored in the file (UTF-8 for a string, 8 little-endian bytes for an INT64),
+/// into a number.</summary>
+internal interface IValueNumbering
 {
-    int Number(ReadOnlySpan<byte> utf8);
+    int Number(ReadOnlySpan<byte> value);
 }
 
 /// <summary>
-/// Reads a string (BYTE_ARRAY) column chunk straight from the file and numbers each value from its UTF-8 bytes where
-/// they lie. Parquet.Net would first decode every value into a .NET string slice: for the columns a GA4 read needs
-/// (user ids, event names, and the several <c>event_params</c> keys per event, of which only one matters) that
-/// decoding and its garbage were most of the whole read.
+/// Reads a string (BYTE_ARRAY) or INT64 column chunk straight from the file and numbers each value from its bytes
+/// where they lie. Parquet.Net would first decode every value into a .NET string slice or array: for the columns a
+/// GA4 read needs (user ids, event names, and the several <c>event_params</c> keys and values per event, of which only
+/// one matters) that decoding and its garbage were most of the whole read.
 /// <para>Handles what GA4 exports use: data pages v1 and v2, PLAIN or dictionary encoded, uncompressed or Snappy,
 /// flat columns or one level of repetition. Anything else makes <see cref="TryRead"/> return null and the caller
 /// decodes the column with Parquet.Net.</para>
 /// Format: https://github.com/apache/parquet-format (Thrift compact protocol for page headers, RLE/bit-packed
 /// hybrid encoding for levels and dictionary indexes).
 /// </summary>
-internal static class StringColumnScanner
+internal static class ColumnScanner
 {
     /// <summary>Per slot of a column chunk (one per row for a flat column): does a row start there, and the number of
     /// its value (<see cref="Missing"/> where the value is null).</summary>
@@ -50,10 +51,11 @@ internal static class StringColumnScanner
 
     /// <returns>The slots, or null when the chunk uses a codec, encoding or page kind not handled here.</returns>
     /// <exception cref="InvalidDataException">The chunk is malformed.</exception>
-    public static Slots? TryRead(string path, ColumnChunk chunk, DataField field, IUtf8Numbering numbering)
+    public static Slots? TryRead(string path, ColumnChunk chunk, DataField field, IValueNumbering numbering)
     {
         var meta = chunk.MetaData ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}");
-        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY) || field.MaxRepetitionLevel > 1)
+        if (meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY) || field.MaxRepetitionLevel > 1
+            || meta.Type is not (global::Parquet.Meta.Type.BYTE_ARRAY or global::Parquet.Meta.Type.INT64))
             return null;
         var start = meta.DictionaryPageOffset is > 0 and var dictionary ? Math.Min(dictionary, meta.DataPageOffset) : meta.DataPageOffset;
         var length = checked((int)meta.TotalCompressedSize);
@@ -66,7 +68,8 @@ internal static class StringColumnScanner
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
                 if (RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start) != length)
                     throw new InvalidDataException($"column {field.Path} runs past the end of the file");
-            using var reader = new ChunkReader(field, meta.Codec, numbering, result);
+            var plainWidth = meta.Type == global::Parquet.Meta.Type.INT64 ? sizeof(long) : LengthPrefixed;
+            using var reader = new ChunkReader(field, meta.Codec, plainWidth, numbering, result);
             if (reader.ReadPages(bytes.AsSpan(0, length))) return result;
             result.Dispose();
             return null;
@@ -84,7 +87,11 @@ internal static class StringColumnScanner
 
     /// <summary>Walks a chunk's pages. Its scratch buffers are pooled (a read makes three chunks per row group, and
     /// fresh buffers of that size would all be large-object garbage).</summary>
-    private sealed class ChunkReader(DataField field, CompressionCodec codec, IUtf8Numbering numbering, Slots slots) : IDisposable
+    /// <summary>A PLAIN BYTE_ARRAY value is prefixed by its length; other types have a fixed width.</summary>
+    private const int LengthPrefixed = 0;
+
+    private sealed class ChunkReader(DataField field, CompressionCodec codec, int plainWidth, IValueNumbering numbering, Slots slots)
+        : IDisposable
     {
         private readonly int _maxDefinition = field.MaxDefinitionLevel;
         private readonly int _maxRepetition = field.MaxRepetitionLevel;
@@ -230,12 +237,16 @@ internal static class StringColumnScanner
             return destination;
         }
 
-        private static ReadOnlySpan<byte> NextPlainValue(ReadOnlySpan<byte> values, ref int position)
+        private ReadOnlySpan<byte> NextPlainValue(ReadOnlySpan<byte> values, ref int position)
         {
-            if (position + 4 > values.Length) throw new InvalidDataException("PLAIN string value runs past its page");
-            var length = BinaryPrimitives.ReadInt32LittleEndian(values[position..]);
-            position += 4;
-            if (length < 0 || position + length > values.Length) throw new InvalidDataException("PLAIN string value runs past its page");
+            var length = plainWidth;
+            if (plainWidth == LengthPrefixed)
+            {
+                if (position + 4 > values.Length) throw new InvalidDataException($"PLAIN value of {field.Path} runs past its page");
+                length = BinaryPrimitives.ReadInt32LittleEndian(values[position..]);
+                position += 4;
+            }
+            if (length < 0 || position + length > values.Length) throw new InvalidDataException($"PLAIN value of {field.Path} runs past its page");
             var value = values.Slice(position, length);
             position += length;
             return value;
