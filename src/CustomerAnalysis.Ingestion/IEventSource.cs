@@ -17,19 +17,47 @@ public interface IEventSource
     IAsyncEnumerable<SourceRow> ReadRowsAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A source that can hand out its rows in columnar batches, the fast way into <see cref="EventTableBuilder.AddBatch"/>.
+/// <see cref="EventSourceExtensions.ReadTableAsync"/> uses it when a source has it.
+/// </summary>
+public interface IBatchEventSource
+{
+    /// <summary>The same rows as <see cref="IEventSource.ReadRowsAsync"/>, in the same order.</summary>
+    IAsyncEnumerable<SourceBatch> ReadBatchesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The number of rows, when the source knows it without reading them (Parquet footers); else null.</summary>
+    Task<long?> CountRowsAsync(CancellationToken cancellationToken = default);
+}
+
 public static class EventSourceExtensions
 {
-    /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows.</summary>
+    /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
+    /// (from a batched source: after each batch that passes a multiple of it).</summary>
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
         CancellationToken cancellationToken = default, int every = 100_000)
     {
-        var builder = new EventTableBuilder();
+        if (source is IBatchEventSource batched)
+        {
+            var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
+            var builder = expectedRows is { } rows ? new EventTableBuilder(rows) : new EventTableBuilder();
+            await foreach (var batch in batched.ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var before = builder.RowsRead;
+                builder.AddBatch(batch);
+                if (progress is not null && builder.RowsRead / every > before / every)
+                    progress.Report(new ReadProgress(builder.RowsRead, batch.Source));
+            }
+            return builder.Build();
+        }
+
+        var rowBuilder = new EventTableBuilder();
         await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
         {
-            builder.Add(row);
-            if (progress is not null && builder.RowsRead % every == 0)
-                progress.Report(new ReadProgress(builder.RowsRead, row.Source));
+            rowBuilder.Add(row);
+            if (progress is not null && rowBuilder.RowsRead % every == 0)
+                progress.Report(new ReadProgress(rowBuilder.RowsRead, row.Source));
         }
-        return builder.Build();
+        return rowBuilder.Build();
     }
 }

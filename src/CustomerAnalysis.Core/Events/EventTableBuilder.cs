@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace CustomerAnalysis.Core.Events;
 
 /// <summary>
@@ -16,6 +18,12 @@ public sealed class EventTableBuilder
     private readonly Dictionary<RejectReason, long> _rejectedByReason = [];
     private readonly List<RejectedRow> _firstRejected = [];
 
+    // AddBatch: the user / name id given to each of a batch's strings, NotLookedUp until a kept row uses it, so
+    // that ids are still handed out in order of first appearance. Reused from batch to batch.
+    private const int NotLookedUp = -1;
+    private int[] _userIdOfString = [];
+    private int[] _nameIdOfString = [];
+
     private int[] _user = new int[1024];
     private long[] _session = new long[1024];
     private long[] _timestamp = new long[1024];
@@ -24,6 +32,18 @@ public sealed class EventTableBuilder
     private int _count;
     private long _rowsRead;
 
+    public EventTableBuilder()
+    {
+    }
+
+    /// <param name="expectedRows">Rows the source is known to hold (an upper bound of those kept): the columns are
+    /// allocated once at that size instead of growing by doubling, which copies them and overshoots.</param>
+    public EventTableBuilder(long expectedRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedRows);
+        EnsureCapacity((int)Math.Min(expectedRows, Array.MaxLength));
+    }
+
     public long RowsRead => _rowsRead;
     public int RowsKept => _count;
 
@@ -31,16 +51,14 @@ public sealed class EventTableBuilder
     public bool Add(in SourceRow row)
     {
         _rowsRead++;
-        var reason = Validate(row);
+        var reason = Validate(row.UserPseudoId, row.EventTimestamp, row.EventName, row.GaSessionId);
         if (reason is { } r)
         {
-            _rejectedByReason[r] = _rejectedByReason.GetValueOrDefault(r) + 1;
-            if (_firstRejected.Count < MaxReportedRejects)
-                _firstRejected.Add(new RejectedRow(row.Source, row.RowNumber, r));
+            Reject(row.Source, row.RowNumber, r);
             return false;
         }
 
-        if (_count == _user.Length) Grow();
+        EnsureCapacity(_count + 1);
         _user[_count] = Intern(row.UserPseudoId!, _userIds, _users);
         _session[_count] = row.GaSessionId!.Value;
         _timestamp[_count] = row.EventTimestamp!.Value;
@@ -48,6 +66,54 @@ public sealed class EventTableBuilder
         _name[_count] = Intern(row.EventName!, _nameIds, _names);
         _count++;
         return true;
+    }
+
+    /// <summary>Adds a batch's rows, in order, with the same rules as <see cref="Add"/>.</summary>
+    /// <exception cref="ArgumentException">A row refers to a string number the batch does not define.</exception>
+    public void AddBatch(SourceBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var strings = batch.Strings;
+        if (_userIdOfString.Length < strings.Length)
+        {
+            _userIdOfString = new int[Math.Max(strings.Length, _userIdOfString.Length * 2)];
+            _nameIdOfString = new int[_userIdOfString.Length];
+        }
+        var userIdOfString = _userIdOfString.AsSpan(0, strings.Length);
+        var nameIdOfString = _nameIdOfString.AsSpan(0, strings.Length);
+        userIdOfString.Fill(NotLookedUp);
+        nameIdOfString.Fill(NotLookedUp);
+
+        EnsureCapacity(_count + batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            _rowsRead++;
+            var user = batch.User[i];
+            var name = batch.Name[i];
+            if ((uint)(user + 1) > (uint)strings.Length || (uint)(name + 1) > (uint)strings.Length)
+                throw new ArgumentException(
+                    $"Batch of {batch.Source}, row {batch.FirstRowNumber + i}: string number {Math.Max(user, name)} is not defined " +
+                    $"(the batch has {strings.Length} strings)");
+            var userText = user == SourceBatch.Missing ? null : strings[user];
+            var nameText = name == SourceBatch.Missing ? null : strings[name];
+            var reason = Validate(userText, batch.Timestamp[i], nameText, batch.GaSessionId[i]);
+            if (reason is { } r)
+            {
+                Reject(batch.Source, batch.FirstRowNumber + i, r);
+                continue;
+            }
+
+            ref var userId = ref userIdOfString[user];
+            if (userId == NotLookedUp) userId = Intern(userText!, _userIds, _users);
+            ref var nameId = ref nameIdOfString[name];
+            if (nameId == NotLookedUp) nameId = Intern(nameText!, _nameIds, _names);
+            _user[_count] = userId;
+            _session[_count] = batch.GaSessionId[i]!.Value;
+            _timestamp[_count] = batch.Timestamp[i]!.Value;
+            _bundle[_count] = batch.BundleSequenceId[i] ?? EventTable.NoBundleSequenceId;
+            _name[_count] = nameId;
+            _count++;
+        }
     }
 
     public EventTable Build()
@@ -58,18 +124,25 @@ public sealed class EventTableBuilder
             report);
     }
 
-    private static RejectReason? Validate(in SourceRow row)
+    private static RejectReason? Validate(string? userPseudoId, long? eventTimestamp, string? eventName, long? gaSessionId)
     {
-        if (string.IsNullOrEmpty(row.UserPseudoId)) return RejectReason.MissingUserPseudoId;
-        if (row.EventTimestamp is null) return RejectReason.MissingEventTimestamp;
-        if (string.IsNullOrEmpty(row.EventName)) return RejectReason.MissingEventName;
-        if (row.GaSessionId is null) return RejectReason.MissingGaSessionId;
+        if (string.IsNullOrEmpty(userPseudoId)) return RejectReason.MissingUserPseudoId;
+        if (eventTimestamp is null) return RejectReason.MissingEventTimestamp;
+        if (string.IsNullOrEmpty(eventName)) return RejectReason.MissingEventName;
+        if (gaSessionId is null) return RejectReason.MissingGaSessionId;
         return null;
+    }
+
+    private void Reject(string source, long rowNumber, RejectReason reason)
+    {
+        _rejectedByReason[reason] = _rejectedByReason.GetValueOrDefault(reason) + 1;
+        if (_firstRejected.Count < MaxReportedRejects)
+            _firstRejected.Add(new RejectedRow(source, rowNumber, reason));
     }
 
     private static int Intern(string value, Dictionary<string, int> ids, List<string> values)
     {
-        ref var id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
+        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, value, out var exists);
         if (!exists)
         {
             id = values.Count;
@@ -78,9 +151,10 @@ public sealed class EventTableBuilder
         return id;
     }
 
-    private void Grow()
+    private void EnsureCapacity(int rows)
     {
-        var size = _user.Length * 2;
+        if (rows <= _user.Length) return;
+        var size = (int)Math.Clamp(_user.Length * 2L, rows, Array.MaxLength);
         Array.Resize(ref _user, size);
         Array.Resize(ref _session, size);
         Array.Resize(ref _timestamp, size);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using CustomerAnalysis.Core.Events;
 
@@ -181,7 +182,6 @@ public static class DatasetPreparer
         var order = UserEventOrder.Build(events, UserEventOrder.Grouping.Time);
         var rows = order.Rows;
         var timestamp = events.Timestamp;
-        var session = events.GaSessionId;
         var name = events.NameIndex;
         var horizon = Microseconds(options.ChurnHorizonHours * 3600);
         var bounce = Microseconds(options.BounceMinutes * 60);
@@ -192,13 +192,12 @@ public static class DatasetPreparer
 
         var candidates = new List<Candidate>();
         var outcomes = new long[Enum.GetValues<ChurnOutcome>().Length];
-        long sessions = 0, truncated = 0;
-        var sessionScratch = new long[16];
+        long truncated = 0;
+        var sessions = CountSessions(events, order);
         for (var user = 0; user < events.Users.Count; user++)
         {
             var userStart = order.UserStart[user];
             var userRows = rows.AsSpan(userStart, order.UserStart[user + 1] - userStart);
-            sessions += CountDistinctSessions(userRows, session, ref sessionScratch);
 
             // Rows are in time order, so the first engagement seen is the earliest and the last the latest.
             long first = 0, last = 0;
@@ -252,6 +251,30 @@ public static class DatasetPreparer
         return new FoundSequences(rows, candidates, sessions, 0, truncated, counts);
     }
 
+    /// <summary>Distinct (user, ga_session_id) pairs. The rows are in time order, not session order, so each user's
+    /// session ids are sorted to be counted: that is a sort of the whole table, shared out between threads.</summary>
+    private static long CountSessions(EventTable events, UserEventOrder order)
+    {
+        long sessions = 0;
+        var userCount = events.Users.Count;
+        if (userCount == 0) return 0;
+        var usersPerRange = Math.Max(4096, userCount / (8 * Environment.ProcessorCount));
+        Parallel.ForEach(Partitioner.Create(0, userCount, usersPerRange), range =>
+        {
+            var session = events.GaSessionId;
+            var scratch = new long[16];
+            long rangeSessions = 0;
+            for (var user = range.Item1; user < range.Item2; user++)
+            {
+                var userStart = order.UserStart[user];
+                var userRows = order.Rows.AsSpan(userStart, order.UserStart[user + 1] - userStart);
+                rangeSessions += CountDistinctSessions(userRows, session, ref scratch);
+            }
+            Interlocked.Add(ref sessions, rangeSessions);
+        });
+        return sessions;
+    }
+
     private static long CountDistinctSessions(ReadOnlySpan<int> userRows, ReadOnlySpan<long> session, ref long[] scratch)
     {
         if (scratch.Length < userRows.Length) scratch = new long[Math.Max(userRows.Length, scratch.Length * 2)];
@@ -267,11 +290,12 @@ public static class DatasetPreparer
     private static string[] SequenceIds(EventTable events, PredictionTask task, List<Candidate> candidates)
     {
         var ids = new string[candidates.Count];
-        for (var i = 0; i < ids.Length; i++)
+        // Formatting a million "user:session" strings is worth sharing out between threads.
+        Parallel.For(0, ids.Length, i =>
         {
             var user = events.Users[candidates[i].User];
             ids[i] = task == PredictionTask.Churn ? user : $"{user}:{candidates[i].Session}";
-        }
+        });
         return ids;
     }
 
@@ -295,6 +319,7 @@ public static class DatasetPreparer
             weights[u] = unitStart[u + 1] - first;
         }
 
+        var shuffled = SplitAssigner.ShuffledOrder(keys, options.Seed);
         var parts = new SplitPart[unitCount];
         if (task == PredictionTask.Churn && options.SplitMode == SplitMode.User)
         {
@@ -309,11 +334,11 @@ public static class DatasetPreparer
         }
         else
         {
-            parts = SplitAssigner.Assign(keys, weights, options.Split, options.Seed);
+            parts = SplitAssigner.Assign(shuffled, weights, options.Split);
         }
 
         var splits = new[] { new List<int>(), new List<int>(), new List<int>() };
-        foreach (var unit in SplitAssigner.ShuffledOrder(keys, options.Seed))
+        foreach (var unit in shuffled)
             for (var c = unitStart[unit]; c < unitStart[unit + 1]; c++)
                 splits[(int)parts[unit]].Add(c);
         return splits;

@@ -19,16 +19,21 @@ internal static class SplitAssigner
     /// <param name="keys">One key per unit; keys are distinct.</param>
     /// <param name="weights">Sequences per unit.</param>
     /// <returns>The part of each unit.</returns>
-    public static SplitPart[] Assign(IReadOnlyList<string> keys, IReadOnlyList<int> weights, SplitRatios ratios, int seed)
+    public static SplitPart[] Assign(IReadOnlyList<string> keys, IReadOnlyList<int> weights, SplitRatios ratios, int seed) =>
+        Assign(ShuffledOrder(keys, seed), weights, ratios);
+
+    /// <param name="shuffledOrder">The units in <see cref="ShuffledOrder"/> of their keys (for a caller that needs
+    /// the order too: hashing and sorting the keys is the costly part).</param>
+    public static SplitPart[] Assign(int[] shuffledOrder, IReadOnlyList<int> weights, SplitRatios ratios)
     {
         double total = 0;
         foreach (var weight in weights) total += weight;
         var trainEnd = total * ratios.Train;
         var validationEnd = total * (ratios.Train + ratios.Validation);
 
-        var parts = new SplitPart[keys.Count];
+        var parts = new SplitPart[shuffledOrder.Length];
         double before = 0;
-        foreach (var unit in ShuffledOrder(keys, seed))
+        foreach (var unit in shuffledOrder)
         {
             var midpoint = before + weights[unit] / 2.0;
             parts[unit] = midpoint < trainEnd ? SplitPart.Train

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CustomerAnalysis.Core.Events;
 
 namespace CustomerAnalysis.Core.Preparation;
@@ -8,7 +9,7 @@ namespace CustomerAnalysis.Core.Preparation;
 /// (<see cref="Grouping.SessionThenTime"/>, sessions by <c>ga_session_id</c>) or across the user's sessions
 /// (<see cref="Grouping.Time"/>).
 /// Built with a counting sort by user (linear, stable) and then a sort of each user's rows on a compact copy of their
-/// keys, so millions of rows sort in about linear time without comparing objects.
+/// keys, so millions of rows sort in about linear time without comparing objects; users are sorted in parallel.
 /// </summary>
 internal sealed class UserEventOrder
 {
@@ -44,12 +45,23 @@ internal sealed class UserEventOrder
         for (var row = 0; row < userOfRow.Length; row++)
             rows[next[userOfRow[row]]++] = row;
 
+        // Each user's rows are sorted on their own, so users are shared out between threads in contiguous ranges.
+        var bySession = grouping == Grouping.SessionThenTime;
+        var usersPerRange = Math.Max(4096, userCount / (8 * Environment.ProcessorCount));
+        if (userCount > 0)
+            Parallel.ForEach(Partitioner.Create(0, userCount, usersPerRange), range =>
+                SortUsers(table, bySession, rows, userStart, range.Item1, range.Item2));
+        return new UserEventOrder(rows, userStart);
+    }
+
+    /// <summary>Sorts the rows of users <paramref name="firstUser"/> to <paramref name="endUser"/> (exclusive) in place.</summary>
+    private static void SortUsers(EventTable table, bool bySession, int[] rows, int[] userStart, int firstUser, int endUser)
+    {
         var session = table.GaSessionId;
         var timestamp = table.Timestamp;
         var bundle = table.BundleSequenceId;
-        var bySession = grouping == Grouping.SessionThenTime;
         var keys = new RowKey[16];
-        for (var u = 0; u < userCount; u++)
+        for (var u = firstUser; u < endUser; u++)
         {
             var userRows = rows.AsSpan(userStart[u], userStart[u + 1] - userStart[u]);
             if (userRows.Length < 2) continue;
@@ -63,7 +75,6 @@ internal sealed class UserEventOrder
             userKeys.Sort();
             for (var i = 0; i < userRows.Length; i++) userRows[i] = userKeys[i].Row;
         }
-        return new UserEventOrder(rows, userStart);
     }
 
     /// <summary>The sort key of one row; the row index makes it a total order, so an unstable sort is deterministic.</summary>

@@ -4,8 +4,8 @@ using System.Threading.Channels;
 namespace CustomerAnalysis.Ingestion.Files;
 
 /// <summary>
-/// Runs several producers (one per file) at once and hands out their items in producer order, so that decoding of
-/// later files overlaps with the consumer's work on earlier ones. At most <c>parallelism</c> producers run, each at
+/// Runs several producers (one per file or Parquet row group) at once and hands out their items in producer order, so
+/// that decoding of later parts overlaps with the consumer's work on earlier ones. At most <c>parallelism</c> producers run, each at
 /// most <c>itemsAhead</c> items ahead of the consumer: memory is bounded by that many batches, not by the input size.
 /// A producer's exception surfaces after its earlier items, at the point where its items would have come.
 /// </summary>

@@ -2,37 +2,49 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Events;
+using CustomerAnalysis.Ingestion.Files;
 using Parquet;
+using Parquet.Meta;
 using Parquet.Schema;
 
 namespace CustomerAnalysis.Ingestion.Parquet;
 
 /// <summary>
 /// Reads the needed columns of a GA4 Parquet export (as <c>bq extract --destination_format=PARQUET</c> writes it),
-/// one row group at a time. Parquet.Net's <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every
-/// column is read raw (packed values plus definition/repetition levels) and rows are rebuilt from the levels.
+/// one row group at a time (row groups are independent, so the caller may decode several at once). Parquet.Net's
+/// <c>ReadAsync</c> fails on the nested <c>event_params</c> columns, so every column is read raw (packed values plus
+/// definition/repetition levels) and rows are rebuilt from the levels. String columns are read by
+/// <see cref="ColumnScanner"/> where it can, Parquet.Net otherwise.
 /// </summary>
 internal static class ParquetEventReader
 {
     private const string GaSessionIdKey = "ga_session_id";
+    private static ReadOnlySpan<byte> GaSessionIdKeyUtf8 => "ga_session_id"u8;
 
-    /// <summary>The rows of <paramref name="path"/>, one array per row group.</summary>
-    public static async IAsyncEnumerable<SourceRow[]> ReadRowGroupsAsync(string path, StringPool strings,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>The number of rows in each row group of <paramref name="path"/> (from the footer: nothing is decoded).</summary>
+    public static async Task<long[]> RowGroupSizesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            EventColumns.Find(reader.Schema, path); // a file that is not a GA4 export fails before anything is read
+            return reader.RowGroups.Select(group => group.RowCount).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The rows of row group <paramref name="group"/> of <paramref name="path"/>, as one batch. Opens the file itself,
+    /// so that several row groups of one file can be decoded at once.
+    /// </summary>
+    /// <param name="rowsBefore">Rows in the file's earlier row groups (row numbers are 1-based within the file).</param>
+    public static async Task<SourceBatch> ReadRowGroupAsync(string path, int group, long rowsBefore,
+        CancellationToken cancellationToken = default)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             var columns = EventColumns.Find(reader.Schema, path);
-            long rowsBefore = 0;
-            for (var group = 0; group < reader.RowGroupCount; group++)
-            {
-                // Reading happens outside the iterator body so that library errors can be wrapped with the file name.
-                var rows = await ReadRowGroupAsync(reader, group, columns, path, strings, rowsBefore, cancellationToken)
-                    .ConfigureAwait(false);
-                rowsBefore += rows.Length;
-                yield return rows;
-            }
+            return await ReadRowGroupAsync(reader, group, columns, path, rowsBefore, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -48,30 +60,27 @@ internal static class ParquetEventReader
         }
     }
 
-    private static async Task<SourceRow[]> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
-        string path, StringPool strings, long rowsBefore, CancellationToken cancellationToken)
+    private static async Task<SourceBatch> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
+        string path, long rowsBefore, CancellationToken cancellationToken)
     {
         try
         {
+            var strings = new BatchStrings();
             using var rowGroup = reader.OpenRowGroupReader(group);
             var rowCount = checked((int)rowGroup.RowCount);
-            var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, strings, cancellationToken)
+            var users = await ReadStringsAsync(rowGroup, columns.UserPseudoId, rowCount, path, strings, cancellationToken)
                 .ConfigureAwait(false);
-            var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, strings, cancellationToken)
+            var names = await ReadStringsAsync(rowGroup, columns.EventName, rowCount, path, strings, cancellationToken)
                 .ConfigureAwait(false);
-            var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, cancellationToken)
+            var timestamps = await ReadInt64sAsync(rowGroup, columns.EventTimestamp, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
             var bundles = columns.EventBundleSequenceId is { } bundleField
-                ? await ReadInt64sAsync(rowGroup, bundleField, rowCount, cancellationToken).ConfigureAwait(false)
+                ? await ReadInt64sAsync(rowGroup, bundleField, rowCount, path, cancellationToken).ConfigureAwait(false)
                 : new long?[rowCount];
             var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
 
-            var rows = new SourceRow[rowCount];
-            for (var i = 0; i < rowCount; i++)
-                rows[i] = new SourceRow(users[i], timestamps[i], names[i], sessions[i], bundles[i], path,
-                    rowsBefore + i + 1);
-            return rows;
+            return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles);
         }
         catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
         {
@@ -79,31 +88,84 @@ internal static class ParquetEventReader
         }
     }
 
-    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        StringPool strings, CancellationToken cancellationToken)
+    /// <summary>The string number of each row's value (<see cref="SourceBatch.Missing"/> where it is null): straight
+    /// from the file when <see cref="ColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
+    private static async Task<int[]> ReadStringsAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
+        string path, BatchStrings strings, CancellationToken cancellationToken)
     {
+        var result = new int[rowCount];
+        using (var scanned = ColumnScanner.TryRead(path, Chunk(rowGroup, field), field, strings))
+        {
+            if (scanned is not null)
+            {
+                if (scanned.SlotCount != rowCount)
+                    throw new InvalidDataException($"column {field.Path} has {scanned.SlotCount} values for {rowCount} rows");
+                scanned.Numbers.CopyTo(result); // Slots.Missing is SourceBatch.Missing
+                return result;
+            }
+        }
+
         using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken)
             .ConfigureAwait(false);
         column.EnsureOneSlotPerRow(rowCount);
-        var result = new string?[rowCount];
+        var values = column.Values;
         var next = 0;
         for (var i = 0; i < rowCount; i++)
-            if (column.IsPresent(i))
-                result[i] = strings.Get(column.Values[next++].Span);
+            result[i] = column.IsPresent(i) ? strings.Number(values[next++].Span) : SourceBatch.Missing;
         return result;
     }
 
+    private static ColumnChunk Chunk(ParquetRowGroupReader rowGroup, DataField field) =>
+        rowGroup.GetMetadata(field) ?? throw new InvalidDataException($"no column chunk metadata for {field.Path}");
+
+    /// <summary>Each row's value of a flat INT64 column (null where it is null).</summary>
     private static async Task<long?[]> ReadInt64sAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount,
-        CancellationToken cancellationToken)
+        string path, CancellationToken cancellationToken)
     {
-        using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
-        column.EnsureOneSlotPerRow(rowCount);
-        var result = new long?[rowCount];
-        var next = 0;
-        for (var i = 0; i < rowCount; i++)
-            if (column.IsPresent(i))
-                result[i] = column.Values[next++];
-        return result;
+        var (slots, values) = await ReadInt64SlotsAsync(rowGroup, field, path, cancellationToken).ConfigureAwait(false);
+        using (slots)
+        using (values)
+        {
+            if (slots.SlotCount != rowCount)
+                throw new InvalidDataException($"column {field.Path} has {slots.SlotCount} values for {rowCount} rows");
+            var result = new long?[rowCount];
+            var numbers = slots.Numbers;
+            for (var i = 0; i < rowCount; i++)
+                if (numbers[i] != ColumnScanner.Slots.Missing)
+                    result[i] = values[numbers[i]];
+            return result;
+        }
+    }
+
+    /// <summary>An INT64 column slot by slot: straight from the file when <see cref="ColumnScanner"/> handles the
+    /// chunk (the fast path), else decoded by Parquet.Net. Dispose both.</summary>
+    private static async Task<(ColumnScanner.Slots Slots, Int64Values Values)> ReadInt64SlotsAsync(
+        ParquetRowGroupReader rowGroup, DataField field, string path, CancellationToken cancellationToken)
+    {
+        var chunk = Chunk(rowGroup, field);
+        var values = new Int64Values(checked((int)(chunk.MetaData?.NumValues ?? 0)));
+        try
+        {
+            if (ColumnScanner.TryRead(path, chunk, field, values) is { } scanned) return (scanned, values);
+
+            using var column = await RawColumn<long>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+            var slots = new ColumnScanner.Slots(column.SlotCount);
+            var startsRow = slots.StartsRow;
+            var numbers = slots.Numbers;
+            var packed = column.Values;
+            var next = 0;
+            for (var slot = 0; slot < column.SlotCount; slot++)
+            {
+                startsRow[slot] = field.MaxRepetitionLevel == 0 || column.RepetitionLevels[slot] == 0;
+                numbers[slot] = column.IsPresent(slot) ? values.Add(packed[next++]) : ColumnScanner.Slots.Missing;
+            }
+            return (slots, values);
+        }
+        catch
+        {
+            values.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -114,31 +176,67 @@ internal static class ParquetEventReader
     private static async Task<long?[]> ReadGaSessionIdsAsync(ParquetRowGroupReader rowGroup, EventColumns columns,
         int rowCount, string path, CancellationToken cancellationToken)
     {
-        using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, columns.ParamKey, cancellationToken)
+        using var keys = await ReadKeySlotsAsync(rowGroup, columns.ParamKey, path, cancellationToken).ConfigureAwait(false);
+        var (intSlots, intValues) = await ReadInt64SlotsAsync(rowGroup, columns.ParamIntValue, path, cancellationToken)
             .ConfigureAwait(false);
-        using var ints = await RawColumn<long>.ReadAsync(rowGroup, columns.ParamIntValue, cancellationToken)
-            .ConfigureAwait(false);
-        if (keys.SlotCount != ints.SlotCount)
-            throw new InvalidInputException(
-                $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {ints.SlotCount} values)");
+        using (intSlots)
+        using (intValues)
+        {
+            if (keys.SlotCount != intSlots.SlotCount)
+                throw new InvalidInputException(
+                    $"Parquet file {path}: event_params key and int_value columns disagree ({keys.SlotCount} vs {intSlots.SlotCount} values)");
 
-        var sessions = new long?[rowCount];
+            var sessions = new long?[rowCount];
+            var startsRow = keys.StartsRow;
+            var keyNumbers = keys.Numbers;
+            var intNumbers = intSlots.Numbers;
+            var row = -1;
+            for (var slot = 0; slot < keys.SlotCount; slot++)
+            {
+                if (startsRow[slot] && ++row >= rowCount)
+                    throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
+                if (keyNumbers[slot] == SessionKeyNumbering.IsSessionKey && intNumbers[slot] != ColumnScanner.Slots.Missing
+                    && sessions[row] is null)
+                    sessions[row] = intValues[intNumbers[slot]];
+            }
+            return sessions;
+        }
+    }
+
+    /// <summary>The key column, slot by slot, numbered by <see cref="SessionKeyNumbering"/>: straight from the file when
+    /// <see cref="ColumnScanner"/> handles the chunk (the fast path), else decoded by Parquet.Net.</summary>
+    private static async Task<ColumnScanner.Slots> ReadKeySlotsAsync(ParquetRowGroupReader rowGroup, DataField keyField,
+        string path, CancellationToken cancellationToken)
+    {
+        if (ColumnScanner.TryRead(path, Chunk(rowGroup, keyField), keyField, SessionKeyNumbering.Instance) is { } scanned)
+            return scanned;
+
+        using var keys = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, keyField, cancellationToken)
+            .ConfigureAwait(false);
+        var slots = new ColumnScanner.Slots(keys.SlotCount);
+        var startsRow = slots.StartsRow;
+        var numbers = slots.Numbers;
         var repetition = keys.RepetitionLevels;
-        var row = -1;
+        var values = keys.Values;
         var nextKey = 0;
-        var nextInt = 0;
         for (var slot = 0; slot < keys.SlotCount; slot++)
         {
-            if (repetition[slot] == 0 && ++row >= rowCount)
-                throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
-            var hasKey = keys.IsPresent(slot);
-            var hasInt = ints.IsPresent(slot);
-            if (hasKey && hasInt && sessions[row] is null && keys.Values[nextKey].Span.SequenceEqual(GaSessionIdKey))
-                sessions[row] = ints.Values[nextInt];
-            if (hasKey) nextKey++;
-            if (hasInt) nextInt++;
+            startsRow[slot] = repetition[slot] == 0;
+            numbers[slot] = !keys.IsPresent(slot) ? ColumnScanner.Slots.Missing
+                : values[nextKey++].Span.SequenceEqual(GaSessionIdKey) ? SessionKeyNumbering.IsSessionKey
+                : SessionKeyNumbering.OtherKey;
         }
-        return sessions;
+        return slots;
+    }
+
+    /// <summary>Numbers <c>event_params</c> keys by the one question asked of them: is it <c>ga_session_id</c>.</summary>
+    private sealed class SessionKeyNumbering : IValueNumbering
+    {
+        public const int OtherKey = 0;
+        public const int IsSessionKey = 1;
+        public static readonly SessionKeyNumbering Instance = new();
+
+        public int Number(ReadOnlySpan<byte> utf8) => utf8.SequenceEqual(GaSessionIdKeyUtf8) ? IsSessionKey : OtherKey;
     }
 
     /// <summary>One column chunk read raw into pooled buffers sized from the chunk's value count.</summary>
