@@ -67,31 +67,21 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         var config = new PipelineConfig
         {
             Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("f") },
-            Models = new()
-            {
-                Events = new()
-                {
-                    Name = "next-event", Metric = "accuracy",
-                    Grid = new() { ["context"] = [JsonSerializer.SerializeToElement(1)] },
-                },
-            },
+            ModelConfigDirectory = LookupModelConfigs.Directory,
+            Models = new() { Events = new() { Name = "next-event", Model = LookupModelConfigs.Name } },
             Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
         };
         var services = new ServiceCollection().AddLogging();
-        FunctionsStartup.ConfigureServices(services, config);
         var runner = new GatedTrialRunner();
-        services.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
+        var plugins = new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader());
+        FunctionsStartup.ConfigureServices(services, config, plugins);
         await using var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<PipelineStorage>().EnsureCreatedAsync();
         // The Functions host runs the orchestrator and activities on this same engine (DTFx on Azure Storage).
         await using var durable = await LocalDurableHost.StartAsync(
             new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
             tasks => tasks.AddTrainingTasks(),
-            s =>
-            {
-                FunctionsStartup.ConfigureServices(s, config);
-                s.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
-            });
+            s => FunctionsStartup.ConfigureServices(s, config, plugins));
         var api = ActivatorUtilities.CreateInstance<ApiFunctions>(provider);
         var timer = ActivatorUtilities.CreateInstance<RetrainingFunction>(provider);
 

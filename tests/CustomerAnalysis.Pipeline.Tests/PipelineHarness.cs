@@ -52,14 +52,23 @@ public sealed class PipelineHarness : IAsyncDisposable
         return new PipelineHarness(host);
     }
 
+    /// <summary>An events run whose model config has this grid (keys are real config settings; see
+    /// <see cref="LookupTrialRunner"/> for what the lookup doubles make of them).</summary>
     public static TrainingInput Input(object grid, string source = "synthetic:400") => new()
     {
         Source = source,
         Task = PredictionTask.Events,
         ModelName = "next-event",
-        Grid = JsonSerializer.Deserialize<Dictionary<string, IReadOnlyList<JsonElement>>>(JsonSerializer.Serialize(grid))!,
-        Metric = "accuracy",
+        ModelConfig = ModelConfigJson(grid),
     };
+
+    public static string ModelConfigJson(object grid) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["model_type"] = "rnn",
+        ["model_training_params"] = new { task = "events" },
+        ["pipeline_params"] = new { grid_search_metric = "accuracy" },
+        ["grid_search_params"] = grid,
+    });
 
     public async Task<OrchestrationMetadata> RunToEndAsync(TrainingInput input)
     {

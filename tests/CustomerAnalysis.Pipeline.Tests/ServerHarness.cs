@@ -30,14 +30,8 @@ public sealed class ServerHarness : IAsyncDisposable
         {
             Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("t") },
             Api = new() { AdminKey = Key, MaxBodyBytes = 4096 },
-            Models = new()
-            {
-                Events = new()
-                {
-                    Name = "next-event", Metric = "accuracy",
-                    Grid = new() { ["context"] = [JsonSerializer.SerializeToElement(0), JsonSerializer.SerializeToElement(1)] },
-                },
-            },
+            ModelConfigDirectory = LookupModelConfigs.Directory,
+            Models = new() { Events = new() { Name = "next-event", Model = LookupModelConfigs.Name } },
             Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
         };
         config = configure?.Invoke(config) ?? config;
@@ -92,5 +86,21 @@ public sealed class ServerHarness : IAsyncDisposable
     {
         Http.Dispose();
         await Server.DisposeAsync();
+    }
+}
+
+/// <summary>A model config folder for the lookup doubles: one config, <c>lookup</c>, whose grid trains a blind table
+/// (num_layers 1) and a last-event table (num_layers 2).</summary>
+public static class LookupModelConfigs
+{
+    public const string Name = "lookup";
+
+    public static string Directory { get; } = Create();
+
+    private static string Create()
+    {
+        var folder = System.IO.Directory.CreateTempSubdirectory("ca-lookup-configs-").FullName;
+        File.WriteAllText(Path.Combine(folder, Name + ".json"), PipelineHarness.ModelConfigJson(new { num_layers = new[] { 1, 2 } }));
+        return folder;
     }
 }
