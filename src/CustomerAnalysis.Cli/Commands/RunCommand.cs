@@ -24,14 +24,18 @@ namespace CustomerAnalysis.Cli.Commands;
 public static class RunCommand
 {
     /// <summary>The default data: small enough that the whole run takes a few minutes on 2 cores.</summary>
-    public const long DefaultDataEvents = 30_000;
+    public const long DefaultDataEvents = 200_000;
     public const int DefaultDataSeed = 42;
 
-    /// <summary>A small grid (2 trials, few epochs) over the events model config: a quick run, still a real search.</summary>
-    private static readonly JsonObject QuickGrid = new() { ["learning_rate"] = new JsonArray(0.003, 0.01) };
+    /// <summary>A small grid (4 trials, few epochs) over the events model config: a quick run, still a real search.</summary>
+    private static readonly JsonObject QuickGrid = new()
+    {
+        ["learning_rate"] = new JsonArray(0.003, 0.01),
+        ["hidden_size"] = new JsonArray(32, 64),
+    };
     private static readonly JsonObject QuickSettings = new()
     {
-        ["model_training_params.num_epochs"] = 4,
+        ["model_training_params.num_epochs"] = 6,
         ["pipeline_params.early_stopping_patience"] = 2,
     };
 
