@@ -62,7 +62,9 @@ public sealed record EvaluateInput(string RunId, string ModelName, string Datase
 /// <param name="Champion">The production model scored on this run's test split; null when there is none.</param>
 public sealed record EvaluateOutput(EvaluationResult Challenger, ChampionScore? Champion);
 
-public sealed record ChampionScore(int Version, IReadOnlyDictionary<string, double> TestMetrics);
+public sealed record ChampionScore(
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("test_metrics")] IReadOnlyDictionary<string, double> TestMetrics);
 
 public sealed record RegisterInput(
     string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);
