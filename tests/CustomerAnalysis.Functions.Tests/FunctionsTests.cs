@@ -45,6 +45,24 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public void The_app_runs_the_real_learning_core_and_ships_host_json_and_the_model_configs()
+    {
+        var services = new ServiceCollection();
+        FunctionsStartup.ConfigureServices(services, new PipelineConfig());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<Pipeline.Training.InProcess.TorchTrialRunner>(provider.GetRequiredService<ITrialRunner>());
+        Assert.IsType<Pipeline.Training.InProcess.ExportDatasetPreparer>(provider.GetRequiredService<IDatasetPreparer>());
+        Assert.IsType<Pipeline.Training.InProcess.CheckpointEvaluator>(provider.GetRequiredService<IEvaluator>());
+        Assert.IsType<Pipeline.Training.InProcess.TorchModelLoader>(provider.GetRequiredService<IModelLoader>());
+        // host.json lives at the repository root and is linked into the app's output, with the config it loads.
+        var output = Path.GetDirectoryName(typeof(FunctionsStartup).Assembly.Location)!;
+        Assert.True(File.Exists(Path.Combine(output, "host.json")));
+        var config = PipelineConfig.Load(Path.Combine(output, "config", "pipeline.json"));
+        Assert.True(File.Exists(Path.Combine(config.ModelConfigDirectory, config.Models.Events.Model + ".json")));
+    }
+
+    [Fact]
     public void Http_functions_keep_the_local_routes_and_admin_routes_need_a_function_key()
     {
         var routes = Functions()

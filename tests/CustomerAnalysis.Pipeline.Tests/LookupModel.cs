@@ -167,3 +167,28 @@ public sealed class GatedTrialRunner : ITrialRunner
         return await _inner.RunAsync(request, cancellationToken);
     }
 }
+
+/// <summary>Model configs for the lookup doubles: real NnConfig JSON (the pipeline validates it) whose grid the doubles
+/// read. <see cref="Directory"/> holds one config, <see cref="Name"/>, training a blind table (num_layers 1) and a
+/// last-event table (num_layers 2).</summary>
+public static class LookupModelConfigs
+{
+    public const string Name = "lookup";
+
+    public static string Directory { get; } = Create();
+
+    public static string Json(object grid) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["model_type"] = "rnn",
+        ["model_training_params"] = new { task = "events" },
+        ["pipeline_params"] = new { grid_search_metric = "accuracy" },
+        ["grid_search_params"] = grid,
+    });
+
+    private static string Create()
+    {
+        var folder = System.IO.Directory.CreateTempSubdirectory("ca-lookup-configs-").FullName;
+        File.WriteAllText(Path.Combine(folder, Name + ".json"), Json(new { num_layers = new[] { 1, 2 } }));
+        return folder;
+    }
+}

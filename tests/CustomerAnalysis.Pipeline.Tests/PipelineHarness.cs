@@ -62,13 +62,7 @@ public sealed class PipelineHarness : IAsyncDisposable
         ModelConfig = ModelConfigJson(grid),
     };
 
-    public static string ModelConfigJson(object grid) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["model_type"] = "rnn",
-        ["model_training_params"] = new { task = "events" },
-        ["pipeline_params"] = new { grid_search_metric = "accuracy" },
-        ["grid_search_params"] = grid,
-    });
+    public static string ModelConfigJson(object grid) => LookupModelConfigs.Json(grid);
 
     public async Task<OrchestrationMetadata> RunToEndAsync(TrainingInput input)
     {

@@ -91,19 +91,3 @@ public sealed class ServerHarness : IAsyncDisposable
         await Server.DisposeAsync();
     }
 }
-
-/// <summary>A model config folder for the lookup doubles: one config, <c>lookup</c>, whose grid trains a blind table
-/// (num_layers 1) and a last-event table (num_layers 2).</summary>
-public static class LookupModelConfigs
-{
-    public const string Name = "lookup";
-
-    public static string Directory { get; } = Create();
-
-    private static string Create()
-    {
-        var folder = System.IO.Directory.CreateTempSubdirectory("ca-lookup-configs-").FullName;
-        File.WriteAllText(Path.Combine(folder, Name + ".json"), PipelineHarness.ModelConfigJson(new { num_layers = new[] { 1, 2 } }));
-        return folder;
-    }
-}
