@@ -126,7 +126,6 @@ public static class RunCommand
             while (true)
             {
                 var instance = await client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken);
-                if (instance is { IsCompleted: true }) return instance;
                 var progress = instance?.ReadCustomStatusAs<TrainingProgress>();
                 var text = progress == null
                     ? "starting"
@@ -138,6 +137,8 @@ public static class RunCommand
                 else if (!Console.IsErrorRedirected)
                     report($"[{started.Elapsed.TotalSeconds:0} s] {text}");
                 last = text;
+                // Checked after the line above, so the last state (e.g. "done: trials 4/4") is always shown.
+                if (instance is { IsCompleted: true }) return instance;
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
         });
