@@ -14,6 +14,7 @@ internal static class BenchCli
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
+          serve --events N [--requests N] [--seconds S] [--trials N]   (needs Azurite: scripts/azurite.sh)
         """;
 
     public static int Run(string[] args)
@@ -51,6 +52,8 @@ internal static class BenchCli
                 "predict-latency" => ModelingBench.PredictLatency(Required(options, "model"),
                     options.GetValueOrDefault("events") ?? "session_start,page_view,scroll,view_item,page_view,user_engagement,view_item,add_to_cart",
                     Int(options, "runs", 2000)),
+                "serve" => ServeBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "50000"),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8)).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }

@@ -12,5 +12,7 @@ public static class CaCommand
         PrepareCommand.Create(),
         TrainCommand.Create(),
         PredictCommand.Create(),
+        ServeCommand.Create(),
+        RunCommand.Create(),
     };
 }

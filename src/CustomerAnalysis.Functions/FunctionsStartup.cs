@@ -19,11 +19,11 @@ public static class FunctionsStartup
             : config;
     }
 
-    /// <summary>The app's services. The preparer, trial runner, evaluator and model loader are registered here once
-    /// their projects are merged (<see cref="PipelineServices.AddPlugins"/>); until then activities that need them
-    /// fail with a DI error naming the missing interface.</summary>
-    public static void ConfigureServices(IServiceCollection services, PipelineConfig config)
+    /// <summary>The app's services, with the real learning core (<see cref="PipelinePlugins.InProcess"/>) unless
+    /// <paramref name="plugins"/> says otherwise (tests).</summary>
+    public static void ConfigureServices(IServiceCollection services, PipelineConfig config, PipelinePlugins? plugins = null)
     {
         services.AddCustomerAnalysisPipeline(config);
+        services.AddPlugins(plugins ?? PipelinePlugins.InProcess());
     }
 }

@@ -14,6 +14,8 @@ public sealed record PipelineConfig
     [JsonPropertyName("api")] public ApiSection Api { get; init; } = new();
     [JsonPropertyName("models")] public ModelsSection Models { get; init; } = new();
     [JsonPropertyName("retraining")] public RetrainingSection Retraining { get; init; } = new();
+    /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
+    [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
     public sealed record StorageSection
     {
@@ -32,20 +34,19 @@ public sealed record PipelineConfig
         [JsonPropertyName("max_body_bytes")] public int MaxBodyBytes { get; init; } = 1 << 20;
     }
 
+    /// <summary>Per task: the registry name and the default model config. Everything about training (grid, ranking
+    /// metric, churn threshold) lives in the model config, not here.</summary>
     public sealed record ModelSection
     {
         [JsonPropertyName("name")] public required string Name { get; init; }
-        [JsonPropertyName("metric")] public required string Metric { get; init; }
-        [JsonPropertyName("higher_is_better")] public bool HigherIsBetter { get; init; } = true;
-        /// <summary>Churn: probability at or above which a user is labelled churned.</summary>
-        [JsonPropertyName("threshold")] public double Threshold { get; init; } = 0.5;
-        [JsonPropertyName("grid")] public Dictionary<string, IReadOnlyList<JsonElement>> Grid { get; init; } = [];
+        /// <summary>Model config name: <c>{model_configs}/{model}.json</c> (e.g. <c>rnn</c>, <c>transformer</c>).</summary>
+        [JsonPropertyName("model")] public string Model { get; init; } = "rnn";
     }
 
     public sealed record ModelsSection
     {
-        [JsonPropertyName("events")] public ModelSection Events { get; init; } = new() { Name = "next-event", Metric = "accuracy" };
-        [JsonPropertyName("churn")] public ModelSection Churn { get; init; } = new() { Name = "churn", Metric = "roc_auc" };
+        [JsonPropertyName("events")] public ModelSection Events { get; init; } = new() { Name = "next-event" };
+        [JsonPropertyName("churn")] public ModelSection Churn { get; init; } = new() { Name = "churn" };
 
         public ModelSection For(PredictionTask task) => task == PredictionTask.Events ? Events : Churn;
     }
@@ -54,17 +55,35 @@ public sealed record PipelineConfig
     {
         /// <summary>Six-field cron (seconds first), as Azure Functions timer triggers use.</summary>
         [JsonPropertyName("cron")] public string Cron { get; init; } = "0 0 3 * * *";
-        [JsonPropertyName("source")] public string? Source { get; init; }
+        /// <summary>What the timer trains on: by default the generated data <c>ca run</c> writes (never the shared
+        /// test data).</summary>
+        [JsonPropertyName("source")] public string Source { get; init; } = DefaultDataFolder;
         [JsonPropertyName("tasks")] public IReadOnlyList<string> Tasks { get; init; } = ["events"];
     }
 
-    /// <summary>Reads the file; a missing file or bad JSON is an <see cref="InvalidInputException"/> naming it.</summary>
+    /// <summary>The generated default data (<c>ca run</c> writes it there with <c>ca synth</c>).</summary>
+    public const string DefaultDataFolder = ".data/default";
+
+    /// <summary>Reads the file; a missing file or bad JSON is an <see cref="InvalidInputException"/> naming it.
+    /// Relative paths in it (<c>model_configs</c>, a local <c>retraining.source</c>) are relative to the folder that
+    /// holds the config's folder: the repository root for <c>config/pipeline.json</c>.</summary>
     public static PipelineConfig Load(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<PipelineConfig>(File.ReadAllText(path))
-                   ?? throw new InvalidInputException($"{path} holds null.");
+            var config = JsonSerializer.Deserialize<PipelineConfig>(File.ReadAllText(path))
+                         ?? throw new InvalidInputException($"{path} holds null.");
+            var root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? ".";
+            return config with
+            {
+                ModelConfigDirectory = Path.GetFullPath(config.ModelConfigDirectory, root),
+                Retraining = config.Retraining with
+                {
+                    Source = config.Retraining.Source.Contains("://", StringComparison.Ordinal)
+                        ? config.Retraining.Source
+                        : Path.GetFullPath(config.Retraining.Source, root),
+                },
+            };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -45,6 +45,24 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public void The_app_runs_the_real_learning_core_and_ships_host_json_and_the_model_configs()
+    {
+        var services = new ServiceCollection();
+        FunctionsStartup.ConfigureServices(services, new PipelineConfig());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<Pipeline.Training.InProcess.TorchTrialRunner>(provider.GetRequiredService<ITrialRunner>());
+        Assert.IsType<Pipeline.Training.InProcess.ExportDatasetPreparer>(provider.GetRequiredService<IDatasetPreparer>());
+        Assert.IsType<Pipeline.Training.InProcess.CheckpointEvaluator>(provider.GetRequiredService<IEvaluator>());
+        Assert.IsType<Pipeline.Training.InProcess.TorchModelLoader>(provider.GetRequiredService<IModelLoader>());
+        // host.json lives at the repository root and is linked into the app's output, with the config it loads.
+        var output = Path.GetDirectoryName(typeof(FunctionsStartup).Assembly.Location)!;
+        Assert.True(File.Exists(Path.Combine(output, "host.json")));
+        var config = PipelineConfig.Load(Path.Combine(output, "config", "pipeline.json"));
+        Assert.True(File.Exists(Path.Combine(config.ModelConfigDirectory, config.Models.Events.Model + ".json")));
+    }
+
+    [Fact]
     public void Http_functions_keep_the_local_routes_and_admin_routes_need_a_function_key()
     {
         var routes = Functions()
@@ -67,31 +85,21 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         var config = new PipelineConfig
         {
             Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("f") },
-            Models = new()
-            {
-                Events = new()
-                {
-                    Name = "next-event", Metric = "accuracy",
-                    Grid = new() { ["context"] = [JsonSerializer.SerializeToElement(1)] },
-                },
-            },
+            ModelConfigDirectory = LookupModelConfigs.Directory,
+            Models = new() { Events = new() { Name = "next-event", Model = LookupModelConfigs.Name } },
             Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
         };
         var services = new ServiceCollection().AddLogging();
-        FunctionsStartup.ConfigureServices(services, config);
         var runner = new GatedTrialRunner();
-        services.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
+        var plugins = new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader());
+        FunctionsStartup.ConfigureServices(services, config, plugins);
         await using var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<PipelineStorage>().EnsureCreatedAsync();
         // The Functions host runs the orchestrator and activities on this same engine (DTFx on Azure Storage).
         await using var durable = await LocalDurableHost.StartAsync(
             new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
             tasks => tasks.AddTrainingTasks(),
-            s =>
-            {
-                FunctionsStartup.ConfigureServices(s, config);
-                s.AddPlugins(new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader()));
-            });
+            s => FunctionsStartup.ConfigureServices(s, config, plugins));
         var api = ActivatorUtilities.CreateInstance<ApiFunctions>(provider);
         var timer = ActivatorUtilities.CreateInstance<RetrainingFunction>(provider);
 

@@ -48,7 +48,7 @@ public static class CrashHost
 [Collection(AzuriteCollection.Name)]
 public sealed class CrashTests(AzuriteFixture azurite)
 {
-    internal static readonly TrainingInput Input = PipelineHarness.Input(new { context = new[] { 0, 1 }, seed = new[] { 1, 2 } });
+    internal static readonly TrainingInput Input = PipelineHarness.Input(new { num_layers = new[] { 1, 2 }, seed = new[] { 1, 2 } });
 
     internal static LocalDurableHostOptions DurableOptions(string connection, string hub) => new()
     {

@@ -84,18 +84,24 @@ public sealed record LookupCheckpoint(int Context, Dictionary<string, Dictionary
         JsonSerializer.Deserialize<LookupCheckpoint>(File.ReadAllText(path))!;
 }
 
-/// <summary>Params: "context" 0|1 (1 is the better model), optional "fail": true (always throws).</summary>
+/// <summary>Reads the trial's real model config: <c>num_layers</c> 1 = a table blind to the last event (context 0),
+/// 2 or more = keyed by the last event (context 1, the better model); <c>learning_rate</c> ≥ <see cref="FailingLearningRate"/>
+/// always throws.</summary>
 public sealed class LookupTrialRunner : ITrialRunner
 {
+    public const double FailingLearningRate = 9;
     private int _runs;
     public int Runs => _runs;
 
     public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);
-        if (request.Params.TryGetValue("fail", out var fail) && fail.GetBoolean())
+        var config = Modeling.Configuration.NnConfig.Parse(request.ModelConfig).WithSettings(
+            request.Params.ToDictionary(p => p.Key, p => System.Text.Json.Nodes.JsonNode.Parse(p.Value.GetRawText())!));
+        if (config.Training.LearningRate >= FailingLearningRate)
             throw new InvalidOperationException($"Trial {request.TrialId} was asked to fail.");
-        var checkpoint = LookupCheckpoint.Train(request.Dataset, request.Params["context"].GetInt32());
+        var context = ((Modeling.Configuration.RnnInitParams)config.Init).NumLayers >= 2 ? 1 : 0;
+        var checkpoint = LookupCheckpoint.Train(request.Dataset, context);
         checkpoint.Save(request.CheckpointPath);
         var accuracy = checkpoint.Accuracy(request.Dataset, request.Dataset.Validation);
         await File.WriteAllTextAsync(Path.Combine(request.PlotsDirectory, "loss.svg"),
@@ -108,7 +114,8 @@ public sealed class LookupTrialRunner : ITrialRunner
 
 public sealed class LookupEvaluator : IEvaluator
 {
-    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken)
+    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath,
+        Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
     {
         var model = LookupCheckpoint.Load(checkpointPath);
         var majority = LookupCheckpoint.Train(dataset, context: 0);
@@ -129,6 +136,7 @@ public sealed class LookupModelLoader : IModelLoader
     private sealed class LookupPredictor(LookupCheckpoint model) : IPredictor
     {
         public PredictionTask Task => PredictionTask.Events;
+        public double ChurnThreshold => 0.5;
 
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
             sessions.Select(events => new NextEventPrediction(
@@ -157,5 +165,30 @@ public sealed class GatedTrialRunner : ITrialRunner
         Entered.TrySetResult();
         await Release.Task;
         return await _inner.RunAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>Model configs for the lookup doubles: real NnConfig JSON (the pipeline validates it) whose grid the doubles
+/// read. <see cref="Directory"/> holds one config, <see cref="Name"/>, training a blind table (num_layers 1) and a
+/// last-event table (num_layers 2).</summary>
+public static class LookupModelConfigs
+{
+    public const string Name = "lookup";
+
+    public static string Directory { get; } = Create();
+
+    public static string Json(object grid) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["model_type"] = "rnn",
+        ["model_training_params"] = new { task = "events" },
+        ["pipeline_params"] = new { grid_search_metric = "accuracy" },
+        ["grid_search_params"] = grid,
+    });
+
+    private static string Create()
+    {
+        var folder = System.IO.Directory.CreateTempSubdirectory("ca-lookup-configs-").FullName;
+        File.WriteAllText(Path.Combine(folder, Name + ".json"), Json(new { num_layers = new[] { 1, 2 } }));
+        return folder;
     }
 }

@@ -52,14 +52,17 @@ public sealed class PipelineHarness : IAsyncDisposable
         return new PipelineHarness(host);
     }
 
+    /// <summary>An events run whose model config has this grid (keys are real config settings; see
+    /// <see cref="LookupTrialRunner"/> for what the lookup doubles make of them).</summary>
     public static TrainingInput Input(object grid, string source = "synthetic:400") => new()
     {
         Source = source,
         Task = PredictionTask.Events,
         ModelName = "next-event",
-        Grid = JsonSerializer.Deserialize<Dictionary<string, IReadOnlyList<JsonElement>>>(JsonSerializer.Serialize(grid))!,
-        Metric = "accuracy",
+        ModelConfig = ModelConfigJson(grid),
     };
+
+    public static string ModelConfigJson(object grid) => LookupModelConfigs.Json(grid);
 
     public async Task<OrchestrationMetadata> RunToEndAsync(TrainingInput input)
     {

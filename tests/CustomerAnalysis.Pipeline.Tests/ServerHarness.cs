@@ -23,27 +23,24 @@ public sealed class ServerHarness : IAsyncDisposable
     public PipelineConfig Config { get; }
     public HttpClient Http { get; }
 
-    public static async Task<ServerHarness> StartAsync(AzuriteFixture azurite, ITrialRunner? runner = null,
+    public static Task<ServerHarness> StartAsync(AzuriteFixture azurite, ITrialRunner? runner = null,
+        Func<PipelineConfig, PipelineConfig>? configure = null) =>
+        StartAsync(azurite, new PipelinePlugins(new SyntheticPreparer(), runner ?? new LookupTrialRunner(),
+            new LookupEvaluator(), new LookupModelLoader()), configure);
+
+    public static async Task<ServerHarness> StartAsync(AzuriteFixture azurite, PipelinePlugins plugins,
         Func<PipelineConfig, PipelineConfig>? configure = null)
     {
         var config = new PipelineConfig
         {
             Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("t") },
             Api = new() { AdminKey = Key, MaxBodyBytes = 4096 },
-            Models = new()
-            {
-                Events = new()
-                {
-                    Name = "next-event", Metric = "accuracy",
-                    Grid = new() { ["context"] = [JsonSerializer.SerializeToElement(0), JsonSerializer.SerializeToElement(1)] },
-                },
-            },
+            ModelConfigDirectory = LookupModelConfigs.Directory,
+            Models = new() { Events = new() { Name = "next-event", Model = LookupModelConfigs.Name } },
             Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
         };
         config = configure?.Invoke(config) ?? config;
-        var server = await LocalPipelineServer.StartAsync(config,
-            new PipelinePlugins(new SyntheticPreparer(), runner ?? new LookupTrialRunner(), new LookupEvaluator(),
-                new LookupModelLoader()),
+        var server = await LocalPipelineServer.StartAsync(config, plugins,
             new LocalServerOptions
             {
                 Port = 0,

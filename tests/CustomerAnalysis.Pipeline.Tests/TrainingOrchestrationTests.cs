@@ -13,7 +13,7 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
     {
         await using var pipeline = await PipelineHarness.StartAsync(azurite);
 
-        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 0, 1 }, fail = new[] { false, true } }));
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 1, 2 }, learning_rate = new[] { 0.001, LookupTrialRunner.FailingLearningRate } }));
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         var result = done.ReadOutputAs<TrainingResult>()!;
@@ -24,13 +24,13 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
 
         var trials = await pipeline.Runs.ListTrialsAsync(result.RunId);
         Assert.Equal(["t000", "t001", "t002", "t003"], trials.Select(t => t.TrialId));
-        Assert.All(trials.Where(t => t.Params["fail"].GetBoolean()), t =>
+        Assert.All(trials.Where(t => t.Params["learning_rate"].GetDouble() >= LookupTrialRunner.FailingLearningRate), t =>
         {
             Assert.Equal(TrialStatus.Failed, t.Status);
             Assert.Equal(3, t.Attempts); // retried with back-off, then recorded as failed
         });
         var best = trials.Single(t => t.TrialId == result.BestTrialId);
-        Assert.Equal(1, best.Params["context"].GetInt32());
+        Assert.Equal(2, best.Params["num_layers"].GetInt32());
         Assert.Equal(TrialStatus.Succeeded, best.Status);
         Assert.Single(best.Epochs);
 
@@ -55,9 +55,9 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
     public async Task A_worse_second_run_is_registered_but_does_not_replace_production()
     {
         await using var pipeline = await PipelineHarness.StartAsync(azurite);
-        var first = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 1 } })))
+        var first = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } })))
             .ReadOutputAs<TrainingResult>()!;
-        var second = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 0 } })))
+        var second = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 1 } })))
             .ReadOutputAs<TrainingResult>()!;
 
         Assert.True(first.Promoted);
@@ -72,7 +72,7 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
     public async Task A_run_whose_trials_all_fail_fails_and_says_so()
     {
         await using var pipeline = await PipelineHarness.StartAsync(azurite);
-        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { context = new[] { 1 }, fail = new[] { true } }));
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { learning_rate = new[] { LookupTrialRunner.FailingLearningRate } }));
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
         var run = await pipeline.Runs.GetRunAsync(done.InstanceId);
@@ -96,8 +96,8 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         var runner = new LookupTrialRunner();
         var trial = new TrainTrialActivity(runner, pipeline.Artifacts, pipeline.Runs, TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<TrainTrialActivity>.Instance);
-        var input = new TrialInput(runId, "t000", dataset.Blob,
-            new Dictionary<string, JsonElement> { ["context"] = JsonSerializer.SerializeToElement(1) });
+        var input = new TrialInput(runId, "t000", dataset.Blob, PipelineHarness.ModelConfigJson(new { }),
+            new Dictionary<string, JsonElement> { ["num_layers"] = JsonSerializer.SerializeToElement(2) }, Seed: 42);
         var first = await trial.RunAsync(context, input);
         var second = await trial.RunAsync(context, input);
 

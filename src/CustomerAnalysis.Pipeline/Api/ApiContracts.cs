@@ -12,17 +12,20 @@ public sealed record TrainingRequestBody
     [JsonPropertyName("source")] public string? Source { get; init; }
     /// <summary><c>events</c> or <c>churn</c>.</summary>
     [JsonPropertyName("task")] public string? Task { get; init; }
-    /// <summary>Model name; the configured one for the task by default.</summary>
+    /// <summary>Model config (<c>rnn</c>, <c>transformer</c>); the task's default from the pipeline config.</summary>
     [JsonPropertyName("model")] public string? Model { get; init; }
+    /// <summary>Registry model name; the task's from the pipeline config by default.</summary>
+    [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("overrides")] public TrainingOverrides? Overrides { get; init; }
 }
 
 public sealed record TrainingOverrides
 {
-    [JsonPropertyName("grid")] public Dictionary<string, IReadOnlyList<JsonElement>>? Grid { get; init; }
+    /// <summary>Model config settings: <c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>.</summary>
+    [JsonPropertyName("config")] public System.Text.Json.Nodes.JsonObject? Config { get; init; }
+    /// <summary>Replaces the model config's <c>grid_search_params</c>.</summary>
+    [JsonPropertyName("grid")] public System.Text.Json.Nodes.JsonObject? Grid { get; init; }
     [JsonPropertyName("prepare")] public Core.Preparation.PrepareOptions? Prepare { get; init; }
-    [JsonPropertyName("metric")] public string? Metric { get; init; }
-    [JsonPropertyName("higher_is_better")] public bool? HigherIsBetter { get; init; }
 }
 
 public sealed record TrainingAccepted(

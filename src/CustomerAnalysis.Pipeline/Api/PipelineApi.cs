@@ -61,25 +61,8 @@ public sealed class PipelineApi(
             "churn" => PredictionTask.Churn,
             _ => throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{body.Task}')."),
         };
-        var model = config.Models.For(task);
-        var name = body.Model ?? model.Name;
-        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw ApiProblem.BadRequest($"'model' '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
-        var grid = body.Overrides?.Grid ?? model.Grid;
-        foreach (var (parameter, values) in grid)
-            if (values is null || values.Count == 0)
-                throw ApiProblem.BadRequest($"Grid parameter '{parameter}' has no values.");
-
-        var input = new TrainingInput
-        {
-            Source = body.Source,
-            Task = task,
-            ModelName = name,
-            Grid = grid,
-            PrepareOptions = body.Overrides?.Prepare ?? PrepareOptions.Default,
-            Metric = body.Overrides?.Metric ?? model.Metric,
-            HigherIsBetter = body.Overrides?.HigherIsBetter ?? model.HigherIsBetter,
-        };
+        var input = ModelConfigs.Resolve(config, new TrainingRequest(body.Source, task, body.Model, body.Name,
+            body.Overrides?.Config, body.Overrides?.Grid, body.Overrides?.Prepare));
         var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
@@ -163,7 +146,7 @@ public sealed class PipelineApi(
         using var json = await ReadJsonAsync(request);
         var users = ReadSequences(json.RootElement, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
-        var threshold = config.Models.Churn.Threshold;
+        var threshold = served.Predictor.ChurnThreshold;
         var probabilities = served.Predictor.PredictChurn(users);
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
             probabilities.Select(p => new ChurnResult(p, p >= threshold)).ToList()));

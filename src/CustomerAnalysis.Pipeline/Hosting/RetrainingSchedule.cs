@@ -16,20 +16,14 @@ public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launch
     /// <returns>The run ids started (empty when skipped).</returns>
     public async Task<IReadOnlyList<string>> RunAsync(DurableTaskClient client, CancellationToken cancellationToken)
     {
-        var source = config.Retraining.Source
-                     ?? throw new InvalidInputException("retraining.source is not set in the pipeline config.");
+        var source = config.Retraining.Source;
         var started = new List<string>();
         foreach (var taskName in config.Retraining.Tasks)
         {
             var task = Enum.TryParse<PredictionTask>(taskName, ignoreCase: true, out var t)
                 ? t
                 : throw new InvalidInputException($"retraining.tasks: unknown task '{taskName}' (events or churn).");
-            var model = config.Models.For(task);
-            var input = new TrainingInput
-            {
-                Source = source, Task = task, ModelName = model.Name, Grid = model.Grid,
-                Metric = model.Metric, HigherIsBetter = model.HigherIsBetter,
-            };
+            var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task));
             // The first run started here counts as active for the next task: start only the first when idle.
             var runId = started.Count == 0
                 ? await launcher.StartRetrainingIfIdleAsync(client, input, cancellationToken)

@@ -7,7 +7,8 @@ namespace CustomerAnalysis.Pipeline.Storage;
 /// <summary>
 /// Blob names say which run and trial an artifact belongs to:
 /// <c>runs/{run}/dataset.json.gz</c>, <c>runs/{run}/trials/{trial}/checkpoint.bin</c>,
-/// <c>runs/{run}/trials/{trial}/plots/{file}</c>, <c>runs/{run}/evaluation.json</c>.
+/// <c>runs/{run}/trials/{trial}/plots/{file}</c>, <c>runs/{run}/evaluation.json</c>,
+/// <c>runs/{run}/evaluation/plots/{file}</c>.
 /// Activities pass these names to each other, never the data.
 /// </summary>
 public static class ArtifactNames
@@ -18,6 +19,8 @@ public static class ArtifactNames
     public static string Plot(string runId, string trialId, string fileName) =>
         TrialFolder(runId, trialId) + "plots/" + fileName;
     public static string Evaluation(string runId) => $"runs/{runId}/evaluation.json";
+    /// <summary>The winner's evaluation artifacts (plots, attention export): <c>runs/{run}/evaluation/{name}</c>.</summary>
+    public static string EvaluationFolder(string runId) => $"runs/{runId}/evaluation/";
 }
 
 /// <summary>Reads and writes artifacts in the <c>{prefix}artifacts</c> container.</summary>
@@ -34,6 +37,9 @@ public sealed class ArtifactStore(PipelineStorage storage)
         await using var file = File.OpenRead(path);
         await UploadAsync(blobName, file, cancellationToken);
     }
+
+    /// <summary>A writable stream that becomes the blob when disposed (for writers that only take a stream).</summary>
+    public Stream OpenWrite(string blobName) => Container.GetBlobClient(blobName).OpenWrite(overwrite: true);
 
     public async Task<bool> ExistsAsync(string blobName, CancellationToken cancellationToken = default) =>
         (await Container.GetBlobClient(blobName).ExistsAsync(cancellationToken)).Value;
@@ -73,4 +79,11 @@ public sealed class ArtifactStore(PipelineStorage storage)
         names.Sort(StringComparer.Ordinal);
         return names;
     }
+}
+
+/// <summary>Experiment artifacts (Modeling's <see cref="Modeling.Experiments.ExperimentArtifacts"/>) written straight
+/// to blobs under a prefix.</summary>
+public sealed class BlobArtifactSink(ArtifactStore artifacts, string prefix) : Modeling.Experiments.IArtifactSink
+{
+    public Stream Create(string name) => artifacts.OpenWrite(prefix + name);
 }

@@ -69,7 +69,8 @@ public sealed class TrainTrialActivity(
             var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
             var plots = workDirectory.CreateSubdirectory("plots");
             var result = await runner.RunAsync(
-                new TrialRequest(input.RunId, input.TrialId, dataset, input.Params, checkpointPath, plots.FullName),
+                new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
+                    checkpointPath, plots.FullName),
                 CancellationToken.None);
             if (!File.Exists(checkpointPath))
                 throw new InvalidOperationException($"The trial runner wrote no checkpoint at {checkpointPath}.");
@@ -116,13 +117,15 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
     public override async Task<EvaluateOutput> RunAsync(TaskActivityContext context, EvaluateInput input)
     {
         var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
-        var challenger = await ScoreAsync(dataset, input.CheckpointBlob);
+        // The challenger's evaluation plots go next to the run's evaluation.json; the champion's are not drawn.
+        var challenger = await ScoreAsync(dataset, input.CheckpointBlob,
+            new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId)));
 
         ChampionScore? champion = null;
         var production = await registry.GetProductionAsync(input.ModelName);
         if (production != null && production.RunId != input.RunId)
             champion = new ChampionScore(production.Version,
-                (await ScoreAsync(dataset, production.CheckpointBlob)).TestMetrics);
+                (await ScoreAsync(dataset, production.CheckpointBlob, plots: null)).TestMetrics);
 
         var output = new EvaluateOutput(challenger, champion);
         await artifacts.UploadAsync(ArtifactNames.Evaluation(input.RunId),
@@ -130,13 +133,14 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
         return output;
     }
 
-    private async Task<EvaluationResult> ScoreAsync(Core.Preparation.PreparedDataset dataset, string checkpointBlob)
+    private async Task<EvaluationResult> ScoreAsync(Core.Preparation.PreparedDataset dataset, string checkpointBlob,
+        Modeling.Experiments.IArtifactSink? plots)
     {
         var path = Path.Combine(Path.GetTempPath(), $"ca-eval-{Guid.NewGuid():N}.bin");
         try
         {
             await artifacts.DownloadToFileAsync(checkpointBlob, path);
-            return await evaluator.EvaluateAsync(dataset, path, CancellationToken.None);
+            return await evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None);
         }
         finally
         {

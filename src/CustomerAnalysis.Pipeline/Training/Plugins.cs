@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Pipeline.Storage;
 
 namespace CustomerAnalysis.Pipeline.Training;
@@ -16,14 +17,18 @@ public interface IDatasetPreparer
 }
 
 /// <summary>What one grid-search trial gets.</summary>
-/// <param name="Params">The grid point: parameter name → value.</param>
+/// <param name="ModelConfig">The run's full model config (NnConfig JSON, grid included).</param>
+/// <param name="Params">The grid point: setting name → value (applied on top of <paramref name="ModelConfig"/>).</param>
+/// <param name="Seed">The trial's seed (the config's seed + the trial's grid index).</param>
 /// <param name="CheckpointPath">Where the runner writes the trained model (one file).</param>
 /// <param name="PlotsDirectory">Where the runner may write plots and attention exports (uploaded with the trial).</param>
 public sealed record TrialRequest(
     string RunId,
     string TrialId,
     PreparedDataset Dataset,
+    string ModelConfig,
     IReadOnlyDictionary<string, JsonElement> Params,
+    int Seed,
     string CheckpointPath,
     string PlotsDirectory);
 
@@ -49,7 +54,9 @@ public sealed record EvaluationResult(
 /// same run's split, so the evaluator must map event names through each checkpoint's own vocabulary.</summary>
 public interface IEvaluator
 {
-    Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken);
+    /// <param name="artifacts">Where to write evaluation plots (confusion matrix, ROC, attention); null: none.</param>
+    Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>An input event: its name and, when known, its time (models may use the gaps).</summary>
@@ -67,6 +74,10 @@ public sealed record NextEventPrediction(IReadOnlyList<EventProbability> Top, IR
 public interface IPredictor : IDisposable
 {
     PredictionTask Task { get; }
+
+    /// <summary>Churn: the probability at or above which a user is labelled churned (the model config's
+    /// <c>prob_threshold</c>).</summary>
+    double ChurnThreshold { get; }
 
     /// <exception cref="NotSupportedException">The model is not an events model.</exception>
     IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top);

@@ -14,13 +14,13 @@ public sealed record TrainingInput
     /// <summary>What <c>ca prepare --input</c> accepts, or <c>blob://container/prefix</c>.</summary>
     public required string Source { get; init; }
     public required PredictionTask Task { get; init; }
+    /// <summary>Registry model name (e.g. <c>next-event</c>).</summary>
     public required string ModelName { get; init; }
-    /// <summary>Parameter name → values to try; the grid is their cartesian product.</summary>
-    public required IReadOnlyDictionary<string, IReadOnlyList<JsonElement>> Grid { get; init; }
+    /// <summary>The full model config (NnConfig JSON: <c>config/nn/&lt;model&gt;.json</c> with the request's overrides,
+    /// resolved at launch). The one source of the grid, the ranking metric (<c>grid_search_metric</c>) and the churn
+    /// threshold (<c>prob_threshold</c>). See <see cref="TrainingPlan"/>.</summary>
+    public required string ModelConfig { get; init; }
     public PrepareOptions PrepareOptions { get; init; } = PrepareOptions.Default;
-    /// <summary>The metric trials are ranked on (validation) and champion/challenger compared on (test).</summary>
-    public required string Metric { get; init; }
-    public bool HigherIsBetter { get; init; } = true;
 }
 
 /// <summary>The live progress of a run (the orchestration's custom status).</summary>
@@ -51,7 +51,8 @@ public sealed record PrepareInput(string RunId, string Source, PredictionTask Ta
 public sealed record DatasetReference(string Blob, int Train, int Validation, int Test);
 
 public sealed record TrialInput(
-    string RunId, string TrialId, string DatasetBlob, IReadOnlyDictionary<string, JsonElement> Params);
+    string RunId, string TrialId, string DatasetBlob, string ModelConfig, IReadOnlyDictionary<string, JsonElement> Params,
+    int Seed);
 
 public sealed record TrialOutcome(
     string TrialId, IReadOnlyDictionary<string, double> ValidationMetrics, string CheckpointBlob);
@@ -61,7 +62,9 @@ public sealed record EvaluateInput(string RunId, string ModelName, string Datase
 /// <param name="Champion">The production model scored on this run's test split; null when there is none.</param>
 public sealed record EvaluateOutput(EvaluationResult Challenger, ChampionScore? Champion);
 
-public sealed record ChampionScore(int Version, IReadOnlyDictionary<string, double> TestMetrics);
+public sealed record ChampionScore(
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("test_metrics")] IReadOnlyDictionary<string, double> TestMetrics);
 
 public sealed record RegisterInput(
     string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);

@@ -27,13 +27,14 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
             var dataset = await context.CallActivityAsync<DatasetReference>(PrepareDatasetActivity.Name,
                 new PrepareInput(runId, input.Source, input.Task, input.PrepareOptions), Retry);
 
-            var grid = GridSearch.Expand(input.Grid);
+            var plan = TrainingPlan.From(input);
+            var grid = plan.Trials;
             progress = progress with { Stage = TrainingStages.Train, TrialsTotal = grid.Count };
             context.SetCustomStatus(progress);
             await SetStageAsync(context, runId, TrainingStages.Train);
 
-            var pending = grid.Select((point, i) => context.CallActivityAsync<TrialOutcome>(TrainTrialActivity.Name,
-                new TrialInput(runId, GridSearch.TrialId(i), dataset.Blob, point), Retry)).ToList();
+            var pending = grid.Select(trial => context.CallActivityAsync<TrialOutcome>(TrainTrialActivity.Name,
+                new TrialInput(runId, trial.TrialId, dataset.Blob, input.ModelConfig, trial.Params, trial.Seed), Retry)).ToList();
             var succeeded = new List<TrialOutcome>();
             while (pending.Count > 0)
             {
@@ -48,17 +49,19 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                     // The activity recorded the trial as failed; the run goes on with the others.
                     progress = progress with { TrialsFailed = progress.TrialsFailed + 1 };
                 }
-                var best = Best(succeeded, input);
+                var best = Best(succeeded, plan);
                 progress = progress with
                 {
                     TrialsDone = progress.TrialsDone + 1,
                     BestTrialId = best?.TrialId,
-                    BestValidationMetric = best?.ValidationMetrics[input.Metric],
+                    BestValidationMetric = best != null && best.ValidationMetrics.TryGetValue(plan.Metric, out var score)
+                        ? score
+                        : null,
                 };
                 context.SetCustomStatus(progress);
             }
 
-            var winner = Best(succeeded, input)
+            var winner = Best(succeeded, plan)
                          ?? throw new InvalidOperationException($"All {grid.Count} trials failed.");
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Evaluate });
@@ -73,7 +76,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Promote });
             var promotion = await context.CallActivityAsync<PromoteOutput>(PromoteActivity.Name,
-                new PromoteInput(input.ModelName, version, input.Metric, input.HigherIsBetter,
+                new PromoteInput(input.ModelName, version, plan.Metric, plan.HigherIsBetter,
                     evaluation.Challenger.TestMetrics, evaluation.Champion), Retry);
 
             var result = new TrainingResult
@@ -96,7 +99,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
             context.SetCustomStatus(progress with { Stage = TrainingStages.Done });
             return result;
         }
-        catch (Exception e) when (e is TaskFailedException or InvalidOperationException)
+        catch (Exception e) when (e is TaskFailedException or InvalidOperationException or Core.InvalidInputException)
         {
             var error = e is TaskFailedException failed ? failed.FailureDetails.ErrorMessage : e.Message;
             await context.CallActivityAsync(UpdateRunActivity.Name, new RunUpdate(runId, RunStatus.Failed,
@@ -110,16 +113,16 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
         context.CallActivityAsync(UpdateRunActivity.Name,
             new RunUpdate(runId, RunStatus.Running, stage, null, null, null, null, null), Retry);
 
-    private static TrialOutcome? Best(IEnumerable<TrialOutcome> trials, TrainingInput input)
+    private static TrialOutcome? Best(IEnumerable<TrialOutcome> trials, TrainingPlan plan)
     {
-        // Ties go to the lower trial id, so the choice does not depend on completion order.
-        var ranked = trials.OrderBy(t => t.TrialId, StringComparer.Ordinal).ToList();
-        foreach (var t in ranked)
-            if (!t.ValidationMetrics.ContainsKey(input.Metric))
-                throw new InvalidOperationException(
-                    $"Trial {t.TrialId} reported no '{input.Metric}' (it reported: {string.Join(", ", t.ValidationMetrics.Keys)}).");
-        return input.HigherIsBetter
-            ? ranked.OrderByDescending(t => t.ValidationMetrics[input.Metric]).FirstOrDefault()
-            : ranked.OrderBy(t => t.ValidationMetrics[input.Metric]).FirstOrDefault();
+        // Ties go to the lower trial id, so the choice does not depend on completion order. A trial whose metric is
+        // undefined (NaN, e.g. ROC-AUC on a one-class validation split, left out of its metrics) ranks last.
+        TrialOutcome? best = null;
+        foreach (var t in trials.OrderBy(t => t.TrialId, StringComparer.Ordinal))
+            if (best is null || Core.Evaluation.MetricNames.IsBetter(plan.Metric, Score(t), Score(best)))
+                best = t;
+        return best;
+
+        double Score(TrialOutcome t) => t.ValidationMetrics.GetValueOrDefault(plan.Metric, double.NaN);
     }
 }

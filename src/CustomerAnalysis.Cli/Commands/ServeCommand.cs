@@ -1,0 +1,48 @@
+using System.CommandLine;
+
+namespace CustomerAnalysis.Cli.Commands;
+
+/// <summary><c>ca serve</c>: the local host — the HTTP API on Kestrel, the Durable engine in-process on Azure
+/// Storage (Azurite by default), the retraining timer — until Ctrl+C.</summary>
+public static class ServeCommand
+{
+    public static Option<FileInfo> PipelineConfigOption() => new("--config")
+    {
+        Description = "Pipeline config (storage, API keys, per-task model, retraining).",
+        DefaultValueFactory = _ => new FileInfo(Path.Combine("config", "pipeline.json")),
+    };
+
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "HTTP port on 127.0.0.1 (0 = any free one).", DefaultValueFactory = _ => 7071 };
+        port.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 65535) result.AddError("--port must be from 0 to 65535.");
+        });
+        var storage = new Option<string?>("--storage") { Description = "Azure Storage connection string (default: the config's, Azurite)." };
+        var config = PipelineConfigOption();
+
+        var command = new Command("serve", "Run the pipeline locally: HTTP API, Durable orchestration on Azurite, retraining timer.")
+        {
+            port, storage, config,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var configFile = parsed.GetValue(config)!;
+            var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
+            await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, LocalStack.RootOf(configFile), cancellationToken);
+            await using var server = await LocalStack.StartServerAsync(pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
+            Console.Error.WriteLine($"Serving {server.Address}api/ (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("Stopping");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Pipeline;
+using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Storage;
+
+namespace CustomerAnalysis.Cli;
+
+/// <summary>What <c>ca serve</c> and <c>ca run</c> share: the pipeline config, Azurite, the local server.</summary>
+public static class LocalStack
+{
+    /// <summary>The pipeline config, with the storage connection replaced when one is given.</summary>
+    public static PipelineConfig LoadConfig(FileInfo file, string? storage)
+    {
+        var config = PipelineConfig.Load(file.FullName);
+        return storage is { Length: > 0 }
+            ? config with { Storage = config.Storage with { ConnectionString = storage } }
+            : config;
+    }
+
+    /// <summary>The folder that holds the config's folder: the repository root for config/pipeline.json.</summary>
+    public static string RootOf(FileInfo configFile) =>
+        Path.GetDirectoryName(Path.GetDirectoryName(configFile.FullName)) ?? ".";
+
+    /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the
+    /// local development one and nothing listens on its blob port.</summary>
+    public static async Task EnsureAzuriteAsync(string connectionString, string root, CancellationToken cancellationToken)
+    {
+        var development = connectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)
+                          || connectionString.Contains("devstoreaccount1", StringComparison.Ordinal);
+        if (!development || await ListensAsync(10000, cancellationToken)) return;
+
+        var script = Path.Combine(root, "scripts", "azurite.sh");
+        if (!File.Exists(script))
+            throw new InvalidInputException($"Azurite is not running on 127.0.0.1:10000 and {script} is missing to start it.");
+        Console.Error.WriteLine("Starting Azurite (scripts/azurite.sh)");
+        using var process = Process.Start(new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true })
+                            ?? throw new InvalidOperationException("Could not start bash for scripts/azurite.sh.");
+        await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+            throw new InvalidInputException($"scripts/azurite.sh failed (exit {process.ExitCode}); see .azurite/azurite.log.");
+    }
+
+    public static Task<LocalPipelineServer> StartServerAsync(PipelineConfig config, int port, bool retrainingTimer,
+        CancellationToken cancellationToken) =>
+        LocalPipelineServer.StartAsync(config, PipelinePlugins.InProcess(),
+            new LocalServerOptions
+            {
+                Port = port,
+                EnableRetrainingTimer = retrainingTimer,
+                Durable = new LocalDurableHostOptions { TaskHubName = config.TaskHub },
+            }, cancellationToken: cancellationToken);
+
+    private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync("127.0.0.1", port, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Modeling.Experiments;
+
+namespace CustomerAnalysis.Pipeline.Training.InProcess;
+
+/// <summary>
+/// Scores a checkpoint on a dataset's test split next to the baselines (<see cref="TestEvaluator"/>). A checkpoint
+/// from another run (the production champion) has its own vocabulary: the dataset is re-encoded through it by event
+/// name (names it never saw become <c>&lt;UNK&gt;</c>), so champion and challenger are scored on the same sequences.
+/// </summary>
+public sealed class CheckpointEvaluator : IEvaluator
+{
+    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
+        CancellationToken cancellationToken)
+    {
+        ModelCheckpoint checkpoint;
+        using (var file = File.OpenRead(checkpointPath))
+            checkpoint = ModelCheckpoint.Read(file);
+        try
+        {
+            var data = InVocabulary(dataset, checkpoint.Vocabulary);
+            var evaluation = TestEvaluator.Evaluate(data, checkpoint);
+            if (artifacts != null)
+                WriteArtifacts(artifacts, data, checkpoint, evaluation);
+            return Task.FromResult(new EvaluationResult(
+                TorchTrialRunner.Finite(evaluation.Model.Scalars),
+                evaluation.Baselines.ToDictionary(b => b.Key, b => TorchTrialRunner.Finite(b.Value.Scalars))));
+        }
+        finally
+        {
+            checkpoint.Model.Dispose();
+        }
+    }
+
+    /// <summary>metrics.json, confusion matrix, true-vs-predicted bars, ROC with the baselines (churn), and the test
+    /// attention export with its heatmap.</summary>
+    private static void WriteArtifacts(IArtifactSink sink, PreparedDataset data, ModelCheckpoint checkpoint, TestEvaluation test)
+    {
+        var metric = checkpoint.Config.Pipeline.GridSearchMetric;
+        var validation = checkpoint.Metrics.Where(m => m.Key.StartsWith("val_", StringComparison.Ordinal))
+            .ToDictionary(m => m.Key["val_".Length..], m => m.Value);
+        // The trials' own curves are uploaded with each trial: the report here carries no history.
+        var best = new TrialSummary(0, new Dictionary<string, System.Text.Json.Nodes.JsonNode>(), checkpoint.Config.Training.Seed,
+            0, false, 0, validation, []);
+        var report = new ExperimentReport(metric, best, test, [best]);
+        ExperimentArtifacts.WriteMetrics(sink, report);
+        ExperimentArtifacts.WritePlots(sink, report, data);
+        if (checkpoint.Config.Pipeline.SaveAttentionWeights)
+            ExperimentArtifacts.WriteAttention(sink, checkpoint, data.Test);
+    }
+
+    /// <summary>The dataset encoded with <paramref name="vocabulary"/> (itself when it already is).</summary>
+    internal static PreparedDataset InVocabulary(PreparedDataset dataset, Vocabulary vocabulary)
+    {
+        if (dataset.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens, StringComparer.Ordinal))
+            return dataset;
+        var map = dataset.Vocabulary.Tokens.Select(vocabulary.Encode).ToArray();
+        var events = dataset.Task == PredictionTask.Events;
+        List<SequenceExample> Remap(IReadOnlyList<SequenceExample> split) => split.Select(e => e with
+        {
+            Tokens = e.Tokens.Select(t => map[t]).ToArray(),
+            Label = events ? map[e.Label] : e.Label,
+        }).ToList();
+        return dataset with
+        {
+            Vocabulary = vocabulary,
+            Train = Remap(dataset.Train),
+            Validation = Remap(dataset.Validation),
+            Test = Remap(dataset.Test),
+        };
+    }
+}

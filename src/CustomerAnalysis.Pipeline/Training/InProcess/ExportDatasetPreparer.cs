@@ -1,0 +1,17 @@
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Ingestion;
+
+namespace CustomerAnalysis.Pipeline.Training.InProcess;
+
+/// <summary>Reads a GA4 export (anything <c>ca prepare --input</c> accepts) and prepares it, as <c>ca prepare</c> does
+/// with the default protocol.</summary>
+public sealed class ExportDatasetPreparer : IDatasetPreparer
+{
+    public async Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
+        CancellationToken cancellationToken)
+    {
+        var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment())
+            .ReadTableAsync(progress: null, cancellationToken);
+        return DatasetPreparer.Prepare(events, task, options, DatasetPreparer.DefaultProtocol);
+    }
+}

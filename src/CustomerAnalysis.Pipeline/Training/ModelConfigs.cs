@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Configuration;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+/// <summary>A training request before it is resolved: what <c>POST /api/training</c>, the retraining timer and
+/// <c>ca run</c> ask for.</summary>
+/// <param name="Model">Model config name (<c>rnn</c>, <c>transformer</c>: a file in the config folder); null: the
+/// task's default from the pipeline config.</param>
+/// <param name="Name">Registry model name; null: the task's from the pipeline config.</param>
+/// <param name="Settings">Overrides of single settings: <c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>.</param>
+/// <param name="Grid">Replaces <c>grid_search_params</c> when given.</param>
+public sealed record TrainingRequest(
+    string Source,
+    PredictionTask Task,
+    string? Model = null,
+    string? Name = null,
+    JsonObject? Settings = null,
+    JsonObject? Grid = null,
+    PrepareOptions? Prepare = null);
+
+/// <summary>Resolves a <see cref="TrainingRequest"/> into the orchestration's <see cref="TrainingInput"/>: the model
+/// config file plus overrides, with the task forced to the request's, validated by <see cref="NnConfig"/>.</summary>
+public static class ModelConfigs
+{
+    public static TrainingInput Resolve(PipelineConfig pipeline, TrainingRequest request)
+    {
+        var section = pipeline.Models.For(request.Task);
+        var model = request.Model ?? section.Model;
+        var name = request.Name ?? section.Name;
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new InvalidInputException($"'name' '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
+        var config = Load(pipeline, model);
+
+        var json = JsonNode.Parse(config.ToJson())!.AsObject();
+        foreach (var (key, value) in Flatten(request.Settings))
+        {
+            var dot = key.IndexOf('.');
+            if (dot <= 0 || dot == key.Length - 1)
+                throw new InvalidInputException(
+                    $"Override '{key}' must name a setting as group.key (e.g. {NnConfig.TrainingGroup}.num_epochs).");
+            var (group, setting) = (key[..dot], key[(dot + 1)..]);
+            if (json[group] is not JsonObject groupObject)
+                json[group] = groupObject = [];
+            groupObject[setting] = value?.DeepClone();
+        }
+        if (request.Grid != null)
+            json[NnConfig.GridGroup] = request.Grid.DeepClone();
+        json[NnConfig.TrainingGroup] ??= new JsonObject();
+        json[NnConfig.TrainingGroup]!["task"] = TrainingPlan.TaskName(request.Task);
+
+        NnConfig resolved;
+        try
+        {
+            resolved = NnConfig.Parse(json.ToJsonString());
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"Model config '{model}' with the overrides is invalid: {e.Message}", e);
+        }
+        return new TrainingInput
+        {
+            Source = request.Source,
+            Task = request.Task,
+            ModelName = name,
+            ModelConfig = resolved.ToJson(),
+            PrepareOptions = request.Prepare ?? PrepareOptions.Default,
+        };
+    }
+
+    /// <summary>Model config names available (file names without <c>.json</c> in the config folder).</summary>
+    public static IReadOnlyList<string> Available(PipelineConfig pipeline) =>
+        Directory.Exists(pipeline.ModelConfigDirectory)
+            ? Directory.GetFiles(pipeline.ModelConfigDirectory, "*.json").Select(Path.GetFileNameWithoutExtension)
+                .OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    private static NnConfig Load(PipelineConfig pipeline, string model)
+    {
+        var available = Available(pipeline);
+        if (!available.Contains(model, StringComparer.Ordinal))
+            throw new InvalidInputException(
+                $"Unknown model '{model}'; available: {string.Join(", ", available)} (files in {pipeline.ModelConfigDirectory}).");
+        return NnConfig.Load(Path.Combine(pipeline.ModelConfigDirectory, model + ".json"));
+    }
+
+    /// <summary>{"a.b": 1, "c": {"d": 2}} → ("a.b", 1), ("c.d", 2).</summary>
+    private static IEnumerable<(string Key, JsonNode? Value)> Flatten(JsonObject? settings)
+    {
+        if (settings == null) yield break;
+        foreach (var (key, value) in settings)
+        {
+            if (value is JsonObject nested && !key.Contains('.'))
+                foreach (var (inner, innerValue) in nested)
+                    yield return ($"{key}.{inner}", innerValue);
+            else
+                yield return (key, value);
+        }
+    }
+}

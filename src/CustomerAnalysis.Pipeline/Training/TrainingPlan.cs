@@ -1,0 +1,39 @@
+using System.Text.Json;
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Modeling.Configuration;
+using ModelingGridSearch = CustomerAnalysis.Modeling.Training.GridSearch;
+
+namespace CustomerAnalysis.Pipeline.Training;
+
+/// <summary>One grid point as the orchestrator schedules it: small and serialisable.</summary>
+public sealed record PlannedTrial(string TrialId, IReadOnlyDictionary<string, JsonElement> Params, int Seed);
+
+/// <summary>
+/// What a run's model config means for the orchestration: the trials (Modeling's <see cref="ModelingGridSearch.Expand"/>,
+/// so <c>ca train</c> and the pipeline walk the same grid in the same order with the same seeds), the metric trials are
+/// ranked on and champion/challenger are compared on (<c>grid_search_metric</c>), and its direction. Pure and
+/// deterministic: the orchestrator replays it.
+/// </summary>
+public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Metric, bool HigherIsBetter)
+{
+    public static TrainingPlan From(TrainingInput input)
+    {
+        var config = NnConfig.Parse(input.ModelConfig);
+        if (config.Training.Task != input.Task)
+            throw new InvalidInputException(
+                $"The model config is for the {TaskName(config.Training.Task)} task, the run for {TaskName(input.Task)}.");
+        var metric = config.Pipeline.GridSearchMetric;
+        var trials = ModelingGridSearch.Expand(config)
+            .Select(spec => new PlannedTrial(TrialId(spec.Index),
+                spec.Settings.ToDictionary(s => s.Key, s => JsonSerializer.SerializeToElement(s.Value), StringComparer.Ordinal),
+                spec.Seed))
+            .ToList();
+        return new TrainingPlan(trials, metric, MetricNames.HigherIsBetter(metric));
+    }
+
+    public static string TrialId(int index) => $"t{index:D3}";
+
+    internal static string TaskName(Core.Preparation.PredictionTask task) =>
+        task == Core.Preparation.PredictionTask.Churn ? "churn" : "events";
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Pipeline.Training;
+
+namespace CustomerAnalysis.Pipeline.Tests;
+
+public sealed class ModelConfigsTests
+{
+    private static readonly PipelineConfig Pipeline = PipelineConfig.Load(Path.Combine(AzuriteFixture.RepoRoot, "config", "pipeline.json"));
+
+    [Fact]
+    public void The_run_carries_the_model_config_file_with_overrides_and_the_requested_task()
+    {
+        var input = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Churn, Model: "rnn",
+            Settings: new JsonObject
+            {
+                ["model_training_params.num_epochs"] = 2,
+                ["pipeline_params"] = new JsonObject { ["grid_search_metric"] = "roc_auc", ["prob_threshold"] = 0.3 },
+            },
+            Grid: new JsonObject { ["learning_rate"] = new JsonArray(0.001, 0.002, 0.003) }));
+
+        var config = NnConfig.Parse(input.ModelConfig);
+        Assert.Equal("churn", input.ModelName); // the task's registry name from pipeline.json
+        Assert.Equal(PredictionTask.Churn, config.Training.Task); // forced from the request (rnn.json says events)
+        Assert.Equal(2, config.Training.NumEpochs);
+        Assert.Equal(0.3, config.Pipeline.ProbThreshold);
+        Assert.Equal(16, ((RnnInitParams)config.Init).EmbeddingSize); // untouched settings come from config/nn/rnn.json
+
+        var plan = TrainingPlan.From(input);
+        Assert.Equal(("roc_auc", true), (plan.Metric, plan.HigherIsBetter));
+        Assert.Equal(["t000", "t001", "t002"], plan.Trials.Select(t => t.TrialId));
+        Assert.Equal([0.001, 0.002, 0.003], plan.Trials.Select(t => t.Params["learning_rate"].GetDouble()));
+        Assert.Equal([42, 43, 44], plan.Trials.Select(t => t.Seed)); // Modeling's seeds: config seed + grid index
+    }
+
+    [Fact]
+    public void The_pipeline_config_resolves_paths_from_the_repository_root_and_never_trains_on_shared_data_by_default()
+    {
+        Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, "config", "nn"), Pipeline.ModelConfigDirectory);
+        Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, ".data", "default"), Pipeline.Retraining.Source);
+        Assert.Equal(["rnn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
+    }
+}
