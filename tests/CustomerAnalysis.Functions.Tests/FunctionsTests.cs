@@ -77,6 +77,27 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         Assert.Equal(AuthorizationLevel.Function, routes["POST models/{name}/versions/{version}/stage"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/next-event"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/churn"]);
+        Assert.Equal(AuthorizationLevel.Anonymous, routes["GET ui"]);
+    }
+
+    [Fact]
+    public async Task The_ui_function_returns_the_page()
+    {
+        var method = Assert.Single(Functions(), f => f.Name == "Ui").Method;
+        Assert.Equal(typeof(UiFunction), method.DeclaringType);
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Path = "/api/ui";
+        var body = new MemoryStream();
+        context.Response.Body = body;
+
+        var result = new UiFunction().Run(context.Request);
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor()));
+
+        Assert.Equal(200, context.Response.StatusCode);
+        Assert.Equal("text/html; charset=utf-8", context.Response.ContentType);
+        Assert.Equal(Pipeline.Api.UiPage.Html, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+        Assert.Contains("<title>CustomerAnalysis</title>", Pipeline.Api.UiPage.Html);
     }
 
     [Fact]

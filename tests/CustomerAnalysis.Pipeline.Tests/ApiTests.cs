@@ -112,6 +112,26 @@ public sealed class ApiTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task The_local_server_serves_the_page_at_the_root_and_at_ui_without_a_key()
+    {
+        // The shared server: a server disposed right after it starts can crash the test host inside DTFx.
+        await using var server = await SharedServer();
+
+        foreach (var path in new[] { "", "ui" })
+        {
+            using var response = await server.Http.SendAsync(ServerHarness.Get(path, withKey: false));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+            Assert.Equal("utf-8", response.Content.Headers.ContentType.CharSet);
+            Assert.Contains("connect-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal(Api.UiPage.Html, await response.Content.ReadAsStringAsync());
+        }
+        // The API beside it is unchanged: admin routes still need the key.
+        using var runs = await server.Http.SendAsync(ServerHarness.Get("api/runs", withKey: false));
+        Assert.Equal(HttpStatusCode.Unauthorized, runs.StatusCode);
+    }
+
+    [Fact]
     public async Task Closed_predictions_need_the_key()
     {
         await using var server = await ServerHarness.StartAsync(azurite,

@@ -34,6 +34,15 @@ public static class ApiRoutes
         return app;
     }
 
+    /// <summary>Maps the web UI (<see cref="UiPage"/>) at <c>GET /</c> and <c>GET /ui</c>. The page itself is public;
+    /// the admin routes it calls still need the key, which the user types into it.</summary>
+    public static IEndpointRouteBuilder MapCustomerAnalysisUi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", UiPage.Result);
+        app.MapGet("/ui", UiPage.Result);
+        return app;
+    }
+
     private static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> RequireKey(
         PipelineApi api) => async (context, next) =>
         api.HasAdminKey(context.HttpContext.Request)

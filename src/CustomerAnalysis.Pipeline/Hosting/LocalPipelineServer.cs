@@ -91,7 +91,7 @@ public sealed class LocalPipelineServer : IAsyncDisposable
             if (options.EnableRetrainingTimer)
                 builder.Services.AddHostedService<RetrainingTimer>();
             var web = builder.Build();
-            web.MapCustomerAnalysisApi();
+            web.MapCustomerAnalysisApi().MapCustomerAnalysisUi();
             await web.StartAsync(cancellationToken);
             var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Single();
