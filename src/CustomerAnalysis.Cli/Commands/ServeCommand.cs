@@ -32,7 +32,7 @@ public static class ServeCommand
             var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, LocalStack.RootOf(configFile), cancellationToken);
             await using var server = await LocalStack.StartServerAsync(pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
-            Console.Error.WriteLine($"Serving {server.Address}api/ (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
+            Console.Error.WriteLine($"Serving {server.Address}api/ and the web UI at {server.Address} (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
