@@ -33,14 +33,8 @@ public static class ServeCommand
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, LocalStack.RootOf(configFile), cancellationToken);
             await using var server = await LocalStack.StartServerAsync(pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address}api/ and the web UI at {server.Address} (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                Console.Error.WriteLine("Stopping");
-            }
+            await server.WaitForShutdownAsync(cancellationToken);
+            Console.Error.WriteLine("Stopping");
             return ExitCodes.Success;
         });
         return command;

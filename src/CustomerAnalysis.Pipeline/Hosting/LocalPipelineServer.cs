@@ -48,6 +48,10 @@ public sealed class LocalPipelineServer : IAsyncDisposable
 
     public IServiceProvider Services => _web.Services;
 
+    /// <summary>Completes when the host is asked to stop: SIGTERM or Ctrl+C (the web host's console lifetime takes
+    /// those signals), or <paramref name="cancellationToken"/>.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _web.WaitForShutdownAsync(cancellationToken);
+
     public static async Task<LocalPipelineServer> StartAsync(PipelineConfig config, PipelinePlugins plugins,
         LocalServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
