@@ -43,6 +43,19 @@ public sealed class LocalDurableHostTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_host_stopped_right_after_it_started_stops_cleanly_and_leaves_no_history()
+    {
+        // Stopping before the engine finished starting used to crash the whole process from a background callback.
+        var hub = AzuriteFixture.UniqueName("hub");
+        var options = new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = hub };
+        await (await LocalDurableHost.StartAsync(options, _ => { })).DisposeAsync();
+
+        await using var again = await LocalDurableHost.StartAsync(options, _ => { });
+        await foreach (var instance in again.Client.GetAllInstancesAsync())
+            Assert.Fail($"Unexpected instance {instance.InstanceId} ({instance.Name}) left in the task hub.");
+    }
+
+    [Fact]
     public async Task Invalid_task_hub_name_is_rejected_with_its_rule()
     {
         var e = await Assert.ThrowsAsync<ArgumentException>(() => LocalDurableHost.StartAsync(

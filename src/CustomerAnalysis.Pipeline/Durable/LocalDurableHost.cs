@@ -133,7 +133,11 @@ public sealed class LocalDurableHost : IAsyncDisposable
         workerBuilder.Services.AddDurableTaskWorker(worker =>
         {
             worker.UseGrpc(channel);
-            worker.AddTasks(registerTasks);
+            worker.AddTasks(registry =>
+            {
+                registerTasks(registry);
+                registry.AddOrchestratorFunc(EngineReadyOrchestration, _ => Task.CompletedTask);
+            });
             worker.Configure(o => o.Concurrency.MaximumConcurrentActivityWorkItems = options.MaxConcurrentActivities);
         });
         workerBuilder.Services.AddDurableTaskClient(client =>
@@ -144,7 +148,34 @@ public sealed class LocalDurableHost : IAsyncDisposable
         var worker = workerBuilder.Build();
         await worker.StartAsync(cancellationToken);
 
-        return new LocalDurableHost(sidecar, worker, channel, grpcAddress);
+        var host = new LocalDurableHost(sidecar, worker, channel, grpcAddress);
+        try
+        {
+            await host.WaitUntilEngineRunsAsync(cancellationToken);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+        return host;
+    }
+
+    /// <summary>A no-op orchestration whose round trip shows the engine is running.</summary>
+    private const string EngineReadyOrchestration = "EngineReady";
+
+    /// <summary>
+    /// The sidecar starts the Azure Storage engine only after the worker connects, on a background callback, and the
+    /// engine's stop assumes its start has run: stopping in between crashes the process. So start-up waits for one
+    /// no-op orchestration to complete (then removes its history), which also proves the engine works.
+    /// </summary>
+    private async Task WaitUntilEngineRunsAsync(CancellationToken cancellationToken)
+    {
+        var instanceId = $"engine-ready-{Guid.NewGuid():N}";
+        await Client.ScheduleNewOrchestrationInstanceAsync(EngineReadyOrchestration,
+            new StartOrchestrationOptions(instanceId), cancellationToken);
+        await Client.WaitForInstanceCompletionAsync(instanceId, cancellationToken);
+        await Client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
     }
 
     private static void ValidateTaskHubName(string name)
