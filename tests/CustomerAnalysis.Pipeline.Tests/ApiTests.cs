@@ -78,6 +78,13 @@ public sealed class ApiTests(AzuriteFixture azurite)
         { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": {"epochs": 3}}}""", true, "application/json", 400, "group.key" },
         { "POST", "api/training", $$"""{"source": "{{new string('x', 5000)}}"}""", true, "application/json", 413, "limit" },
         { "GET", "api/training/nope", "", true, "application/json", 404, "nope" },
+        // Route values that Table keys refuse: no such run / an invalid model name, never a storage error.
+        { "GET", "api/training/a%23b", "", true, "application/json", 404, "No training run 'a#b'" },
+        { "GET", "api/training/a%3Fb", "", true, "application/json", 404, "No training run 'a?b'" },
+        { "GET", "api/training/a%5Cb", "", true, "application/json", 404, "No training run" },
+        { "POST", "api/models/a%23b/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 400, "'name' 'a#b' is invalid" },
+        { "POST", "api/models/a%3Fb/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 400, "'name' 'a?b' is invalid" },
+        { "POST", "api/models/a%2Fb/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 400, "is invalid" },
         { "POST", "api/models/m/versions/x/stage", """{"stage": "Staging"}""", true, "application/json", 400, "positive integer" },
         { "POST", "api/models/m/versions/1/stage", """{"stage": "Gold"}""", true, "application/json", 400, "'stage' must be one of" },
         { "POST", "api/models/m/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 404, "no version 1" },
@@ -109,6 +116,34 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Concurrent_stage_changes_answer_200_or_409_never_500()
+    {
+        await using var server = await SharedServer();
+        var registry = server.Services.GetRequiredService<Storage.ModelRegistry>();
+        var name = AzuriteFixture.UniqueName("conflict");
+        var version = (await registry.RegisterAsync(name, "run1", "events", "b1",
+            new Dictionary<string, double> { ["accuracy"] = 0.5 }, DateTimeOffset.UnixEpoch)).Version;
+
+        // Parallel changes read the same ETag and race; the losers must get 409. Rounds until a race happened.
+        var statuses = new List<HttpStatusCode>();
+        for (var round = 0; round < 20 && !statuses.Contains(HttpStatusCode.Conflict); round++)
+        {
+            var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => server.Http.SendAsync(
+                ServerHarness.Json(HttpMethod.Post, $"api/models/{name}/versions/{version}/stage",
+                    i % 2 == 0 ? """{"stage": "Staging"}""" : """{"stage": "Production"}"""))));
+            foreach (var response in responses)
+            {
+                statuses.Add(response.StatusCode);
+                if (response.StatusCode == HttpStatusCode.Conflict)
+                    Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                response.Dispose();
+            }
+        }
+        Assert.All(statuses, s => Assert.Contains(s, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
+        Assert.Contains(HttpStatusCode.Conflict, statuses);
     }
 
     [Fact]
@@ -186,6 +221,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
     private sealed class NoDispose(ServerHarness server) : IAsyncDisposable
     {
         public HttpClient Http => server.Http;
+        public IServiceProvider Services => server.Server.Services;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -88,6 +88,40 @@ public sealed class StoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Model_names_keys_refuse_are_input_errors()
+    {
+        var registry = new ModelRegistry(await NewStorageAsync());
+        foreach (var name in new[] { "a/b", "a#b", "a?b", "", new string('m', 65) })
+        {
+            var e = await Assert.ThrowsAsync<Core.InvalidInputException>(() =>
+                registry.RegisterAsync(name, "run1", "events", "b1", Metrics, DateTimeOffset.UnixEpoch));
+            Assert.Contains("'name'", e.Message);
+            await Assert.ThrowsAsync<Core.InvalidInputException>(() => registry.SetStageAsync(name, 1, ModelStage.Staging));
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_stage_changes_that_lose_the_race_throw_a_concurrency_conflict()
+    {
+        var registry = new ModelRegistry(await NewStorageAsync());
+        var v1 = await registry.RegisterAsync("m", "run1", "events", "b1", Metrics, DateTimeOffset.UnixEpoch);
+
+        var conflicts = 0;
+        for (var round = 0; round < 20 && conflicts == 0; round++)
+        {
+            var changes = Enumerable.Range(0, 12).Select(i =>
+                registry.SetStageAsync("m", v1.Version, i % 2 == 0 ? ModelStage.Staging : ModelStage.Production)).ToList();
+            foreach (var change in changes)
+            {
+                // Anything but success or the dedicated conflict (e.g. the raw 412 transaction failure) fails here.
+                try { await change; }
+                catch (ConcurrencyConflictException) { conflicts++; }
+            }
+        }
+        Assert.True(conflicts > 0, "no race happened in 20 rounds of 12 parallel changes");
+    }
+
+    [Fact]
     public async Task A_trial_written_twice_is_one_record_with_its_metrics()
     {
         var runs = new RunStore(await NewStorageAsync());

@@ -97,6 +97,7 @@ public sealed class PipelineApi(
     // POST /api/models/{name}/versions/{version}/stage
     public async Task<IResult> ChangeStageAsync(string name, string version, HttpRequest request)
     {
+        ModelNames.Validate(name);
         if (!int.TryParse(version, out var number) || number < 1)
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
         using var json = await ReadJsonAsync(request);
@@ -116,7 +117,7 @@ public sealed class PipelineApi(
         {
             throw ApiProblem.NotFound(e.Message);
         }
-        catch (InvalidOperationException e)
+        catch (ConcurrencyConflictException e)
         {
             throw new ApiProblem(StatusCodes.Status409Conflict, e.Message);
         }

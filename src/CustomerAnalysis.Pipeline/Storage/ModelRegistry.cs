@@ -25,7 +25,7 @@ public sealed class ModelRegistry(PipelineStorage storage)
     public async Task<ModelVersionRecord> RegisterAsync(string name, string runId, string task, string checkpointBlob,
         IReadOnlyDictionary<string, double> testMetrics, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
     {
-        ValidateName(name);
+        ModelNames.Validate(name);
         while (true)
         {
             var versions = await ListVersionsAsync(name, cancellationToken);
@@ -136,10 +136,12 @@ public sealed class ModelRegistry(PipelineStorage storage)
     }
 
     /// <summary>Sets a stage by hand (admin route). Production goes through <see cref="PromoteAsync"/> against the
-    /// current production; leaving production clears the pointer.</summary>
+    /// current production; leaving production clears the pointer. Throws <see cref="ConcurrencyConflictException"/>
+    /// when a concurrent change to the same model wins.</summary>
     public async Task<ModelVersionRecord> SetStageAsync(string name, int version, ModelStage stage,
         CancellationToken cancellationToken = default)
     {
+        ModelNames.Validate(name);
         var entity = await GetVersionEntityAsync(name, version, cancellationToken)
                      ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
         if (stage == ModelStage.Production)
@@ -147,7 +149,7 @@ public sealed class ModelRegistry(PipelineStorage storage)
             var current = (await GetPointerAsync(name, cancellationToken))?.GetInt32("Version");
             var result = await PromoteAsync(name, version, current, cancellationToken);
             if (!result.Promoted)
-                throw new InvalidOperationException($"Could not promote {name} v{version}: {result.Reason}.");
+                throw new ConcurrencyConflictException($"Could not promote {name} v{version}: {result.Reason}.");
             return (await GetVersionAsync(name, version, cancellationToken))!;
         }
 
@@ -158,7 +160,16 @@ public sealed class ModelRegistry(PipelineStorage storage)
         entity["Stage"] = stage.ToString();
         entity["Aliases"] = "";
         actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, entity.ETag));
-        await storage.Models.SubmitTransactionAsync(actions, cancellationToken);
+        try
+        {
+            await storage.Models.SubmitTransactionAsync(actions, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            // The version or the production pointer changed after they were read: another change got there first.
+            throw new ConcurrencyConflictException(
+                $"Could not set {name} v{version} to {stage}: another change to '{name}' happened meanwhile; try again.", e);
+        }
         return ToRecord(entity);
     }
 
@@ -174,12 +185,6 @@ public sealed class ModelRegistry(PipelineStorage storage)
         var response = await storage.Models.GetEntityIfExistsAsync<TableEntity>(
             name, RowKey(version), cancellationToken: cancellationToken);
         return response.HasValue ? response.Value : null;
-    }
-
-    private static void ValidateName(string name)
-    {
-        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new ArgumentException($"Model name '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
     }
 
     private static TableEntity ToEntity(ModelVersionRecord r) => new(r.Name, RowKey(r.Version))

@@ -44,8 +44,11 @@ public sealed class RunStore(PipelineStorage storage)
         return changed;
     }
 
+    /// <summary>The run, or null when there is none. An id with characters Table keys refuse ('/', '\', '#', '?',
+    /// control characters) cannot name a run: null, rather than the storage error it would cause.</summary>
     public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
+        if (!IsValidKey(runId)) return null;
         var response = await storage.Runs.GetEntityIfExistsAsync<TableEntity>(
             RunPartition, runId, cancellationToken: cancellationToken);
         return response.HasValue ? ToRun(response.Value!) : null;
@@ -126,4 +129,7 @@ public sealed class RunStore(PipelineStorage storage)
         Error = e.GetString("Error"),
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt"),
     };
+
+    private static bool IsValidKey(string key) =>
+        key.Length is > 0 and <= 512 && !key.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c));
 }

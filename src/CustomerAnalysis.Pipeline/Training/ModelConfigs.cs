@@ -30,9 +30,7 @@ public static class ModelConfigs
     {
         var section = pipeline.Models.For(request.Task);
         var model = request.Model ?? section.Model;
-        var name = request.Name ?? section.Name;
-        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new InvalidInputException($"'name' '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
+        var name = Storage.ModelNames.Validate(request.Name ?? section.Name);
         var config = Load(pipeline, model);
 
         var json = JsonNode.Parse(config.ToJson())!.AsObject();
