@@ -101,6 +101,28 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Starting_the_app_creates_its_tables_and_container_on_a_fresh_account()
+    {
+        var config = new PipelineConfig
+        {
+            Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("f") },
+        };
+        var services = new ServiceCollection().AddLogging();
+        FunctionsStartup.ConfigureServices(services, config);
+        await using var provider = services.BuildServiceProvider();
+        var runs = provider.GetRequiredService<RunStore>();
+        // Nothing exists yet: reading a table that is not there is a storage error.
+        await Assert.ThrowsAsync<Azure.RequestFailedException>(() => runs.ListRunsAsync());
+
+        foreach (var hosted in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+            await hosted.StartAsync(CancellationToken.None);
+
+        Assert.Empty(await runs.ListRunsAsync());
+        Assert.Empty(await provider.GetRequiredService<ModelRegistry>().ListAllAsync());
+        Assert.Empty(await provider.GetRequiredService<ArtifactStore>().ListAsync("runs/"));
+    }
+
+    [Fact]
     public async Task Http_and_timer_wrappers_train_serve_and_skip_on_the_durable_engine()
     {
         var config = new PipelineConfig
@@ -115,7 +137,9 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         var plugins = new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader());
         FunctionsStartup.ConfigureServices(services, config, plugins);
         await using var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<PipelineStorage>().EnsureCreatedAsync();
+        // As the Functions host does at start-up: the app's hosted services create the tables and the container.
+        foreach (var hosted in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+            await hosted.StartAsync(CancellationToken.None);
         // The Functions host runs the orchestrator and activities on this same engine (DTFx on Azure Storage).
         await using var durable = await LocalDurableHost.StartAsync(
             new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
