@@ -20,6 +20,7 @@ public sealed class ApiProblem(int status, string detail) : Exception(detail)
         409 => "Conflict",
         413 => "Payload too large",
         415 => "Unsupported media type",
+        503 => "Service unavailable",
         _ => "Error",
     };
 }

@@ -37,6 +37,10 @@ public sealed class PipelineApi(
         {
             return ApiProblem.BadRequest(e.Message).ToResult();
         }
+        catch (ModelUnavailableException e)
+        {
+            return new ApiProblem(StatusCodes.Status503ServiceUnavailable, e.Message).ToResult();
+        }
     }
 
     /// <summary>Whether the request carries the configured admin key (constant-time compare).</summary>
@@ -108,8 +112,12 @@ public sealed class PipelineApi(
                 $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{body.Stage}').");
         try
         {
-            var changed = await registry.SetStageAsync(name, number, stage, request.HttpContext.RequestAborted);
-            if (stage == ModelStage.Production || changed.Stage != ModelStage.Production)
+            var cancellationToken = request.HttpContext.RequestAborted;
+            var productionBefore = (await registry.GetProductionAsync(name, cancellationToken))?.Version;
+            var changed = await registry.SetStageAsync(name, number, stage, cancellationToken);
+            // Only a change of the production pointer concerns the served model: promoted here, or left production.
+            var productionChanged = stage == ModelStage.Production ? productionBefore != number : productionBefore == number;
+            if (productionChanged)
                 models.OnPromoted(name, number);
             return Results.Json(changed);
         }
