@@ -129,6 +129,37 @@ public sealed class RealPipelineTests(AzuriteFixture azurite, RealDataFixture da
     }
 
     [Fact]
+    public async Task A_time_gap_churn_model_refuses_names_only_naming_the_need_and_answers_with_timestamps()
+    {
+        await using var server = await StartAsync();
+        var status = await server.TrainAsync($$"""
+            {"source": {{JsonSerializer.Serialize(data.Export)}}, "task": "churn",
+             "overrides": {"config": {"model_init_params.use_time_gaps": true, "pipeline_params.grid_search_metric": "roc_auc"} } }
+            """);
+        Assert.Equal("Completed", status.GetProperty("runtime_status").GetString());
+        Assert.True(status.GetProperty("result").GetProperty("promoted").GetBoolean(), status.ToString());
+
+        using var namesOnly = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/churn",
+            """{"events": ["session_start", "page_view", "view_item"]}""", withKey: false));
+        Assert.Equal(HttpStatusCode.BadRequest, namesOnly.StatusCode);
+        Assert.Equal("application/problem+json", namesOnly.Content.Headers.ContentType?.MediaType);
+        var detail = (await namesOnly.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!;
+        Assert.Contains("trained with time gaps, so every event needs a timestamp", detail);
+        Assert.Contains("""{"events": [{"name": "session_start", "timestamp": """, detail);
+
+        using var timed = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/churn",
+            """
+            {"events": [{"name": "session_start", "timestamp": "2021-01-21T10:00:00Z"},
+                        {"name": "page_view", "timestamp": "2021-01-21T10:00:02Z"},
+                        {"name": "view_item", "timestamp": "2021-01-21T10:00:40Z"}]}
+            """, withKey: false));
+        Assert.Equal(HttpStatusCode.OK, timed.StatusCode);
+        var probability = (await timed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions")[0]
+            .GetProperty("probability").GetDouble();
+        Assert.InRange(probability, 0, 1);
+    }
+
+    [Fact]
     public async Task A_churn_run_serves_probabilities_at_the_model_configs_threshold()
     {
         await using var server = await StartAsync();

@@ -22,4 +22,39 @@ public sealed class UiTests
         Assert.Contains(PipelineApi.ApiKeyHeader, html);
         Assert.Contains("sessionStorage", html);
     }
+
+    [Fact]
+    public void The_page_says_how_to_give_times_and_turns_name_at_seconds_into_timestamps()
+    {
+        var html = UiPage.Html;
+        Assert.Contains("<code>name@seconds</code>, seconds from the first event", html);
+
+        // Run the page's parser in node (a test prerequisite already: Azurite runs on it).
+        var start = html.IndexOf("function parseEvents", StringComparison.Ordinal);
+        var parser = html[start..(html.IndexOf("\n}\n", start, StringComparison.Ordinal) + 3)];
+        var script = Path.Combine(Path.GetTempPath(), $"ca-parse-{Guid.NewGuid():N}.js");
+        File.WriteAllText(script, parser + """
+            const now = Date.UTC(2021, 0, 21, 10, 0, 0);
+            for (const text of ["session_start, page_view", "session_start@0, page_view@2, view_item@40", "a@0, b", "a@5, b@2"])
+              console.log(JSON.stringify(parseEvents(text, now)));
+            """);
+        try
+        {
+            using var node = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("node", [script])
+                { RedirectStandardOutput = true })!;
+            var lines = node.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            node.WaitForExit();
+            Assert.Equal(0, node.ExitCode);
+            Assert.Equal("""{"events":["session_start","page_view"]}""", lines[0]);
+            Assert.Equal("""{"events":[{"name":"session_start","timestamp":"2021-01-21T10:00:00.000Z"},""" +
+                         """{"name":"page_view","timestamp":"2021-01-21T10:00:02.000Z"},""" +
+                         """{"name":"view_item","timestamp":"2021-01-21T10:00:40.000Z"}]}""", lines[1]);
+            Assert.Contains("every event or to none", lines[2]);
+            Assert.Contains("must not go back", lines[3]);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Prediction;
 
@@ -37,14 +38,25 @@ public sealed class TorchModelLoader : IModelLoader
                 .ToList();
         }
 
-        /// <summary>Gaps come from the events' timestamps when every event has one (0 for the first); otherwise none,
-        /// and a model trained with time gaps refuses the input with a message saying so.</summary>
-        private static SessionInput[] Inputs(IReadOnlyList<IReadOnlyList<InputEvent>> sequences) =>
-            sequences.Select(events => new SessionInput(
+        /// <summary>A model trained with time gaps needs every event's timestamp (the gap to the previous event, 0
+        /// for the first, is an input); other models ignore timestamps.</summary>
+        private SessionInput[] Inputs(IReadOnlyList<IReadOnlyList<InputEvent>> sequences)
+        {
+            if (!predictor.Checkpoint.Config.Init.UseTimeGaps)
+                return sequences.Select(events => new SessionInput(events.Select(e => e.Name).ToArray())).ToArray();
+            for (var s = 0; s < sequences.Count; s++)
+            for (var i = 0; i < sequences[s].Count; i++)
+                if (sequences[s][i].Timestamp is null)
+                    throw new InvalidInputException(
+                        $"This model was trained with time gaps, so every event needs a timestamp; sequence {s}, event {i} " +
+                        $"('{sequences[s][i].Name}') has none. Send events as objects with an ISO-8601 timestamp: " +
+                        """{"events": [{"name": "session_start", "timestamp": "2021-01-21T10:00:00Z"}, """ +
+                        """{"name": "page_view", "timestamp": "2021-01-21T10:00:02Z"}]}.""");
+            return sequences.Select(events => new SessionInput(
                 events.Select(e => e.Name).ToArray(),
-                events.All(e => e.Timestamp.HasValue)
-                    ? events.Select((e, i) => i == 0 ? 0.0 : Math.Max(0, (e.Timestamp!.Value - events[i - 1].Timestamp!.Value).TotalSeconds)).ToArray()
-                    : null)).ToArray();
+                events.Select((e, i) => i == 0 ? 0.0 : Math.Max(0, (e.Timestamp!.Value - events[i - 1].Timestamp!.Value).TotalSeconds))
+                    .ToArray())).ToArray();
+        }
 
         public void Dispose() => predictor.Dispose();
     }
