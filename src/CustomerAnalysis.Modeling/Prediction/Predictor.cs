@@ -30,11 +30,21 @@ public sealed record SessionPrediction(
 /// <c>&lt;UNK&gt;</c>; inputs longer than the model's limit keep their last events. Runs torch on one thread per call
 /// (serving scales by requests, not by intra-op threads); calls are serialised.
 /// </summary>
-public sealed class Predictor(ModelCheckpoint checkpoint) : IDisposable
+public sealed class Predictor : IDisposable
 {
     private readonly Lock _lock = new();
+    /// <summary>Where the weights live, read once: looking it up per call walks the parameters.</summary>
+    private readonly torch.Device _device;
 
-    public ModelCheckpoint Checkpoint { get; } = checkpoint;
+    public Predictor(ModelCheckpoint checkpoint)
+    {
+        Checkpoint = checkpoint;
+        // Serving only ever infers: inference mode (dropout off) is set once here, not per call.
+        checkpoint.Model.eval();
+        _device = checkpoint.Model.parameters().First().device;
+    }
+
+    public ModelCheckpoint Checkpoint { get; }
 
     public static Predictor Load(Stream checkpoint) => new(ModelCheckpoint.Read(checkpoint));
 
@@ -65,8 +75,7 @@ public sealed class Predictor(ModelCheckpoint checkpoint) : IDisposable
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var model = Checkpoint.Model;
-            model.eval();
-            var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, model.parameters().First().device);
+            var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];

@@ -23,6 +23,21 @@ public class PredictorTests
     }
 
     [Fact]
+    public void A_predictor_puts_its_model_in_inference_mode_once_at_load()
+    {
+        using var predictor = Trained(PredictionTask.Events);
+        predictor.Checkpoint.Model.train(); // as a caller holding the model might leave it
+        var again = new Predictor(predictor.Checkpoint); // shares the model: disposed once, by predictor
+        Assert.False(again.Checkpoint.Model.training);
+
+        string[] session = ["event_0", "event_1", "event_2"];
+        var first = again.Predict([session], top: 3)[0];
+        var second = again.Predict([session], top: 3)[0];
+        Assert.Equal(first.TopEvents, second.TopEvents);
+        Assert.Equal(first.Attention, second.Attention);
+    }
+
+    [Fact]
     public void Next_event_predictions_come_ranked_with_attention_aligned_to_the_input()
     {
         using var predictor = Trained(PredictionTask.Events);
