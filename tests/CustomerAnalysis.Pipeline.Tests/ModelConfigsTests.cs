@@ -28,7 +28,8 @@ public sealed class ModelConfigsTests
         Assert.Equal(16, ((RnnInitParams)config.Init).EmbeddingSize); // untouched settings come from config/nn/rnn.json
 
         var plan = TrainingPlan.From(input);
-        Assert.Equal(("roc_auc", true), (plan.Metric, plan.HigherIsBetter));
+        Assert.Equal("roc_auc", plan.Metric);
+        Assert.True(Core.Evaluation.MetricNames.HigherIsBetter(plan.Metric));
         Assert.Equal(["t000", "t001", "t002"], plan.Trials.Select(t => t.TrialId));
         Assert.Equal([0.001, 0.002, 0.003], plan.Trials.Select(t => t.Params["learning_rate"].GetDouble()));
         Assert.Equal([42, 43, 44], plan.Trials.Select(t => t.Seed)); // Modeling's seeds: config seed + grid index

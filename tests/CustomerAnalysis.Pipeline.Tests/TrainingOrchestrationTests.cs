@@ -2,6 +2,7 @@ using System.Text.Json;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerAnalysis.Pipeline.Tests;
 
@@ -66,6 +67,44 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         Assert.Contains("does not beat", second.PromotionReason);
         Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
         Assert.Equal(ModelStage.None, (await pipeline.Registry.GetVersionAsync("next-event", second.ModelVersion))!.Stage);
+    }
+
+    [Fact]
+    public async Task A_challenger_whose_test_metric_is_undefined_is_registered_not_promoted_and_the_run_completes()
+    {
+        var evaluator = new MetricDroppingEvaluator();
+        await using var pipeline = await PipelineHarness.StartAsync(azurite,
+            services => services.AddSingleton<IEvaluator>(evaluator));
+        var first = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } })))
+            .ReadOutputAs<TrainingResult>()!;
+
+        // The evaluation drops an undefined (NaN) metric from its results, as the real one does.
+        evaluator.DropAccuracy = true;
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } }));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var second = done.ReadOutputAs<TrainingResult>()!;
+        Assert.False(second.Promoted);
+        Assert.Contains("does not beat", second.PromotionReason);
+        Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
+        Assert.Equal(ModelStage.None, (await pipeline.Registry.GetVersionAsync("next-event", second.ModelVersion))!.Stage);
+        Assert.Equal(RunStatus.Completed, (await pipeline.Runs.GetRunAsync(second.RunId))!.Status);
+    }
+
+    /// <summary>The lookup evaluator, leaving out <c>accuracy</c> once <see cref="DropAccuracy"/> is set.</summary>
+    private sealed class MetricDroppingEvaluator : IEvaluator
+    {
+        private readonly LookupEvaluator _inner = new();
+        public volatile bool DropAccuracy;
+
+        public async Task<EvaluationResult> EvaluateAsync(Core.Preparation.PreparedDataset dataset, string checkpointPath,
+            Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
+        {
+            var result = await _inner.EvaluateAsync(dataset, checkpointPath, artifacts, cancellationToken);
+            return DropAccuracy
+                ? result with { TestMetrics = result.TestMetrics.Where(m => m.Key != "accuracy").ToDictionary() }
+                : result;
+        }
     }
 
     [Fact]

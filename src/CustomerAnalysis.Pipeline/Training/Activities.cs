@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Pipeline.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -168,17 +169,15 @@ public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromoti
 
     public override async Task<PromoteOutput> RunAsync(TaskActivityContext context, PromoteInput input)
     {
-        var challenger = input.ChallengerMetrics.TryGetValue(input.Metric, out var c)
-            ? c
-            : throw new InvalidOperationException($"The evaluation has no test '{input.Metric}'.");
+        // A metric left out as NaN (undefined on this test split) never beats a number: the shared rule decides.
+        var challenger = input.ChallengerMetrics.GetValueOrDefault(input.Metric, double.NaN);
         string reason;
         if (input.Champion is null)
             reason = "no production model";
         else
         {
             var champion = input.Champion.TestMetrics.GetValueOrDefault(input.Metric, double.NaN);
-            var better = input.HigherIsBetter ? challenger > champion : challenger < champion;
-            if (!better && !double.IsNaN(champion))
+            if (!MetricNames.IsBetter(input.Metric, challenger, champion))
                 return new PromoteOutput(false,
                     $"test {input.Metric} {challenger:0.####} does not beat production v{input.Champion.Version} ({champion:0.####})");
             reason = $"test {input.Metric} {challenger:0.####} beats production v{input.Champion.Version} ({champion:0.####})";

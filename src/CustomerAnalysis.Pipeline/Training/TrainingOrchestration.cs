@@ -76,7 +76,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Promote });
             var promotion = await context.CallActivityAsync<PromoteOutput>(PromoteActivity.Name,
-                new PromoteInput(input.ModelName, version, plan.Metric, plan.HigherIsBetter,
+                new PromoteInput(input.ModelName, version, plan.Metric,
                     evaluation.Challenger.TestMetrics, evaluation.Champion), Retry);
 
             var result = new TrainingResult
