@@ -91,6 +91,37 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         Assert.Equal(RunStatus.Completed, (await pipeline.Runs.GetRunAsync(second.RunId))!.Status);
     }
 
+    [Fact]
+    public async Task A_bad_source_fails_the_run_after_one_prepare_attempt()
+    {
+        var preparer = new CountingPreparer();
+        await using var pipeline = await PipelineHarness.StartAsync(azurite,
+            services => services.AddSingleton<IDatasetPreparer>(preparer));
+
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } }, source: "no-such-source"));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Equal(1, preparer.Attempts); // InvalidInputException is permanent: not retried
+        var run = await pipeline.Runs.GetRunAsync(done.InstanceId);
+        Assert.Equal(RunStatus.Failed, run!.Status);
+        Assert.Contains("no-such-source", run.Error);
+    }
+
+    /// <summary>The synthetic preparer, counting its calls.</summary>
+    private sealed class CountingPreparer : IDatasetPreparer
+    {
+        private readonly SyntheticPreparer _inner = new();
+        private int _attempts;
+        public int Attempts => _attempts;
+
+        public Task<Core.Preparation.PreparedDataset> PrepareAsync(string source, Core.Preparation.PredictionTask task,
+            Core.Preparation.PrepareOptions options, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _attempts);
+            return _inner.PrepareAsync(source, task, options, cancellationToken);
+        }
+    }
+
     /// <summary>The lookup evaluator, leaving out <c>accuracy</c> once <see cref="DropAccuracy"/> is set.</summary>
     private sealed class MetricDroppingEvaluator : IEvaluator
     {
