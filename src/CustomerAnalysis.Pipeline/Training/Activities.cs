@@ -250,20 +250,40 @@ internal sealed class LocalSource : IDisposable
 
         var client = new BlobServiceClient(connectionString).GetBlobContainerClient(container);
         var folder = Directory.CreateTempSubdirectory("ca-source-").FullName;
-        var count = 0;
-        await foreach (var item in client.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+        try
         {
-            var target = System.IO.Path.Combine(folder, item.Name[prefix.Length..].TrimStart('/'));
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            await client.GetBlobClient(item.Name).DownloadToAsync(target);
-            count++;
+            var count = 0;
+            await foreach (var item in client.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+            {
+                // A prefix naming one blob exactly leaves no relative name: keep the blob's file name.
+                var relativeName = item.Name.Length > prefix.Length ? item.Name[prefix.Length..] : item.Name.Split('/')[^1];
+                var target = TargetPath(folder, relativeName, source);
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                await client.GetBlobClient(item.Name).DownloadToAsync(target);
+                count++;
+            }
+            if (count == 0)
+                throw new InvalidInputException($"Source '{source}' matches no blobs.");
+            return new LocalSource(folder, folder);
         }
-        if (count == 0)
+        catch
         {
+            // Nothing is handed out on failure, so nothing else would delete the partial download.
             Directory.Delete(folder, recursive: true);
-            throw new InvalidInputException($"Source '{source}' matches no blobs.");
+            throw;
         }
-        return new LocalSource(folder, folder);
+    }
+
+    /// <summary>Where a blob (its name after the prefix) is downloaded; a name that would leave the folder
+    /// (<c>../</c>, an absolute path) is refused.</summary>
+    internal static string TargetPath(string folder, string relativeName, string source)
+    {
+        var root = System.IO.Path.GetFullPath(folder).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        var target = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, relativeName.TrimStart('/')));
+        if (!target.StartsWith(root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new InvalidInputException(
+                $"Source '{source}' holds a blob name that leaves the download folder: '{relativeName}'.");
+        return target;
     }
 
     public void Dispose()
