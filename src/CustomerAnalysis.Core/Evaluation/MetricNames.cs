@@ -54,9 +54,8 @@ public static class MetricNames
         var allowed = For(task);
         if (name is not null && allowed.Contains(name, StringComparer.Ordinal))
             return name;
-        var taskName = task == PredictionTask.Events ? "events" : "churn";
         throw new InvalidInputException(
-            $"grid_search_metric '{name}' is not a metric of the {taskName} task; allowed: {string.Join(", ", allowed)}.");
+            $"grid_search_metric '{name}' is not a metric of the {PredictionTasks.Name(task)} task; allowed: {string.Join(", ", allowed)}.");
     }
 
     /// <summary>False for losses (<c>log_loss</c>, <c>brier</c>), true for every other metric.</summary>

@@ -52,7 +52,7 @@ public sealed class ModelCheckpoint
         {
             ["format_version"] = FormatVersion,
             ["model_type"] = Config.Kind == ModelKind.Rnn ? "rnn" : "transformer",
-            ["task"] = Task == PredictionTask.Churn ? "churn" : "events",
+            ["task"] = PredictionTasks.Name(Task),
             ["config"] = JsonNode.Parse(Config.ToJson()),
             ["vocabulary"] = new JsonArray(Vocabulary.Tokens.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
             ["metrics"] = new JsonObject(Metrics.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)JsonValue.Create(m.Value)))),

@@ -77,12 +77,11 @@ public static class TestEvaluator
     public static void RequireCompatible(PreparedDataset data, ModelCheckpoint checkpoint)
     {
         if (checkpoint.Task != data.Task)
-            throw new InvalidInputException($"The model predicts {TaskName(checkpoint.Task)} but the dataset is for {TaskName(data.Task)}.");
+            throw new InvalidInputException($"The model predicts {PredictionTasks.Name(checkpoint.Task)} but the dataset is for {PredictionTasks.Name(data.Task)}.");
         if (!checkpoint.Vocabulary.Tokens.SequenceEqual(data.Vocabulary.Tokens, StringComparer.Ordinal))
             throw new InvalidInputException(
                 $"The model's vocabulary ({checkpoint.Vocabulary.Count} tokens) differs from the dataset's ({data.Vocabulary.Count}): " +
                 "evaluate on the dataset the model was trained on.");
     }
 
-    internal static string TaskName(PredictionTask task) => task == PredictionTask.Churn ? "churn" : "events";
 }
