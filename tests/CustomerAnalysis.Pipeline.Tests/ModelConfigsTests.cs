@@ -36,6 +36,23 @@ public sealed class ModelConfigsTests
     }
 
     [Fact]
+    public void Prepare_overrides_are_validated_like_the_prepare_options_file()
+    {
+        var input = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events,
+            Prepare: new JsonObject { ["seed"] = 7, ["split_mode"] = "row" }));
+        Assert.Equal(7, input.PrepareOptions.Seed);
+        Assert.Equal(SplitMode.Row, input.PrepareOptions.SplitMode);
+
+        var unknown = Assert.Throws<Core.InvalidInputException>(() => ModelConfigs.Resolve(Pipeline,
+            new TrainingRequest("data", PredictionTask.Events, Prepare: new JsonObject { ["sede"] = 7 })));
+        Assert.Contains("overrides.prepare", unknown.Message);
+        Assert.Contains("sede", unknown.Message);
+        var wrongType = Assert.Throws<Core.InvalidInputException>(() => ModelConfigs.Resolve(Pipeline,
+            new TrainingRequest("data", PredictionTask.Events, Prepare: new JsonObject { ["seed"] = "seven" })));
+        Assert.Contains("seed", wrongType.Message);
+    }
+
+    [Fact]
     public void The_pipeline_config_resolves_paths_from_the_repository_root_and_never_trains_on_shared_data_by_default()
     {
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, "config", "nn"), Pipeline.ModelConfigDirectory);
