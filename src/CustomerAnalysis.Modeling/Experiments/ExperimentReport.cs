@@ -35,17 +35,6 @@ public sealed record TrialSummary(
     public string DisplayName => Params.Count == 0
         ? $"trial {Index}"
         : $"trial {Index} ({string.Join(", ", Params.Select(p => $"{p.Key}={p.Value.ToJsonString()}"))})";
-
-    /// <summary>The trial whose validation <paramref name="metric"/> is best (the first of equals; NaN never wins).</summary>
-    public static TrialSummary Best(IReadOnlyList<TrialSummary> trials, string metric)
-    {
-        if (trials.Count == 0) throw new ArgumentException("No trials to choose from.", nameof(trials));
-        var best = trials[0];
-        foreach (var candidate in trials.Skip(1))
-            if (MetricNames.IsBetter(metric, candidate.Validation[metric], best.Validation[metric]))
-                best = candidate;
-        return best;
-    }
 }
 
 /// <summary>

@@ -25,8 +25,8 @@ public sealed class CheckpointEvaluator : IEvaluator
             if (artifacts != null)
                 WriteArtifacts(artifacts, data, checkpoint, evaluation);
             return Task.FromResult(new EvaluationResult(
-                TorchTrialRunner.Finite(evaluation.Model.Scalars),
-                evaluation.Baselines.ToDictionary(b => b.Key, b => TorchTrialRunner.Finite(b.Value.Scalars))));
+                MetricNames.Finite(evaluation.Model.Scalars),
+                evaluation.Baselines.ToDictionary(b => b.Key, b => (IReadOnlyDictionary<string, double>)MetricNames.Finite(b.Value.Scalars))));
         }
         finally
         {
