@@ -63,6 +63,9 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
 
         Assert.True(first.Promoted);
         Assert.False(second.Promoted);
+        // Each run evaluates its challenger with the baselines; the champion is scored without them.
+        var evaluator = (LookupEvaluator)pipeline.Host.Services.GetRequiredService<IEvaluator>();
+        Assert.Equal((2, 1), (evaluator.Evaluations, evaluator.ModelScorings));
         Assert.Equal(first.ModelVersion, second.Champion!.Version);
         Assert.Contains("does not beat", second.PromotionReason);
         Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
@@ -135,6 +138,13 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
             return DropAccuracy
                 ? result with { TestMetrics = result.TestMetrics.Where(m => m.Key != "accuracy").ToDictionary() }
                 : result;
+        }
+
+        public async Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(Core.Preparation.PreparedDataset dataset,
+            string checkpointPath, CancellationToken cancellationToken)
+        {
+            var metrics = await _inner.ScoreModelAsync(dataset, checkpointPath, cancellationToken);
+            return DropAccuracy ? metrics.Where(m => m.Key != "accuracy").ToDictionary() : metrics;
         }
     }
 

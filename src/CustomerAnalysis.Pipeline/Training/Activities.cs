@@ -119,14 +119,16 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
     {
         var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
         // The challenger's evaluation plots go next to the run's evaluation.json; the champion's are not drawn.
-        var challenger = await ScoreAsync(dataset, input.CheckpointBlob,
-            new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId)));
+        var plots = new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId));
+        var challenger = await WithCheckpointAsync(input.CheckpointBlob,
+            path => evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None));
 
+        // The champion only needs its own test metrics: the baselines are the challenger's already.
         ChampionScore? champion = null;
         var production = await registry.GetProductionAsync(input.ModelName);
         if (production != null && production.RunId != input.RunId)
-            champion = new ChampionScore(production.Version,
-                (await ScoreAsync(dataset, production.CheckpointBlob, plots: null)).TestMetrics);
+            champion = new ChampionScore(production.Version, await WithCheckpointAsync(production.CheckpointBlob,
+                path => evaluator.ScoreModelAsync(dataset, path, CancellationToken.None)));
 
         var output = new EvaluateOutput(challenger, champion);
         await artifacts.UploadAsync(ArtifactNames.Evaluation(input.RunId),
@@ -134,14 +136,14 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
         return output;
     }
 
-    private async Task<EvaluationResult> ScoreAsync(Core.Preparation.PreparedDataset dataset, string checkpointBlob,
-        Modeling.Experiments.IArtifactSink? plots)
+    /// <summary>Runs <paramref name="score"/> on a local copy of the checkpoint blob.</summary>
+    private async Task<T> WithCheckpointAsync<T>(string checkpointBlob, Func<string, Task<T>> score)
     {
         var path = Path.Combine(Path.GetTempPath(), $"ca-eval-{Guid.NewGuid():N}.bin");
         try
         {
             await artifacts.DownloadToFileAsync(checkpointBlob, path);
-            return await evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None);
+            return await score(path);
         }
         finally
         {

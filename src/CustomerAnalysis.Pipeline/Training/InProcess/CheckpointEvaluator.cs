@@ -15,12 +15,10 @@ public sealed class CheckpointEvaluator : IEvaluator
     public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
         CancellationToken cancellationToken)
     {
-        ModelCheckpoint checkpoint;
-        using (var file = File.OpenRead(checkpointPath))
-            checkpoint = ModelCheckpoint.Read(file);
+        var checkpoint = Read(checkpointPath);
         try
         {
-            var data = InVocabulary(dataset, checkpoint.Vocabulary);
+            var data = InVocabulary(dataset, checkpoint.Vocabulary, testOnly: false);
             var evaluation = TestEvaluator.Evaluate(data, checkpoint);
             if (artifacts != null)
                 WriteArtifacts(artifacts, data, checkpoint, evaluation);
@@ -32,6 +30,28 @@ public sealed class CheckpointEvaluator : IEvaluator
         {
             checkpoint.Model.Dispose();
         }
+    }
+
+    public Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath,
+        CancellationToken cancellationToken)
+    {
+        var checkpoint = Read(checkpointPath);
+        try
+        {
+            var test = InVocabulary(dataset, checkpoint.Vocabulary, testOnly: true);
+            return Task.FromResult<IReadOnlyDictionary<string, double>>(
+                MetricNames.Finite(TestEvaluator.ScoreModel(test, checkpoint).Scalars));
+        }
+        finally
+        {
+            checkpoint.Model.Dispose();
+        }
+    }
+
+    private static ModelCheckpoint Read(string checkpointPath)
+    {
+        using var file = File.OpenRead(checkpointPath);
+        return ModelCheckpoint.Read(file);
     }
 
     /// <summary>metrics.json, confusion matrix, true-vs-predicted bars, ROC with the baselines (churn), and the test
@@ -51,8 +71,9 @@ public sealed class CheckpointEvaluator : IEvaluator
             ExperimentArtifacts.WriteAttention(sink, checkpoint, data.Test);
     }
 
-    /// <summary>The dataset encoded with <paramref name="vocabulary"/> (itself when it already is).</summary>
-    internal static PreparedDataset InVocabulary(PreparedDataset dataset, Vocabulary vocabulary)
+    /// <summary>The dataset encoded with <paramref name="vocabulary"/> (itself when it already is); with
+    /// <paramref name="testOnly"/>, only the test split is re-encoded and the others are left empty.</summary>
+    internal static PreparedDataset InVocabulary(PreparedDataset dataset, Vocabulary vocabulary, bool testOnly)
     {
         if (dataset.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens, StringComparer.Ordinal))
             return dataset;
@@ -66,8 +87,8 @@ public sealed class CheckpointEvaluator : IEvaluator
         return dataset with
         {
             Vocabulary = vocabulary,
-            Train = Remap(dataset.Train),
-            Validation = Remap(dataset.Validation),
+            Train = testOnly ? [] : Remap(dataset.Train),
+            Validation = testOnly ? [] : Remap(dataset.Validation),
             Test = Remap(dataset.Test),
         };
     }
