@@ -61,12 +61,9 @@ public sealed class CheckpointEvaluator : IEvaluator
         var metric = checkpoint.Config.Pipeline.GridSearchMetric;
         var validation = checkpoint.Metrics.Where(m => m.Key.StartsWith("val_", StringComparison.Ordinal))
             .ToDictionary(m => m.Key["val_".Length..], m => m.Value);
-        // The trials' own curves are uploaded with each trial: the report here carries no history.
-        var best = new TrialSummary(0, new Dictionary<string, System.Text.Json.Nodes.JsonNode>(), checkpoint.Config.Training.Seed,
-            0, false, 0, validation, []);
-        var report = new ExperimentReport(metric, best, test, [best]);
-        ExperimentArtifacts.WriteMetrics(sink, report);
-        ExperimentArtifacts.WritePlots(sink, report, data);
+        // The trials' own curves are uploaded with each trial: only the test evaluation is written here.
+        ExperimentArtifacts.WriteMetrics(sink, test, metric, validation);
+        ExperimentArtifacts.WritePlots(sink, test, data);
         if (checkpoint.Config.Pipeline.SaveAttentionWeights)
             ExperimentArtifacts.WriteAttention(sink, checkpoint, data.Test);
     }

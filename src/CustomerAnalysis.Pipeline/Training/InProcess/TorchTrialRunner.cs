@@ -44,9 +44,7 @@ public sealed class TorchTrialRunner : ITrialRunner, IDisposable
             var (training, seconds) = await TrainOnOwnThreadAsync(request.Dataset, config, request.Seed, threads, cancellationToken);
             using var model = training.Model;
             var data = request.Dataset;
-            var summary = TrialSummary.From(
-                new TrialSpec(0, new Dictionary<string, JsonNode>(), config, request.Seed), training, seconds, data,
-                config.Pipeline.ProbThreshold);
+            var summary = TrialSummary.From(training, seconds, data, config.Pipeline.ProbThreshold);
             var validation = MetricNames.Finite(summary.Validation);
 
             var checkpoint = ModelCheckpoint.FromTraining(training, data.Vocabulary,
