@@ -124,15 +124,13 @@ internal static class ModelingBench
 
     private static NnConfig Config(string path, PredictionTask task, string protocol)
     {
-        var overrides = new Dictionary<string, JsonNode> { ["task"] = task == PredictionTask.Churn ? "churn" : "events" };
+        var overrides = new Dictionary<string, JsonNode> { ["task"] = PredictionTasks.Name(task) };
         if (protocol == "original") overrides["use_time_gaps"] = false;
         return NnConfig.Load(path).WithOverrides(overrides);
     }
 
-    internal static PredictionTask Task(string? text) => text switch
-    {
-        null or "events" => PredictionTask.Events,
-        "churn" => PredictionTask.Churn,
-        _ => throw new ArgumentException($"--task must be events or churn, not '{text}'"),
-    };
+    internal static PredictionTask Task(string? text) =>
+        text is null ? PredictionTask.Events
+        : PredictionTasks.TryParse(text, out var task) ? task
+        : throw new ArgumentException($"--task must be events or churn, not '{text}'");
 }

@@ -72,10 +72,8 @@ internal static class PrepareVsDuckDbCommand
         return JsonSerializer.Deserialize<SideResult>(line);
     }
 
-    internal static PredictionTask ParseTask(string? text) => text?.ToLowerInvariant() switch
-    {
-        null or "events" => PredictionTask.Events,
-        "churn" => PredictionTask.Churn,
-        _ => throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--task must be events or churn, got '{text}'")),
-    };
+    internal static PredictionTask ParseTask(string? text) =>
+        text is null ? PredictionTask.Events
+        : PredictionTasks.TryParse(text, out var task) ? task
+        : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--task must be events or churn, got '{text}'"));
 }

@@ -172,6 +172,8 @@ internal static class ServeBench
             private readonly CheckpointEvaluator _inner = new();
             public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts, CancellationToken cancellationToken) =>
                 timer.TimeAsync(() => _inner.EvaluateAsync(dataset, checkpointPath, artifacts, cancellationToken));
+            public Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken) =>
+                timer.TimeAsync(() => _inner.ScoreModelAsync(dataset, checkpointPath, cancellationToken));
         }
     }
 }

@@ -4,7 +4,8 @@ using Spectre.Console;
 
 namespace CustomerAnalysis.Cli;
 
-/// <summary>How every command runs: parse errors and user-fixable input give one line on stderr and exit 2.</summary>
+/// <summary>How every command runs: parse errors and user-fixable input give one line on stderr and exit 2; any other
+/// failure gives one line on stderr and exit 1 (never a stack trace).</summary>
 public static class CommandLine
 {
     /// <summary>Progress and messages go to stderr, so stdout holds only results (one JSON object with --json).</summary>
@@ -37,7 +38,16 @@ public static class CommandLine
             Console.Error.WriteLine("cancelled");
             return ExitCodes.Failure;
         }
+        catch (Exception e)
+        {
+            // Not the user's input (storage down, disk full, a bug): still one line, and the documented exit code.
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            return ExitCodes.Failure;
+        }
     }
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     public static Task WithProgressAsync(string description, Func<Action<string>, Task> work) =>
         WithProgressAsync(description, async report => { await work(report); return true; });

@@ -111,4 +111,20 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("missing.ckpt", result.Stderr);
     }
+
+    [Fact]
+    public void A_failure_that_is_not_bad_input_exits_1_with_one_error_line_and_no_stack_trace()
+    {
+        // --out names an existing file: creating the export folder fails with an IOException at run time.
+        var occupied = workspace.NewFolder("occupied");
+        File.WriteAllText(occupied, "not a folder");
+
+        var result = CliRunner.Run("synth", "--out", occupied, "--events", "100", "--days", "1");
+
+        Assert.Equal(1, result.ExitCode);
+        var errorLines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToArray();
+        Assert.Single(errorLines);
+        Assert.DoesNotContain("   at ", result.Stderr);
+        Assert.DoesNotContain("Exception", result.Stderr);
+    }
 }

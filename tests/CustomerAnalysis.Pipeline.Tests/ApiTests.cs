@@ -71,6 +71,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
         { "POST", "api/training", """{"source": 5, "task": "events"}""", true, "application/json", 400, "wrong type" },
         { "POST", "api/training", """{"source": "x", "task": "events", "name": "a b"}""", true, "application/json", 400, "'name'" },
         { "POST", "api/training", """{"source": "x", "task": "events", "model": "gpt"}""", true, "application/json", 400, "Unknown model 'gpt'" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"prepare": {"sede": 7}}}""", true, "application/json", 400, "overrides.prepare: unknown key \"sede\"" },
         { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"grid": {"num_layers": []}}}""", true, "application/json", 400, "grid_search_params.num_layers must be a non-empty array" },
         { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"grid": {"lr": [1]}}}""", true, "application/json", 400, "Unknown setting grid_search_params.lr" },
         { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": {"model_training_params.num_epochs": 0}}}""", true, "application/json", 400, "num_epochs" },

@@ -114,9 +114,22 @@ public sealed class LookupTrialRunner : ITrialRunner
 
 public sealed class LookupEvaluator : IEvaluator
 {
+    public int Evaluations;
+    public int ModelScorings;
+
+    public Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath,
+        CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref ModelScorings);
+        var model = LookupCheckpoint.Load(checkpointPath);
+        return Task.FromResult<IReadOnlyDictionary<string, double>>(
+            new Dictionary<string, double> { ["accuracy"] = model.Accuracy(dataset, dataset.Test) });
+    }
+
     public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath,
         Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref Evaluations);
         var model = LookupCheckpoint.Load(checkpointPath);
         var majority = LookupCheckpoint.Train(dataset, context: 0);
         return Task.FromResult(new EvaluationResult(

@@ -28,10 +28,28 @@ public sealed class ModelConfigsTests
         Assert.Equal(16, ((RnnInitParams)config.Init).EmbeddingSize); // untouched settings come from config/nn/rnn.json
 
         var plan = TrainingPlan.From(input);
-        Assert.Equal(("roc_auc", true), (plan.Metric, plan.HigherIsBetter));
+        Assert.Equal("roc_auc", plan.Metric);
+        Assert.True(Core.Evaluation.MetricNames.HigherIsBetter(plan.Metric));
         Assert.Equal(["t000", "t001", "t002"], plan.Trials.Select(t => t.TrialId));
         Assert.Equal([0.001, 0.002, 0.003], plan.Trials.Select(t => t.Params["learning_rate"].GetDouble()));
         Assert.Equal([42, 43, 44], plan.Trials.Select(t => t.Seed)); // Modeling's seeds: config seed + grid index
+    }
+
+    [Fact]
+    public void Prepare_overrides_are_validated_like_the_prepare_options_file()
+    {
+        var input = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events,
+            Prepare: new JsonObject { ["seed"] = 7, ["split_mode"] = "row" }));
+        Assert.Equal(7, input.PrepareOptions.Seed);
+        Assert.Equal(SplitMode.Row, input.PrepareOptions.SplitMode);
+
+        var unknown = Assert.Throws<Core.InvalidInputException>(() => ModelConfigs.Resolve(Pipeline,
+            new TrainingRequest("data", PredictionTask.Events, Prepare: new JsonObject { ["sede"] = 7 })));
+        Assert.Contains("overrides.prepare", unknown.Message);
+        Assert.Contains("sede", unknown.Message);
+        var wrongType = Assert.Throws<Core.InvalidInputException>(() => ModelConfigs.Resolve(Pipeline,
+            new TrainingRequest("data", PredictionTask.Events, Prepare: new JsonObject { ["seed"] = "seven" })));
+        Assert.Contains("seed", wrongType.Message);
     }
 
     [Fact]

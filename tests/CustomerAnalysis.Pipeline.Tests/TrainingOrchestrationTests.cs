@@ -2,6 +2,7 @@ using System.Text.Json;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerAnalysis.Pipeline.Tests;
 
@@ -62,10 +63,89 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
 
         Assert.True(first.Promoted);
         Assert.False(second.Promoted);
+        // Each run evaluates its challenger with the baselines; the champion is scored without them.
+        var evaluator = (LookupEvaluator)pipeline.Host.Services.GetRequiredService<IEvaluator>();
+        Assert.Equal((2, 1), (evaluator.Evaluations, evaluator.ModelScorings));
         Assert.Equal(first.ModelVersion, second.Champion!.Version);
         Assert.Contains("does not beat", second.PromotionReason);
         Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
         Assert.Equal(ModelStage.None, (await pipeline.Registry.GetVersionAsync("next-event", second.ModelVersion))!.Stage);
+    }
+
+    [Fact]
+    public async Task A_challenger_whose_test_metric_is_undefined_is_registered_not_promoted_and_the_run_completes()
+    {
+        var evaluator = new MetricDroppingEvaluator();
+        await using var pipeline = await PipelineHarness.StartAsync(azurite,
+            services => services.AddSingleton<IEvaluator>(evaluator));
+        var first = (await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } })))
+            .ReadOutputAs<TrainingResult>()!;
+
+        // The evaluation drops an undefined (NaN) metric from its results, as the real one does.
+        evaluator.DropAccuracy = true;
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } }));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var second = done.ReadOutputAs<TrainingResult>()!;
+        Assert.False(second.Promoted);
+        Assert.Contains("does not beat", second.PromotionReason);
+        Assert.Equal(first.ModelVersion, (await pipeline.Registry.GetProductionAsync("next-event"))!.Version);
+        Assert.Equal(ModelStage.None, (await pipeline.Registry.GetVersionAsync("next-event", second.ModelVersion))!.Stage);
+        Assert.Equal(RunStatus.Completed, (await pipeline.Runs.GetRunAsync(second.RunId))!.Status);
+    }
+
+    [Fact]
+    public async Task A_bad_source_fails_the_run_after_one_prepare_attempt()
+    {
+        var preparer = new CountingPreparer();
+        await using var pipeline = await PipelineHarness.StartAsync(azurite,
+            services => services.AddSingleton<IDatasetPreparer>(preparer));
+
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 2 } }, source: "no-such-source"));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Equal(1, preparer.Attempts); // InvalidInputException is permanent: not retried
+        var run = await pipeline.Runs.GetRunAsync(done.InstanceId);
+        Assert.Equal(RunStatus.Failed, run!.Status);
+        Assert.Contains("no-such-source", run.Error);
+    }
+
+    /// <summary>The synthetic preparer, counting its calls.</summary>
+    private sealed class CountingPreparer : IDatasetPreparer
+    {
+        private readonly SyntheticPreparer _inner = new();
+        private int _attempts;
+        public int Attempts => _attempts;
+
+        public Task<Core.Preparation.PreparedDataset> PrepareAsync(string source, Core.Preparation.PredictionTask task,
+            Core.Preparation.PrepareOptions options, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _attempts);
+            return _inner.PrepareAsync(source, task, options, cancellationToken);
+        }
+    }
+
+    /// <summary>The lookup evaluator, leaving out <c>accuracy</c> once <see cref="DropAccuracy"/> is set.</summary>
+    private sealed class MetricDroppingEvaluator : IEvaluator
+    {
+        private readonly LookupEvaluator _inner = new();
+        public volatile bool DropAccuracy;
+
+        public async Task<EvaluationResult> EvaluateAsync(Core.Preparation.PreparedDataset dataset, string checkpointPath,
+            Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
+        {
+            var result = await _inner.EvaluateAsync(dataset, checkpointPath, artifacts, cancellationToken);
+            return DropAccuracy
+                ? result with { TestMetrics = result.TestMetrics.Where(m => m.Key != "accuracy").ToDictionary() }
+                : result;
+        }
+
+        public async Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(Core.Preparation.PreparedDataset dataset,
+            string checkpointPath, CancellationToken cancellationToken)
+        {
+            var metrics = await _inner.ScoreModelAsync(dataset, checkpointPath, cancellationToken);
+            return DropAccuracy ? metrics.Where(m => m.Key != "accuracy").ToDictionary() : metrics;
+        }
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public static class PredictCommand
     /// "threshold"}</c>, plus <c>"attention": [{"event", "weight"}]</c> aligned with the input.</summary>
     public static JsonObject ToJson(PredictionTask task, IReadOnlyList<string> events, SessionPrediction prediction, double threshold)
     {
-        var result = new JsonObject { ["task"] = task == PredictionTask.Churn ? "churn" : "events" };
+        var result = new JsonObject { ["task"] = PredictionTasks.Name(task) };
         if (task == PredictionTask.Events)
             result["top_events"] = new JsonArray(prediction.TopEvents
                 .Select(e => (JsonNode)new JsonObject { ["event"] = e.Event, ["probability"] = e.Probability }).ToArray());

@@ -72,5 +72,5 @@ public sealed record QuickRun(
         ModelConfigs.Resolve(pipeline, new TrainingRequest(source, Task, Settings: Settings, Grid: Grid));
 
     /// <summary>The short name used in progress lines and the JSON (<c>events</c>, <c>churn</c>).</summary>
-    public string Key => Task == PredictionTask.Churn ? "churn" : "events";
+    public string Key => PredictionTasks.Name(Task);
 }

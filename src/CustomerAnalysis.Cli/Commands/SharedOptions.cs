@@ -17,12 +17,9 @@ public static class SharedOptions
         Description = "events (next event in a session) or churn.",
         HelpName = "events|churn",
         Required = true,
-        CustomParser = result => result.Tokens[0].Value switch
-        {
-            "events" => PredictionTask.Events,
-            "churn" => PredictionTask.Churn,
-            var other => Fail(result, $"--task must be events or churn, not '{other}'."),
-        },
+        CustomParser = result => PredictionTasks.TryParse(result.Tokens[0].Value, out var task)
+            ? task
+            : Fail(result, $"--task must be events or churn, not '{result.Tokens[0].Value}'."),
     };
 
     public static Option<FileInfo?> DataConfig() => new("--config")

@@ -70,7 +70,7 @@ public static class TrainCommand
     /// <summary>The config file with the command line's task; <c>--protocol original</c> also means event names only.</summary>
     public static NnConfig ModelConfig(FileInfo file, PredictionTask task, string protocol)
     {
-        var overrides = new Dictionary<string, JsonNode> { ["task"] = task == PredictionTask.Churn ? "churn" : "events" };
+        var overrides = new Dictionary<string, JsonNode> { ["task"] = PredictionTasks.Name(task) };
         if (protocol == "original") overrides["use_time_gaps"] = false;
         return NnConfig.Load(file.FullName).WithOverrides(overrides);
     }
@@ -79,7 +79,7 @@ public static class TrainCommand
     private static void RequireMatching(PreparedDataset dataset, PredictionTask task, string protocol)
     {
         if (dataset.Task != task)
-            throw new InvalidInputException($"The prepared dataset is for the {dataset.Summary.Task} task, not {(task == PredictionTask.Churn ? "churn" : "events")}.");
+            throw new InvalidInputException($"The prepared dataset is for the {dataset.Summary.Task} task, not {PredictionTasks.Name(task)}.");
         if (dataset.Summary.Protocol != protocol)
             throw new InvalidInputException(
                 $"The prepared dataset was made with --protocol {dataset.Summary.Protocol}, not {protocol}: prepare it again or pass the raw export.");

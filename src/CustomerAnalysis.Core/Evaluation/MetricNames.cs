@@ -54,10 +54,15 @@ public static class MetricNames
         var allowed = For(task);
         if (name is not null && allowed.Contains(name, StringComparer.Ordinal))
             return name;
-        var taskName = task == PredictionTask.Events ? "events" : "churn";
         throw new InvalidInputException(
-            $"grid_search_metric '{name}' is not a metric of the {taskName} task; allowed: {string.Join(", ", allowed)}.");
+            $"grid_search_metric '{name}' is not a metric of the {PredictionTasks.Name(task)} task; allowed: {string.Join(", ", allowed)}.");
     }
+
+    /// <summary>The metrics with a defined value: JSON (checkpoint headers, Durable payloads, Table storage) has no NaN
+    /// or infinity, so an undefined metric (e.g. ROC-AUC on one class) is left out. Readers treat a missing metric as
+    /// NaN (<see cref="IsBetter"/>).</summary>
+    public static Dictionary<string, double> Finite(IEnumerable<KeyValuePair<string, double>> metrics) =>
+        metrics.Where(m => double.IsFinite(m.Value)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
 
     /// <summary>False for losses (<c>log_loss</c>, <c>brier</c>), true for every other metric.</summary>
     public static bool HigherIsBetter(string name) => name is not (LogLoss or Brier);

@@ -108,12 +108,7 @@ public static class DatasetPreparer
     }
 
     /// <summary>The task's name in summaries and dataset manifests.</summary>
-    public static string TaskName(PredictionTask task) => task switch
-    {
-        PredictionTask.Events => "events",
-        PredictionTask.Churn => "churn",
-        _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown prediction task."),
-    };
+    public static string TaskName(PredictionTask task) => PredictionTasks.Name(task);
 
     /// <summary>
     /// A sequence before encoding: its input is <c>Rows[Start .. Start + Length]</c> of the user event order, already

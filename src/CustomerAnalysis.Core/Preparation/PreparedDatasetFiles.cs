@@ -133,13 +133,9 @@ public static class PreparedDatasetFiles
                     $"{source}: \"format_version\" is {version.GetRawText()}; this program reads version {FormatVersion}.");
 
             var taskName = Required(root, "task", source);
-            var task = (taskName.ValueKind == JsonValueKind.String ? taskName.GetString() : null) switch
-            {
-                "events" => PredictionTask.Events,
-                "churn" => PredictionTask.Churn,
-                _ => throw new InvalidInputException(
-                    $"{source}: \"task\" must be one of events, churn; got {taskName.GetRawText()}."),
-            };
+            if (!PredictionTasks.TryParse(taskName.ValueKind == JsonValueKind.String ? taskName.GetString() : null, out var task))
+                throw new InvalidInputException(
+                    $"{source}: \"task\" must be one of events, churn; got {taskName.GetRawText()}.");
 
             var options = PrepareOptionsFile.FromJson(Required(root, "options", source), $"{source} (options)");
             var vocabulary = ReadVocabulary(Required(root, "vocabulary", source), source);

@@ -52,7 +52,7 @@ public sealed class ModelCheckpoint
         {
             ["format_version"] = FormatVersion,
             ["model_type"] = Config.Kind == ModelKind.Rnn ? "rnn" : "transformer",
-            ["task"] = Task == PredictionTask.Churn ? "churn" : "events",
+            ["task"] = PredictionTasks.Name(Task),
             ["config"] = JsonNode.Parse(Config.ToJson()),
             ["vocabulary"] = new JsonArray(Vocabulary.Tokens.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
             ["metrics"] = new JsonObject(Metrics.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)JsonValue.Create(m.Value)))),
@@ -90,16 +90,14 @@ public sealed class ModelCheckpoint
         {
             throw new InvalidInputException($"Model checkpoint header is not valid JSON: {e.Message}", e);
         }
-        var version = header["format_version"]?.GetValue<int>();
-        if (version != FormatVersion) throw new InvalidInputException($"Model checkpoint format version {version} is not supported (expected {FormatVersion}).");
-
-        var config = NnConfig.Parse(header["config"]!.ToJsonString());
-        var vocabulary = new Vocabulary(header["vocabulary"]!.AsArray().Select(t => t!.GetValue<string>()).ToArray());
-        var metrics = header["metrics"]!.AsObject().ToDictionary(m => m.Key, m => m.Value!.GetValue<double>());
-        var history = header["history"].Deserialize<EpochRecord[]>() ?? [];
+        var (config, vocabulary, metrics, history) = ReadHeaderFields(header);
 
         var weightLength = BinaryPrimitives.ReadInt64LittleEndian(ReadExactly(source, 8, "the weights length"));
         if (weightLength <= 0 || weightLength > int.MaxValue) throw new InvalidInputException($"Model checkpoint weights length {weightLength} is invalid.");
+        // Check a damaged length against what is there before allocating it (up to 2 GB).
+        if (source.CanSeek && weightLength > source.Length - source.Position)
+            throw new InvalidInputException(
+                $"Model checkpoint is truncated (the weights length says {weightLength} bytes, {source.Length - source.Position} remain).");
         var weights = ReadExactly(source, (int)weightLength, "the weights");
 
         var model = ModelFactory.Create(config, config.Training.Task, vocabulary.Count, seed: 0, device ?? torch.CPU);
@@ -115,6 +113,35 @@ public sealed class ModelCheckpoint
         model.eval();
         return new ModelCheckpoint(config, vocabulary, model, metrics, history);
     }
+
+    /// <summary>The header's fields; a missing or wrongly typed field is damaged input, named in the message.</summary>
+    private static (NnConfig Config, Vocabulary Vocabulary, Dictionary<string, double> Metrics, EpochRecord[] History)
+        ReadHeaderFields(JsonObject header)
+    {
+        var field = "format_version";
+        try
+        {
+            var version = header[field]?.GetValue<int>();
+            if (version != FormatVersion) throw new InvalidInputException($"Model checkpoint format version {version} is not supported (expected {FormatVersion}).");
+            field = "config";
+            var config = NnConfig.Parse(Required(header, field).ToJsonString());
+            field = "vocabulary";
+            var vocabulary = new Vocabulary(Required(header, field).AsArray().Select(t => t!.GetValue<string>()).ToArray());
+            field = "metrics";
+            var metrics = Required(header, field).AsObject().ToDictionary(m => m.Key, m => m.Value!.GetValue<double>());
+            field = "history";
+            var history = header[field].Deserialize<EpochRecord[]>() ?? [];
+            return (config, vocabulary, metrics, history);
+        }
+        catch (Exception e) when (e is not InvalidInputException)
+        {
+            // JsonNode casts throw InvalidOperation/Format/NullReference/Argument exceptions for wrong shapes.
+            throw new InvalidInputException($"Model checkpoint header field '{field}' is damaged: {e.Message}", e);
+        }
+    }
+
+    private static JsonNode Required(JsonObject header, string field) =>
+        header[field] ?? throw new InvalidInputException($"Model checkpoint header has no '{field}'.");
 
     private static byte[] ReadExactly(Stream source, int count, string what)
     {

@@ -1,4 +1,5 @@
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Configuration;
 using CustomerAnalysis.Modeling.Training;
@@ -16,7 +17,7 @@ public sealed record ExperimentResult(ExperimentReport Report, ModelCheckpoint C
 /// baselines on test. Each step is public on its own for hosts that run them separately (a pipeline trains each
 /// trial in its own activity): <see cref="GridSearch.Expand"/> / <see cref="Trainer.Train"/> per trial,
 /// <see cref="TrialSummary.From(TrialSpec, TrainingResult, double, PreparedDataset, double)"/>,
-/// <see cref="TrialSummary.Best"/>, <see cref="TestEvaluator.Evaluate(PreparedDataset, ModelCheckpoint)"/>,
+/// <see cref="TestEvaluator.Evaluate(PreparedDataset, ModelCheckpoint)"/>,
 /// <see cref="Complete"/>.
 /// </summary>
 public static class Experiment
@@ -36,10 +37,10 @@ public static class Experiment
     /// <summary>The best model's checkpoint with its validation and test metrics (<c>val_*</c>, <c>test_*</c>) filled in.</summary>
     public static ModelCheckpoint Complete(ModelCheckpoint checkpoint, ExperimentReport report)
     {
-        var metrics = new Dictionary<string, double>();
         // A checkpoint's header is JSON: undefined (NaN) metrics are left out.
-        foreach (var (name, value) in report.Best.Validation.Where(m => double.IsFinite(m.Value))) metrics[$"val_{name}"] = value;
-        foreach (var (name, value) in report.Test.Model.Scalars.Where(m => double.IsFinite(m.Value))) metrics[$"test_{name}"] = value;
+        var metrics = MetricNames.Finite(
+            report.Best.Validation.Select(m => KeyValuePair.Create($"val_{m.Key}", m.Value))
+                .Concat(report.Test.Model.Scalars.Select(m => KeyValuePair.Create($"test_{m.Key}", m.Value))));
         return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Attention;
@@ -53,7 +54,28 @@ public static class ExperimentArtifacts
         return MetricsName;
     }
 
-    /// <summary>Training curves per trial, confusion matrix and true-vs-predicted bars on test, ROC curves (churn).</summary>
+    /// <summary><c>metrics.json</c> for a model evaluated on its own (no grid search here, e.g. a pipeline run's
+    /// winner): <c>{"grid_search_metric", "val", "test", "test_details", "baselines"}</c>, undefined values null.</summary>
+    /// <param name="validation">The model's validation metrics, as its checkpoint recorded them.</param>
+    public static string WriteMetrics(IArtifactSink sink, TestEvaluation test, string gridSearchMetric,
+        IReadOnlyDictionary<string, double> validation)
+    {
+        var json = new JsonObject
+        {
+            ["grid_search_metric"] = gridSearchMetric,
+            ["val"] = ExperimentReport.Scalars(validation),
+            ["test"] = ExperimentReport.Scalars(test.Model.Scalars),
+            ["test_details"] = ExperimentReport.Details(test.Model),
+            ["baselines"] = new JsonObject(test.Baselines.Select(b =>
+                KeyValuePair.Create(b.Key, (JsonNode?)ExperimentReport.Scalars(b.Value.Scalars)))),
+        };
+        using var stream = sink.Create(MetricsName);
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteTo(writer);
+        return MetricsName;
+    }
+
+    /// <summary>Training curves per trial, then the test plots (<see cref="WritePlots(IArtifactSink, TestEvaluation, PreparedDataset)"/>).</summary>
     public static IReadOnlyList<string> WritePlots(IArtifactSink sink, ExperimentReport report, PreparedDataset data)
     {
         var written = new List<string>();
@@ -66,8 +88,14 @@ public static class ExperimentArtifacts
                 trial.History.Select(e => e.ValidationMetric).ToArray());
             written.Add(SavePlot(sink, TrainingCurvesName(trial.Index), path => TrainingCurves.Save(path, history)));
         }
+        written.AddRange(WritePlots(sink, report.Test, data));
+        return written;
+    }
 
-        var test = report.Test;
+    /// <summary>Confusion matrix and true-vs-predicted bars on test, ROC curves with the baselines (churn).</summary>
+    public static IReadOnlyList<string> WritePlots(IArtifactSink sink, TestEvaluation test, PreparedDataset data)
+    {
+        var written = new List<string>();
         var labels = test.ModelPredictions.Labels;
         if (test.Model is NextEventReport events)
         {

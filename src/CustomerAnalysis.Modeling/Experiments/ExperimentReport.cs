@@ -31,21 +31,16 @@ public sealed record TrialSummary(
         PredictionScoring.Report(training.ValidationPredictions, data.Task, data.Vocabulary.Tokens, churnThreshold).Scalars,
         training.History);
 
+    /// <summary>A model trained on its own, outside a grid (e.g. one pipeline trial): index 0, no grid values, the
+    /// config's seed.</summary>
+    public static TrialSummary From(TrainingResult training, double seconds, PreparedDataset data, double churnThreshold) =>
+        From(new TrialSpec(0, new Dictionary<string, JsonNode>(), training.Config, training.Config.Training.Seed),
+            training, seconds, data, churnThreshold);
+
     /// <summary>"trial 3 (learning_rate=0.002, attention_type=global)".</summary>
     public string DisplayName => Params.Count == 0
         ? $"trial {Index}"
         : $"trial {Index} ({string.Join(", ", Params.Select(p => $"{p.Key}={p.Value.ToJsonString()}"))})";
-
-    /// <summary>The trial whose validation <paramref name="metric"/> is best (the first of equals; NaN never wins).</summary>
-    public static TrialSummary Best(IReadOnlyList<TrialSummary> trials, string metric)
-    {
-        if (trials.Count == 0) throw new ArgumentException("No trials to choose from.", nameof(trials));
-        var best = trials[0];
-        foreach (var candidate in trials.Skip(1))
-            if (MetricNames.IsBetter(metric, candidate.Validation[metric], best.Validation[metric]))
-                best = candidate;
-        return best;
-    }
 }
 
 /// <summary>
@@ -106,7 +101,7 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
         new(settings.Select(s => KeyValuePair.Create(s.Key, (JsonNode?)s.Value.DeepClone())));
 
     /// <summary>Events: per-class report and confusion matrix; churn: the confusion counts at the threshold.</summary>
-    private static JsonObject Details(IEvaluationReport report) => report switch
+    internal static JsonObject Details(IEvaluationReport report) => report switch
     {
         NextEventReport events => new JsonObject
         {

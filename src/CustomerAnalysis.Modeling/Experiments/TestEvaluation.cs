@@ -65,24 +65,34 @@ public static class TestEvaluator
     }
 
     /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
-    public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint)
+    public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint) =>
+        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold);
+
+    /// <summary>The model's report on the test split only: the same scores as <see cref="Evaluate(PreparedDataset, ModelCheckpoint)"/>
+    /// without fitting the baselines (only <paramref name="data"/>'s test split is read).</summary>
+    public static IEvaluationReport ScoreModel(PreparedDataset data, ModelCheckpoint checkpoint)
+    {
+        if (data.Test.Count == 0) throw new InvalidInputException("The dataset's test split is empty: there is nothing to evaluate on.");
+        return PredictionScoring.Report(PredictTest(data, checkpoint), data.Task, data.Vocabulary.Tokens,
+            checkpoint.Config.Pipeline.ProbThreshold);
+    }
+
+    private static PredictionSet PredictTest(PreparedDataset data, ModelCheckpoint checkpoint)
     {
         RequireCompatible(data, checkpoint);
         var config = checkpoint.Config;
-        var predictions = Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
-        return Evaluate(data, predictions, config.Pipeline.ProbThreshold);
+        return Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
     }
 
     /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>
     public static void RequireCompatible(PreparedDataset data, ModelCheckpoint checkpoint)
     {
         if (checkpoint.Task != data.Task)
-            throw new InvalidInputException($"The model predicts {TaskName(checkpoint.Task)} but the dataset is for {TaskName(data.Task)}.");
+            throw new InvalidInputException($"The model predicts {PredictionTasks.Name(checkpoint.Task)} but the dataset is for {PredictionTasks.Name(data.Task)}.");
         if (!checkpoint.Vocabulary.Tokens.SequenceEqual(data.Vocabulary.Tokens, StringComparer.Ordinal))
             throw new InvalidInputException(
                 $"The model's vocabulary ({checkpoint.Vocabulary.Count} tokens) differs from the dataset's ({data.Vocabulary.Count}): " +
                 "evaluate on the dataset the model was trained on.");
     }
 
-    internal static string TaskName(PredictionTask task) => task == PredictionTask.Churn ? "churn" : "events";
 }

@@ -29,7 +29,7 @@ public static class Trainer
         var training = config.Training;
         if (training.Task != data.Task)
             throw new InvalidInputException(
-                $"Setting model_training_params.task is \"{Name(training.Task)}\" but the dataset is for \"{Name(data.Task)}\".");
+                $"Setting model_training_params.task is \"{PredictionTasks.Name(training.Task)}\" but the dataset is for \"{PredictionTasks.Name(data.Task)}\".");
         if (data.Train.Count == 0) throw new InvalidInputException("The dataset's training split is empty.");
         if (data.Validation.Count == 0) throw new InvalidInputException("The dataset's validation split is empty (needed for early stopping).");
 
@@ -202,6 +202,4 @@ public static class Trainer
         if (tensors is null) return;
         foreach (var tensor in tensors.Values) tensor.Dispose();
     }
-
-    private static string Name(PredictionTask task) => task == PredictionTask.Churn ? "churn" : "events";
 }

@@ -25,7 +25,9 @@ public sealed record TrainingOverrides
     [JsonPropertyName("config")] public System.Text.Json.Nodes.JsonObject? Config { get; init; }
     /// <summary>Replaces the model config's <c>grid_search_params</c>.</summary>
     [JsonPropertyName("grid")] public System.Text.Json.Nodes.JsonObject? Grid { get; init; }
-    [JsonPropertyName("prepare")] public Core.Preparation.PrepareOptions? Prepare { get; init; }
+    /// <summary>Prepare options (like <c>config/prepare.json</c>); kept as JSON here so that
+    /// <see cref="Core.Preparation.PrepareOptionsFile"/> validates them (unknown keys, types, values) before the run starts.</summary>
+    [JsonPropertyName("prepare")] public System.Text.Json.Nodes.JsonObject? Prepare { get; init; }
 }
 
 public sealed record TrainingAccepted(

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Pipeline.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -118,14 +119,16 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
     {
         var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
         // The challenger's evaluation plots go next to the run's evaluation.json; the champion's are not drawn.
-        var challenger = await ScoreAsync(dataset, input.CheckpointBlob,
-            new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId)));
+        var plots = new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId));
+        var challenger = await WithCheckpointAsync(input.CheckpointBlob,
+            path => evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None));
 
+        // The champion only needs its own test metrics: the baselines are the challenger's already.
         ChampionScore? champion = null;
         var production = await registry.GetProductionAsync(input.ModelName);
         if (production != null && production.RunId != input.RunId)
-            champion = new ChampionScore(production.Version,
-                (await ScoreAsync(dataset, production.CheckpointBlob, plots: null)).TestMetrics);
+            champion = new ChampionScore(production.Version, await WithCheckpointAsync(production.CheckpointBlob,
+                path => evaluator.ScoreModelAsync(dataset, path, CancellationToken.None)));
 
         var output = new EvaluateOutput(challenger, champion);
         await artifacts.UploadAsync(ArtifactNames.Evaluation(input.RunId),
@@ -133,14 +136,14 @@ public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifac
         return output;
     }
 
-    private async Task<EvaluationResult> ScoreAsync(Core.Preparation.PreparedDataset dataset, string checkpointBlob,
-        Modeling.Experiments.IArtifactSink? plots)
+    /// <summary>Runs <paramref name="score"/> on a local copy of the checkpoint blob.</summary>
+    private async Task<T> WithCheckpointAsync<T>(string checkpointBlob, Func<string, Task<T>> score)
     {
         var path = Path.Combine(Path.GetTempPath(), $"ca-eval-{Guid.NewGuid():N}.bin");
         try
         {
             await artifacts.DownloadToFileAsync(checkpointBlob, path);
-            return await evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None);
+            return await score(path);
         }
         finally
         {
@@ -168,17 +171,15 @@ public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromoti
 
     public override async Task<PromoteOutput> RunAsync(TaskActivityContext context, PromoteInput input)
     {
-        var challenger = input.ChallengerMetrics.TryGetValue(input.Metric, out var c)
-            ? c
-            : throw new InvalidOperationException($"The evaluation has no test '{input.Metric}'.");
+        // A metric left out as NaN (undefined on this test split) never beats a number: the shared rule decides.
+        var challenger = input.ChallengerMetrics.GetValueOrDefault(input.Metric, double.NaN);
         string reason;
         if (input.Champion is null)
             reason = "no production model";
         else
         {
             var champion = input.Champion.TestMetrics.GetValueOrDefault(input.Metric, double.NaN);
-            var better = input.HigherIsBetter ? challenger > champion : challenger < champion;
-            if (!better && !double.IsNaN(champion))
+            if (!MetricNames.IsBetter(input.Metric, challenger, champion))
                 return new PromoteOutput(false,
                     $"test {input.Metric} {challenger:0.####} does not beat production v{input.Champion.Version} ({champion:0.####})");
             reason = $"test {input.Metric} {challenger:0.####} beats production v{input.Champion.Version} ({champion:0.####})";
@@ -251,20 +252,40 @@ internal sealed class LocalSource : IDisposable
 
         var client = new BlobServiceClient(connectionString).GetBlobContainerClient(container);
         var folder = Directory.CreateTempSubdirectory("ca-source-").FullName;
-        var count = 0;
-        await foreach (var item in client.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+        try
         {
-            var target = System.IO.Path.Combine(folder, item.Name[prefix.Length..].TrimStart('/'));
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            await client.GetBlobClient(item.Name).DownloadToAsync(target);
-            count++;
+            var count = 0;
+            await foreach (var item in client.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+            {
+                // A prefix naming one blob exactly leaves no relative name: keep the blob's file name.
+                var relativeName = item.Name.Length > prefix.Length ? item.Name[prefix.Length..] : item.Name.Split('/')[^1];
+                var target = TargetPath(folder, relativeName, source);
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                await client.GetBlobClient(item.Name).DownloadToAsync(target);
+                count++;
+            }
+            if (count == 0)
+                throw new InvalidInputException($"Source '{source}' matches no blobs.");
+            return new LocalSource(folder, folder);
         }
-        if (count == 0)
+        catch
         {
+            // Nothing is handed out on failure, so nothing else would delete the partial download.
             Directory.Delete(folder, recursive: true);
-            throw new InvalidInputException($"Source '{source}' matches no blobs.");
+            throw;
         }
-        return new LocalSource(folder, folder);
+    }
+
+    /// <summary>Where a blob (its name after the prefix) is downloaded; a name that would leave the folder
+    /// (<c>../</c>, an absolute path) is refused.</summary>
+    internal static string TargetPath(string folder, string relativeName, string source)
+    {
+        var root = System.IO.Path.GetFullPath(folder).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        var target = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, relativeName.TrimStart('/')));
+        if (!target.StartsWith(root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new InvalidInputException(
+                $"Source '{source}' holds a blob name that leaves the download folder: '{relativeName}'.");
+        return target;
     }
 
     public void Dispose()

@@ -13,6 +13,7 @@ namespace CustomerAnalysis.Pipeline.Training;
 /// <param name="Name">Registry model name; null: the task's from the pipeline config.</param>
 /// <param name="Settings">Overrides of single settings: <c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>.</param>
 /// <param name="Grid">Replaces <c>grid_search_params</c> when given.</param>
+/// <param name="Prepare">Prepare options as JSON (<c>overrides.prepare</c>); null: the defaults.</param>
 public sealed record TrainingRequest(
     string Source,
     PredictionTask Task,
@@ -20,7 +21,7 @@ public sealed record TrainingRequest(
     string? Name = null,
     JsonObject? Settings = null,
     JsonObject? Grid = null,
-    PrepareOptions? Prepare = null);
+    JsonObject? Prepare = null);
 
 /// <summary>Resolves a <see cref="TrainingRequest"/> into the orchestration's <see cref="TrainingInput"/>: the model
 /// config file plus overrides, with the task forced to the request's, validated by <see cref="NnConfig"/>.</summary>
@@ -65,7 +66,10 @@ public static class ModelConfigs
             Task = request.Task,
             ModelName = name,
             ModelConfig = resolved.ToJson(),
-            PrepareOptions = request.Prepare ?? PrepareOptions.Default,
+            // Validated here, before the run starts, with the same rules as config/prepare.json.
+            PrepareOptions = request.Prepare is null
+                ? PrepareOptions.Default
+                : PrepareOptionsFile.Parse(request.Prepare.ToJsonString(), "overrides.prepare"),
         };
     }
 

@@ -57,6 +57,11 @@ public interface IEvaluator
     /// <param name="artifacts">Where to write evaluation plots (confusion matrix, ROC, attention); null: none.</param>
     Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
         CancellationToken cancellationToken);
+
+    /// <summary>The model's test metrics only, as <see cref="EvaluateAsync"/> computes them but without the baselines
+    /// or plots: how the production champion is scored (its baselines would be the challenger's, thrown away).</summary>
+    Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>An input event: its name and, when known, its time (models may use the gaps).</summary>

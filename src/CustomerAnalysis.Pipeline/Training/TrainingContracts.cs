@@ -70,7 +70,7 @@ public sealed record RegisterInput(
     string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);
 
 public sealed record PromoteInput(
-    string ModelName, int Version, string Metric, bool HigherIsBetter,
+    string ModelName, int Version, string Metric,
     IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion);
 
 public sealed record PromoteOutput(bool Promoted, string Reason);

@@ -13,9 +13,14 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
 {
     public const string Name = nameof(TrainingOrchestration);
 
-    /// <summary>Transient failures (storage hiccups, a crashed worker) are retried with exponential back-off.</summary>
+    /// <summary>Transient failures (storage hiccups, a crashed worker) are retried with exponential back-off; bad input
+    /// (<see cref="Core.InvalidInputException"/>: a missing source, a wrong config) fails the same way every time, so
+    /// it is not retried.</summary>
     internal static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(
-        maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2.0));
+        maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2.0)
+    {
+        HandleFailure = failure => !failure.IsCausedBy<Core.InvalidInputException>(),
+    });
 
     public override async Task<TrainingResult> RunAsync(TaskOrchestrationContext context, TrainingInput input)
     {
@@ -76,7 +81,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Promote });
             var promotion = await context.CallActivityAsync<PromoteOutput>(PromoteActivity.Name,
-                new PromoteInput(input.ModelName, version, plan.Metric, plan.HigherIsBetter,
+                new PromoteInput(input.ModelName, version, plan.Metric,
                     evaluation.Challenger.TestMetrics, evaluation.Champion), Retry);
 
             var result = new TrainingResult

@@ -12,10 +12,11 @@ public sealed record PlannedTrial(string TrialId, IReadOnlyDictionary<string, Js
 /// <summary>
 /// What a run's model config means for the orchestration: the trials (Modeling's <see cref="ModelingGridSearch.Expand"/>,
 /// so <c>ca train</c> and the pipeline walk the same grid in the same order with the same seeds), the metric trials are
-/// ranked on and champion/challenger are compared on (<c>grid_search_metric</c>), and its direction. Pure and
+/// ranked on and champion/challenger are compared on (<c>grid_search_metric</c>; its direction is
+/// <see cref="MetricNames.HigherIsBetter"/>). Pure and
 /// deterministic: the orchestrator replays it.
 /// </summary>
-public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Metric, bool HigherIsBetter)
+public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Metric)
 {
     public static TrainingPlan From(TrainingInput input)
     {
@@ -29,7 +30,7 @@ public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Met
                 spec.Settings.ToDictionary(s => s.Key, s => JsonSerializer.SerializeToElement(s.Value), StringComparer.Ordinal),
                 spec.Seed))
             .ToList();
-        return new TrainingPlan(trials, metric, MetricNames.HigherIsBetter(metric));
+        return new TrainingPlan(trials, metric);
     }
 
     public static string TrialId(int index) => $"t{index:D3}";

@@ -81,4 +81,15 @@ public class EvaluationComparisonTests
         Assert.Throws<ArgumentException>(() => EvaluationComparison.ToText(
             new Dictionary<string, IEvaluationReport> { ["a"] = churn, ["b"] = events }));
     }
+
+    [Fact]
+    public void Finite_leaves_out_undefined_metrics_only()
+    {
+        var metrics = new Dictionary<string, double>
+        {
+            ["accuracy"] = 0.8, ["roc_auc"] = double.NaN, ["log_loss"] = double.PositiveInfinity, ["brier"] = 0,
+        };
+
+        Assert.Equal(new Dictionary<string, double> { ["accuracy"] = 0.8, ["brier"] = 0 }, MetricNames.Finite(metrics));
+    }
 }

@@ -54,4 +54,54 @@ public class ModelCheckpointTests
         Assert.Throws<InvalidInputException>(() => ModelCheckpoint.Read(new MemoryStream(bytes[..(bytes.Length - 10)])));
         Assert.Throws<InvalidInputException>(() => ModelCheckpoint.Read(new MemoryStream("NOTAMODELATALL"u8.ToArray())));
     }
+
+    [Theory]
+    [InlineData("vocabulary", null)]                 // missing field: was a NullReferenceException
+    [InlineData("vocabulary", "\"page_view\"")]      // wrong type: was an InvalidOperationException
+    [InlineData("metrics", "{\"val_accuracy\": \"high\"}")]
+    [InlineData("config", null)]
+    public void Damaged_header_fields_are_input_errors_naming_the_field(string field, string? replacement)
+    {
+        var (header, weights) = WrittenCheckpoint();
+        if (replacement is null) header.Remove(field);
+        else header[field] = System.Text.Json.Nodes.JsonNode.Parse(replacement);
+
+        var error = Assert.Throws<InvalidInputException>(() => ModelCheckpoint.Read(Assemble(header, weights, weights.Length)));
+        Assert.Contains(field, error.Message);
+    }
+
+    [Fact]
+    public void A_weights_length_beyond_the_stream_is_an_input_error_before_allocating_it()
+    {
+        var (header, weights) = WrittenCheckpoint();
+
+        var error = Assert.Throws<InvalidInputException>(() => ModelCheckpoint.Read(Assemble(header, weights, int.MaxValue - 1L)));
+        Assert.Contains("truncated", error.Message);
+    }
+
+    /// <summary>A valid checkpoint split into its JSON header and its weight bytes.</summary>
+    private static (System.Text.Json.Nodes.JsonObject Header, byte[] Weights) WrittenCheckpoint()
+    {
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Events);
+        using var model = ModelFactory.Create(config, PredictionTask.Events, SyntheticSequences.Vocabulary.Count, 1, torch.CPU);
+        using var stream = new MemoryStream();
+        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model).Write(stream);
+        var bytes = stream.ToArray();
+        var headerLength = BitConverter.ToInt32(bytes, 8);
+        var header = System.Text.Json.Nodes.JsonNode.Parse(bytes.AsSpan(12, headerLength))!.AsObject();
+        return (header, bytes[(12 + headerLength + 8)..]);
+    }
+
+    private static MemoryStream Assemble(System.Text.Json.Nodes.JsonObject header, byte[] weights, long declaredWeightLength)
+    {
+        var stream = new MemoryStream();
+        var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        stream.Write("CAMODEL1"u8);
+        stream.Write(BitConverter.GetBytes(headerBytes.Length));
+        stream.Write(headerBytes);
+        stream.Write(BitConverter.GetBytes(declaredWeightLength));
+        stream.Write(weights);
+        stream.Position = 0;
+        return stream;
+    }
 }

@@ -77,6 +77,42 @@ public class ExperimentTests
     }
 
     [Fact]
+    public void A_model_evaluated_on_its_own_writes_its_test_metrics_and_plots_without_a_grid_report()
+    {
+        using var result = Run(PredictionTask.Churn, "roc_auc");
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 240, validation: 60, test: 60);
+        var test = TestEvaluator.Evaluate(data, result.Checkpoint);
+        var sink = new MemoryArtifactSink();
+
+        ExperimentArtifacts.WriteMetrics(sink, test, "roc_auc", result.Report.Best.Validation);
+        var plots = ExperimentArtifacts.WritePlots(sink, test, data);
+
+        Assert.Equal(["plots/confusion_matrix.png", "plots/true_vs_predicted.png", "plots/roc_curve.png"], plots);
+        var metrics = JsonNode.Parse(sink.Artifacts["metrics.json"])!.AsObject();
+        Assert.Equal(["grid_search_metric", "val", "test", "test_details", "baselines"], metrics.Select(p => p.Key));
+        Assert.Equal(test.Model.Scalars["roc_auc"], metrics["test"]!["roc_auc"]!.GetValue<double>());
+        Assert.Equal(result.Report.Best.Validation["roc_auc"], metrics["val"]!["roc_auc"]!.GetValue<double>());
+        Assert.NotNull(metrics["baselines"]!["logistic_regression"]!["roc_auc"]);
+    }
+
+    [Fact]
+    public void A_summary_of_a_model_trained_outside_a_grid_has_no_grid_values_and_the_same_validation_scores()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Events, train: 120, validation: 40, test: 40);
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Events, training: "\"num_epochs\": 1");
+        var training = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, new TrainingRun(Threads: 1, Seed: 5));
+        using var model = training.Model;
+
+        var summary = TrialSummary.From(training, seconds: 1.5, data, churnThreshold: 0.5);
+        var viaSpec = TrialSummary.From(new TrialSpec(0, new Dictionary<string, JsonNode>(), config, config.Training.Seed),
+            training, 1.5, data, 0.5);
+
+        Assert.Equal((0, 0, 1.5), (summary.Index, summary.Params.Count, summary.Seconds));
+        Assert.Equal(viaSpec.Validation, summary.Validation);
+        Assert.Equal(MetricNames.For(PredictionTask.Events), summary.Validation.Keys);
+    }
+
+    [Fact]
     public void Undefined_metrics_are_null_in_json_and_a_sink_keeps_names_inside_its_folder()
     {
         var scalars = ExperimentReport.Scalars(new Dictionary<string, double> { ["roc_auc"] = double.NaN, ["accuracy"] = 0.5 });

@@ -15,23 +15,43 @@ public sealed class CheckpointEvaluator : IEvaluator
     public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
         CancellationToken cancellationToken)
     {
-        ModelCheckpoint checkpoint;
-        using (var file = File.OpenRead(checkpointPath))
-            checkpoint = ModelCheckpoint.Read(file);
+        var checkpoint = Read(checkpointPath);
         try
         {
-            var data = InVocabulary(dataset, checkpoint.Vocabulary);
+            var data = InVocabulary(dataset, checkpoint.Vocabulary, testOnly: false);
             var evaluation = TestEvaluator.Evaluate(data, checkpoint);
             if (artifacts != null)
                 WriteArtifacts(artifacts, data, checkpoint, evaluation);
             return Task.FromResult(new EvaluationResult(
-                TorchTrialRunner.Finite(evaluation.Model.Scalars),
-                evaluation.Baselines.ToDictionary(b => b.Key, b => TorchTrialRunner.Finite(b.Value.Scalars))));
+                MetricNames.Finite(evaluation.Model.Scalars),
+                evaluation.Baselines.ToDictionary(b => b.Key, b => (IReadOnlyDictionary<string, double>)MetricNames.Finite(b.Value.Scalars))));
         }
         finally
         {
             checkpoint.Model.Dispose();
         }
+    }
+
+    public Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath,
+        CancellationToken cancellationToken)
+    {
+        var checkpoint = Read(checkpointPath);
+        try
+        {
+            var test = InVocabulary(dataset, checkpoint.Vocabulary, testOnly: true);
+            return Task.FromResult<IReadOnlyDictionary<string, double>>(
+                MetricNames.Finite(TestEvaluator.ScoreModel(test, checkpoint).Scalars));
+        }
+        finally
+        {
+            checkpoint.Model.Dispose();
+        }
+    }
+
+    private static ModelCheckpoint Read(string checkpointPath)
+    {
+        using var file = File.OpenRead(checkpointPath);
+        return ModelCheckpoint.Read(file);
     }
 
     /// <summary>metrics.json, confusion matrix, true-vs-predicted bars, ROC with the baselines (churn), and the test
@@ -41,18 +61,16 @@ public sealed class CheckpointEvaluator : IEvaluator
         var metric = checkpoint.Config.Pipeline.GridSearchMetric;
         var validation = checkpoint.Metrics.Where(m => m.Key.StartsWith("val_", StringComparison.Ordinal))
             .ToDictionary(m => m.Key["val_".Length..], m => m.Value);
-        // The trials' own curves are uploaded with each trial: the report here carries no history.
-        var best = new TrialSummary(0, new Dictionary<string, System.Text.Json.Nodes.JsonNode>(), checkpoint.Config.Training.Seed,
-            0, false, 0, validation, []);
-        var report = new ExperimentReport(metric, best, test, [best]);
-        ExperimentArtifacts.WriteMetrics(sink, report);
-        ExperimentArtifacts.WritePlots(sink, report, data);
+        // The trials' own curves are uploaded with each trial: only the test evaluation is written here.
+        ExperimentArtifacts.WriteMetrics(sink, test, metric, validation);
+        ExperimentArtifacts.WritePlots(sink, test, data);
         if (checkpoint.Config.Pipeline.SaveAttentionWeights)
             ExperimentArtifacts.WriteAttention(sink, checkpoint, data.Test);
     }
 
-    /// <summary>The dataset encoded with <paramref name="vocabulary"/> (itself when it already is).</summary>
-    internal static PreparedDataset InVocabulary(PreparedDataset dataset, Vocabulary vocabulary)
+    /// <summary>The dataset encoded with <paramref name="vocabulary"/> (itself when it already is); with
+    /// <paramref name="testOnly"/>, only the test split is re-encoded and the others are left empty.</summary>
+    internal static PreparedDataset InVocabulary(PreparedDataset dataset, Vocabulary vocabulary, bool testOnly)
     {
         if (dataset.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens, StringComparer.Ordinal))
             return dataset;
@@ -66,8 +84,8 @@ public sealed class CheckpointEvaluator : IEvaluator
         return dataset with
         {
             Vocabulary = vocabulary,
-            Train = Remap(dataset.Train),
-            Validation = Remap(dataset.Validation),
+            Train = testOnly ? [] : Remap(dataset.Train),
+            Validation = testOnly ? [] : Remap(dataset.Validation),
             Test = Remap(dataset.Test),
         };
     }

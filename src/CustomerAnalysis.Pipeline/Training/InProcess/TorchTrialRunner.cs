@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Configuration;
@@ -43,10 +44,8 @@ public sealed class TorchTrialRunner : ITrialRunner, IDisposable
             var (training, seconds) = await TrainOnOwnThreadAsync(request.Dataset, config, request.Seed, threads, cancellationToken);
             using var model = training.Model;
             var data = request.Dataset;
-            var summary = TrialSummary.From(
-                new TrialSpec(0, new Dictionary<string, JsonNode>(), config, request.Seed), training, seconds, data,
-                config.Pipeline.ProbThreshold);
-            var validation = Finite(summary.Validation);
+            var summary = TrialSummary.From(training, seconds, data, config.Pipeline.ProbThreshold);
+            var validation = MetricNames.Finite(summary.Validation);
 
             var checkpoint = ModelCheckpoint.FromTraining(training, data.Vocabulary,
                 validation.ToDictionary(m => "val_" + m.Key, m => m.Value));
@@ -60,7 +59,7 @@ public sealed class TorchTrialRunner : ITrialRunner, IDisposable
                 config.Pipeline.GridSearchMetric,
                 training.History.Select(e => e.ValidationMetric).ToArray()));
 
-            var epochs = training.History.Select(e => new EpochMetrics(e.Epoch, Finite(new Dictionary<string, double>
+            var epochs = training.History.Select(e => new EpochMetrics(e.Epoch, MetricNames.Finite(new Dictionary<string, double>
             {
                 ["train_loss"] = e.TrainLoss,
                 ["val_loss"] = e.ValidationLoss,
@@ -102,10 +101,6 @@ public sealed class TorchTrialRunner : ITrialRunner, IDisposable
         thread.Start();
         return done.Task;
     }
-
-    /// <summary>JSON (Durable payloads, Table storage) has no NaN: undefined metrics are left out.</summary>
-    internal static IReadOnlyDictionary<string, double> Finite(IReadOnlyDictionary<string, double> metrics) =>
-        metrics.Where(m => double.IsFinite(m.Value)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
 
     public void Dispose() => _slots.Dispose();
 }
