@@ -59,12 +59,8 @@ public sealed class PipelineApi(
         var body = Deserialize<TrainingRequestBody>(json);
         if (string.IsNullOrWhiteSpace(body.Source))
             throw ApiProblem.BadRequest("'source' is required: a path 'ca prepare --input' accepts, or blob://container/prefix.");
-        var task = body.Task?.ToLowerInvariant() switch
-        {
-            "events" => PredictionTask.Events,
-            "churn" => PredictionTask.Churn,
-            _ => throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{body.Task}')."),
-        };
+        if (!PredictionTasks.TryParse(body.Task, out var task))
+            throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{body.Task}').");
         var input = ModelConfigs.Resolve(config, new TrainingRequest(body.Source, task, body.Model, body.Name,
             body.Overrides?.Config, body.Overrides?.Grid, body.Overrides?.Prepare));
         var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);

@@ -20,9 +20,8 @@ public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launch
         var started = new List<string>();
         foreach (var taskName in config.Retraining.Tasks)
         {
-            var task = Enum.TryParse<PredictionTask>(taskName, ignoreCase: true, out var t)
-                ? t
-                : throw new InvalidInputException($"retraining.tasks: unknown task '{taskName}' (events or churn).");
+            if (!PredictionTasks.TryParse(taskName, out var task))
+                throw new InvalidInputException($"retraining.tasks: unknown task '{taskName}' (events or churn).");
             var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task));
             // The first run started here counts as active for the next task: start only the first when idle.
             var runId = started.Count == 0

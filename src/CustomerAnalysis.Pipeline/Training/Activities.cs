@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Azure.Storage.Blobs;
-using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -158,7 +159,7 @@ public sealed class RegisterActivity(ModelRegistry registry, TimeProvider clock)
     public const string Name = nameof(RegisterActivity);
 
     public override async Task<int> RunAsync(TaskActivityContext context, RegisterInput input) =>
-        (await registry.RegisterAsync(input.ModelName, input.RunId, input.Task.ToString().ToLowerInvariant(),
+        (await registry.RegisterAsync(input.ModelName, input.RunId, PredictionTasks.Name(input.Task),
             input.CheckpointBlob, input.TestMetrics, clock.GetUtcNow())).Version;
 }
 

@@ -49,7 +49,7 @@ public static class ModelConfigs
         if (request.Grid != null)
             json[NnConfig.GridGroup] = request.Grid.DeepClone();
         json[NnConfig.TrainingGroup] ??= new JsonObject();
-        json[NnConfig.TrainingGroup]!["task"] = TrainingPlan.TaskName(request.Task);
+        json[NnConfig.TrainingGroup]!["task"] = PredictionTasks.Name(request.Task);
 
         NnConfig resolved;
         try

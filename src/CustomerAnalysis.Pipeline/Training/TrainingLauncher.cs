@@ -1,7 +1,8 @@
 using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Storage;
-using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask;
 
 namespace CustomerAnalysis.Pipeline.Training;
 
@@ -20,7 +21,7 @@ public sealed class TrainingLauncher(RunStore runs, TimeProvider clock)
             Status = RunStatus.Pending,
             Stage = TrainingStages.Prepare,
             Source = input.Source,
-            Task = input.Task.ToString().ToLowerInvariant(),
+            Task = PredictionTasks.Name(input.Task),
             ModelName = input.ModelName,
             ConfigJson = JsonSerializer.Serialize(input),
             CreatedAt = now,

@@ -1,6 +1,7 @@
 using System.Text.Json;
-using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Modeling.Configuration;
 using ModelingGridSearch = CustomerAnalysis.Modeling.Training.GridSearch;
 
@@ -23,7 +24,7 @@ public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Met
         var config = NnConfig.Parse(input.ModelConfig);
         if (config.Training.Task != input.Task)
             throw new InvalidInputException(
-                $"The model config is for the {TaskName(config.Training.Task)} task, the run for {TaskName(input.Task)}.");
+                $"The model config is for the {PredictionTasks.Name(config.Training.Task)} task, the run for {PredictionTasks.Name(input.Task)}.");
         var metric = config.Pipeline.GridSearchMetric;
         var trials = ModelingGridSearch.Expand(config)
             .Select(spec => new PlannedTrial(TrialId(spec.Index),
@@ -34,7 +35,4 @@ public sealed record TrainingPlan(IReadOnlyList<PlannedTrial> Trials, string Met
     }
 
     public static string TrialId(int index) => $"t{index:D3}";
-
-    internal static string TaskName(Core.Preparation.PredictionTask task) =>
-        task == Core.Preparation.PredictionTask.Churn ? "churn" : "events";
 }
