@@ -20,10 +20,6 @@ public static class LocalStack
             : config;
     }
 
-    /// <summary>The folder that holds the config's folder: the repository root for config/pipeline.json.</summary>
-    public static string RootOf(FileInfo configFile) =>
-        Path.GetDirectoryName(Path.GetDirectoryName(configFile.FullName)) ?? ".";
-
     /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the
     /// local development one and nothing listens on its blob port.</summary>
     public static async Task EnsureAzuriteAsync(string connectionString, string root, CancellationToken cancellationToken)

@@ -17,6 +17,10 @@ public sealed record PipelineConfig
     /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
     [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
+    /// <summary>The folder relative paths in the config are resolved against (set by <see cref="Load"/>): the
+    /// repository root for <c>config/pipeline.json</c>.</summary>
+    [JsonIgnore] public string RootDirectory { get; init; } = ".";
+
     public sealed record StorageSection
     {
         [JsonPropertyName("connection_string")] public string ConnectionString { get; init; } = StorageDefaults.AzuriteConnectionString;
@@ -76,6 +80,7 @@ public sealed record PipelineConfig
             var root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? ".";
             return config with
             {
+                RootDirectory = root,
                 ModelConfigDirectory = Path.GetFullPath(config.ModelConfigDirectory, root),
                 Retraining = config.Retraining with
                 {

@@ -130,7 +130,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
 
         // Parallel changes read the same ETag and race; the losers must get 409. Rounds until a race happened.
         var statuses = new List<HttpStatusCode>();
-        for (var round = 0; round < 20 && !statuses.Contains(HttpStatusCode.Conflict); round++)
+        for (var round = 0; round < 60 && !statuses.Contains(HttpStatusCode.Conflict); round++)
         {
             var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => server.Http.SendAsync(
                 ServerHarness.Json(HttpMethod.Post, $"api/models/{name}/versions/{version}/stage",

@@ -43,8 +43,8 @@ public static class RunCommand
         {
             var clock = Stopwatch.StartNew();
             var configFile = parsed.GetValue(config)!;
-            var root = LocalStack.RootOf(configFile);
             var pipeline = LocalStack.LoadConfig(configFile, storage: null);
+            var root = pipeline.RootDirectory;
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, root, cancellationToken);
             var data = Path.GetFullPath(PipelineConfig.DefaultDataFolder, root);
             await EnsureDefaultDataAsync(data, cancellationToken);

@@ -30,7 +30,7 @@ public static class ServeCommand
         {
             var configFile = parsed.GetValue(config)!;
             var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
-            await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, LocalStack.RootOf(configFile), cancellationToken);
+            await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
             await using var server = await LocalStack.StartServerAsync(pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address}api/ and the web UI at {server.Address} (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
             await server.WaitForShutdownAsync(cancellationToken);

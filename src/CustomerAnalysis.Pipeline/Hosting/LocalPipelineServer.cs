@@ -78,7 +78,6 @@ public sealed class LocalPipelineServer : IAsyncDisposable
             options.Durable with
             {
                 StorageConnectionString = config.Storage.ConnectionString,
-                TaskHubName = options.Durable.TaskHubName,
             },
             tasks => tasks.AddTrainingTasks(), AddShared, loggerFactory, cancellationToken);
         try

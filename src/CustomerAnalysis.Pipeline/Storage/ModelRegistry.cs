@@ -110,7 +110,8 @@ public sealed class ModelRegistry(PipelineStorage storage)
 
         var actions = new List<TableTransactionAction>();
         var newPointer = new TableEntity(name, ProductionPointer) { ["Version"] = version };
-        // Add fails if a pointer appeared meanwhile; UpdateReplace fails (412) if the pointer changed meanwhile.
+        // Add fails if a pointer appeared meanwhile; UpdateReplace fails if the pointer changed (412) or was removed
+        // (404) meanwhile.
         actions.Add(pointer == null
             ? new TableTransactionAction(TableTransactionActionType.Add, newPointer)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, newPointer, pointer.ETag));
@@ -129,7 +130,7 @@ public sealed class ModelRegistry(PipelineStorage storage)
             await storage.Models.SubmitTransactionAsync(actions, cancellationToken);
             return new PromotionResult(true, "promoted", current);
         }
-        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
         {
             return new PromotionResult(false, "another promotion changed production first", current);
         }
@@ -164,9 +165,10 @@ public sealed class ModelRegistry(PipelineStorage storage)
         {
             await storage.Models.SubmitTransactionAsync(actions, cancellationToken);
         }
-        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
         {
-            // The version or the production pointer changed after they were read: another change got there first.
+            // The version or the production pointer changed (or the pointer was deleted: 404) after they were read:
+            // another change got there first.
             throw new ConcurrencyConflictException(
                 $"Could not set {name} v{version} to {stage}: another change to '{name}' happened meanwhile; try again.", e);
         }
