@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Api;
 using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.Extensions.DependencyInjection;

@@ -10,7 +10,9 @@ namespace CustomerAnalysis.Modeling.Prediction;
 /// from each event to the previous one (0 for the first).</summary>
 public sealed record SessionInput(IReadOnlyList<string> Events, IReadOnlyList<double>? GapSeconds = null);
 
-public sealed record EventProbability(string Event, double Probability);
+public sealed record EventProbability(
+    [property: System.Text.Json.Serialization.JsonPropertyName("event")] string Event,
+    [property: System.Text.Json.Serialization.JsonPropertyName("probability")] double Probability);
 
 /// <summary>The prediction for one session.</summary>
 /// <param name="TopEvents">Events task: the most likely next events, most likely first; churn: empty.</param>

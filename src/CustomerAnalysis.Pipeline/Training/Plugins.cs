@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Experiments;
+using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 
 namespace CustomerAnalysis.Pipeline.Training;
@@ -66,10 +67,6 @@ public interface IEvaluator
 
 /// <summary>An input event: its name and, when known, its time (models may use the gaps).</summary>
 public sealed record InputEvent(string Name, DateTimeOffset? Timestamp);
-
-public sealed record EventProbability(
-    [property: System.Text.Json.Serialization.JsonPropertyName("event")] string Event,
-    [property: System.Text.Json.Serialization.JsonPropertyName("probability")] double Probability);
 
 /// <param name="Top">Most likely next events, most likely first.</param>
 /// <param name="Attention">One weight per input event, aligned with the input.</param>

@@ -25,7 +25,7 @@ public sealed class TorchModelLoader : IModelLoader
             if (Task != PredictionTask.Events) throw new NotSupportedException("This is a churn model.");
             return predictor.Predict(Inputs(sessions), top)
                 .Select(p => new NextEventPrediction(
-                    p.TopEvents.Select(e => new EventProbability(e.Event, e.Probability)).ToList(), p.Attention))
+                    p.TopEvents, p.Attention))
                 .ToList();
         }
 
