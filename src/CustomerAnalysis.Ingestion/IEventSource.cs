@@ -34,13 +34,23 @@ public static class EventSourceExtensions
 {
     /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
     /// (from a batched source: after each batch that passes a multiple of it).</summary>
-    public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
-        CancellationToken cancellationToken = default, int every = 100_000)
+    public static Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
+        CancellationToken cancellationToken = default, int every = 100_000) =>
+        source.ReadShardAsync(UserShard.Whole, progress, cancellationToken, every);
+
+    /// <summary>Reads the rows of <paramref name="shard"/>'s users into an <see cref="EventTable"/> (every row is read,
+    /// only the shard's are kept, so memory is bounded by the shard, not by the export). <paramref name="progress"/>
+    /// counts the shard's rows.</summary>
+    public static async Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
+        IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000)
     {
         if (source is IBatchEventSource batched)
         {
             var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
-            var builder = expectedRows is { } rows ? new EventTableBuilder(rows) : new EventTableBuilder();
+            // A shard's share of the rows, with a margin, so that growth by doubling rarely starts.
+            var builder = expectedRows is { } rows
+                ? new EventTableBuilder(shard.IsWhole ? rows : rows / shard.Count + rows / shard.Count / 10 + 4096) { Shard = shard }
+                : new EventTableBuilder { Shard = shard };
             await foreach (var batch in batched.ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
             {
                 var before = builder.RowsRead;
@@ -51,10 +61,10 @@ public static class EventSourceExtensions
             return builder.Build();
         }
 
-        var rowBuilder = new EventTableBuilder();
+        var rowBuilder = new EventTableBuilder { Shard = shard };
         await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
         {
-            rowBuilder.Add(row);
+            if (!rowBuilder.Add(row) && !shard.Owns(row.UserPseudoId)) continue;
             if (progress is not null && rowBuilder.RowsRead % every == 0)
                 progress.Report(new ReadProgress(rowBuilder.RowsRead, row.Source));
         }

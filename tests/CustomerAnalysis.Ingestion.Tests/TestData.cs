@@ -7,7 +7,10 @@ internal static class TestData
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static string Ga4Folder => Path.Combine(RepoRoot, "..", "shared", "data", "ga4", "ga4-obfuscated-ecommerce");
+    /// <summary>../shared beside the repository, or CA_SHARED_DIR (a worktree elsewhere).</summary>
+    public static string Ga4Folder => Path.Combine(
+        Environment.GetEnvironmentVariable("CA_SHARED_DIR") ?? Path.Combine(RepoRoot, "..", "shared"),
+        "data", "ga4", "ga4-obfuscated-ecommerce");
     public static string Ga4Tables => Path.Combine(Ga4Folder, "input_DB");
     public static string Ga4ConsoleJson => Path.Combine(Ga4Folder, "misc", "events.json");
 
