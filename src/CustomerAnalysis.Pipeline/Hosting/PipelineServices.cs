@@ -19,6 +19,7 @@ public static class PipelineServices
         // Preparation is data work (read the export, label, split, write the dataset blob): it runs beside the
         // orchestration. Model work (trials, evaluation) goes to the trial workers.
         services.TryAddSingleton<IDatasetPreparer, ExportDatasetPreparer>();
+        services.TryAddSingleton<IShardPreparer, ExportDatasetPreparer>();
         services.AddSingleton<ProductionModelCache>();
         services.AddSingleton<IPromotionListener>(sp => sp.GetRequiredService<ProductionModelCache>());
         services.AddSingleton<TrainingLauncher>();

@@ -14,6 +14,9 @@ namespace CustomerAnalysis.Pipeline.Storage;
 public static class ArtifactNames
 {
     public static string Dataset(string runId) => $"runs/{runId}/dataset.json.gz";
+    /// <summary>Shard k of n of a sharded prepare (merged into <see cref="Dataset"/>).</summary>
+    public static string DatasetShard(string runId, int shard, int shards) =>
+        $"runs/{runId}/dataset-shards/{shard:D4}-of-{shards:D4}.json.gz";
     public static string TrialFolder(string runId, string trialId) => $"runs/{runId}/trials/{trialId}/";
     public static string Checkpoint(string runId, string trialId) => TrialFolder(runId, trialId) + "checkpoint.bin";
     public static string Plot(string runId, string trialId, string fileName) =>

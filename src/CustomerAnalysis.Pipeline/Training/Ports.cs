@@ -19,6 +19,15 @@ public interface IDatasetPreparer
         CancellationToken cancellationToken);
 }
 
+/// <summary>Reads the users of one shard of a source (every row is read, only the shard's kept) and prepares their part
+/// of the dataset (<see cref="DatasetPreparer.PrepareShard"/>); the parts are merged with
+/// <see cref="DatasetPreparer.Merge"/>. Sources as for <see cref="IDatasetPreparer"/>.</summary>
+public interface IShardPreparer
+{
+    Task<PreparedShard> PrepareShardAsync(string source, PredictionTask task, PrepareOptions options,
+        Core.Events.UserShard shard, CancellationToken cancellationToken);
+}
+
 /// <summary>What one grid-search trial gets.</summary>
 /// <param name="ModelConfig">The run's full model config (NnConfig JSON, grid included).</param>
 /// <param name="Params">The grid point: setting name → value (applied on top of <paramref name="ModelConfig"/>).</param>
