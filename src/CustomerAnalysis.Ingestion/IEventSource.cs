@@ -30,6 +30,14 @@ public interface IBatchEventSource
     Task<long?> CountRowsAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>A source that cuts its own user shards (BigQuery, server side, with its own hash): a shard of it is read
+/// as a whole source, without <see cref="UserShard"/>'s client-side filter.</summary>
+public interface IShardableEventSource
+{
+    /// <summary>The same source restricted to the users of <paramref name="shard"/> by the source's own rule.</summary>
+    IEventSource ForShard(UserShard shard);
+}
+
 public static class EventSourceExtensions
 {
     /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
@@ -44,6 +52,9 @@ public static class EventSourceExtensions
     public static async Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
         IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000)
     {
+        if (!shard.IsWhole && source is IShardableEventSource shardable)
+            return await shardable.ForShard(shard).ReadShardAsync(UserShard.Whole, progress, cancellationToken, every)
+                .ConfigureAwait(false);
         if (source is IBatchEventSource batched)
         {
             var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
