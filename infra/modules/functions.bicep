@@ -53,8 +53,8 @@ var baseSettings = [
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insightsConnectionString }
   { name: 'RetrainingCron', value: retrainingCron }
   { name: 'RetrainingSource', value: retrainingSource }
-  { name: 'CA_storage__name_prefix', value: namePrefix }
-  { name: 'CA_api__admin_key', value: adminKeyReference }
+  { name: 'CA__storage__name_prefix', value: namePrefix }
+  { name: 'CA__api__admin_key', value: adminKeyReference }
 ]
 var bigQuerySettings = empty(bigQueryReference) ? [] : [{ name: 'CA_BIGQUERY_CREDENTIALS_JSON', value: bigQueryReference }]
 

@@ -110,7 +110,7 @@ resource job 'Microsoft.App/jobs@2024-10-02-preview' = {
             { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
             { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
-            { name: 'CA_storage__name_prefix', value: namePrefix }
+            { name: 'CA__storage__name_prefix', value: namePrefix }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insightsConnectionString }
           ]
         }

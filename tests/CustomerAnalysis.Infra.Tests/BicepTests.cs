@@ -143,10 +143,10 @@ public sealed class BicepTests
         // Flex refuses these as app settings (it takes the runtime from functionAppConfig).
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", settings.Keys);
-        // The names the app reads (FunctionsConfiguration) and the timer's %RetrainingCron%.
+        // The names the app reads (PipelineConfigLoader) and the timer's %RetrainingCron%.
         Assert.Contains("RetrainingCron", settings.Keys);
         Assert.Contains("RetrainingSource", settings.Keys);
-        Assert.Contains("CA_api__admin_key", settings.Keys);
+        Assert.Contains("CA__api__admin_key", settings.Keys);
     }
 
     [Fact]
