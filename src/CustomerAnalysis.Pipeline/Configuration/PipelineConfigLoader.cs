@@ -91,7 +91,7 @@ public static class PipelineConfigLoader
     /// folder above the config's folder (the repository root for <c>config/pipeline.json</c>).</summary>
     public static PipelineConfig Bind(IConfigurationRoot configuration, string path)
     {
-        var json = ToJson(configuration, typeof(PipelineConfig), "", configuration);
+        var json = ObjectToJson(configuration, typeof(PipelineConfig), "", configuration);
         PipelineConfig config;
         try
         {
@@ -118,7 +118,7 @@ public static class PipelineConfigLoader
 
     /// <summary>A configuration section as the JSON of <paramref name="type"/>: keys checked against its JSON
     /// property names, values converted to the property's JSON kind.</summary>
-    private static JsonObject ToJson(IConfiguration section, Type type, string path, IConfigurationRoot root)
+    private static JsonObject ObjectToJson(IConfiguration section, Type type, string path, IConfigurationRoot root)
     {
         var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() == null)
@@ -133,12 +133,12 @@ public static class PipelineConfigLoader
                 throw new InvalidInputException(
                     $"Pipeline config: unknown key '{key}' (from {SourceOf(root, child.Path)}); " +
                     $"known{(path.Length == 0 ? "" : $" in '{path.TrimEnd(':')}'")}: {string.Join(", ", members.Keys)}.");
-            json[names[child.Key]] = ToJson(child, memberType, key, root);
+            json[names[child.Key]] = ValueToJson(child, memberType, key, root);
         }
         return json;
     }
 
-    private static JsonNode? ToJson(IConfigurationSection section, Type type, string key, IConfigurationRoot root)
+    private static JsonNode? ValueToJson(IConfigurationSection section, Type type, string key, IConfigurationRoot root)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         var hasChildren = section.GetChildren().Any();
@@ -149,7 +149,7 @@ public static class PipelineConfigLoader
                     ? (Index: index, Section: c)
                     : throw new InvalidInputException($"Pipeline config: '{key}' is a list; '{c.Path}' is not an item of it."))
                 .OrderBy(c => c.Index)
-                .Select(c => ToJson(c.Section, element, $"{key}:{c.Index}", root));
+                .Select(c => ValueToJson(c.Section, element, $"{key}:{c.Index}", root));
             return new JsonArray(items.ToArray());
         }
         if (IsScalar(type))
@@ -159,7 +159,7 @@ public static class PipelineConfigLoader
         }
         if (!hasChildren && string.IsNullOrEmpty(section.Value)) return null;
         if (!hasChildren) throw new InvalidInputException($"Pipeline config: '{key}' is a section, not a value.");
-        return ToJson(section, type, key + ConfigurationPath.KeyDelimiter, root);
+        return ObjectToJson(section, type, key + ConfigurationPath.KeyDelimiter, root);
     }
 
     private static bool IsScalar(Type type) =>
