@@ -56,6 +56,8 @@ resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
   name: 'logs'
   properties: {
     workspaceId: workspaceId
+    // Resource-specific tables (ContainerAppConsoleLogs, ContainerAppSystemLogs) rather than AzureDiagnostics.
+    logAnalyticsDestinationType: 'Dedicated'
     logs: [{ categoryGroup: 'allLogs', enabled: true }]
   }
 }
