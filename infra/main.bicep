@@ -32,7 +32,7 @@ param adminKey string
 @description('BigQuery service-account JSON for bq:// sources; stored in Key Vault only. Empty: none.')
 param bigQueryServiceAccountJson string = ''
 
-@description('Trial worker image; the placeholder until az acr build has pushed ca-trial-worker.')
+@description('Trial worker image (<registry>/ca-worker:cuda); a public placeholder until az acr build has pushed it.')
 param workerImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 
 @allowed(['Consumption-GPU-NC-A100', 'Consumption-GPU-NC-T4'])

@@ -19,7 +19,7 @@ param namePrefix string
 
 param trialQueueName string
 
-@description('Worker image, e.g. <registry>.azurecr.io/ca-trial-worker:1. Until it is pushed, a public placeholder.')
+@description('Worker image, e.g. <registry>.azurecr.io/ca-worker:cuda. Until it is pushed, a public placeholder.')
 param image string
 
 @description('Serverless GPU profile of the job: A100 (24 vCPU, 220 GiB) or T4 (8 vCPU, 56 GiB).')

@@ -134,7 +134,7 @@ public sealed class FunctionsConfigurationTests
     private static ServiceProvider Services(PipelineConfig config)
     {
         var services = new ServiceCollection().AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
-        FunctionsStartup.ConfigureServices(services, config);
+        services.AddCustomerAnalysisFunctions(config);
         services.AddProblemDetails();
         return services.BuildServiceProvider();
     }

@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 
 namespace CustomerAnalysis.Pipeline.Storage;
 
@@ -36,6 +37,10 @@ public sealed record PipelineStorageOptions
         ? new TableServiceClient(TableServiceUri ?? throw new InvalidOperationException("Identity-based storage needs a table service URI."), IdentityCredential)
         : new TableServiceClient(ConnectionString);
 
+    public QueueServiceClient CreateQueueServiceClient(QueueClientOptions clientOptions) => UsesIdentity
+        ? new QueueServiceClient(QueueServiceUri ?? throw new InvalidOperationException("Identity-based storage needs a queue service URI."), IdentityCredential, clientOptions)
+        : new QueueServiceClient(ConnectionString, clientOptions);
+
     /// <summary>Prefix of every table and container name (letters and digits): lets tests and side-by-side
     /// deployments share one account.</summary>
     public string NamePrefix { get; init; } = "ca";
@@ -43,7 +48,8 @@ public sealed record PipelineStorageOptions
 
 /// <summary>
 /// The pipeline's Azure Storage: tables <c>{prefix}runs</c>, <c>{prefix}trials</c>, <c>{prefix}models</c> and the blob
-/// container <c>{prefix}artifacts</c>. One instance per process; the clients it holds are thread-safe.
+/// container <c>{prefix}artifacts</c>, and the trial workers' queues <c>{prefix}-trials</c> (work items) and
+/// <c>{prefix}-trial-done</c> (completions). One instance per process; the clients it holds are thread-safe.
 /// </summary>
 public sealed class PipelineStorage
 {
@@ -59,12 +65,21 @@ public sealed class PipelineStorage
         Models = tables.GetTableClient(options.NamePrefix + "models");
         Artifacts = options.CreateBlobServiceClient()
             .GetBlobContainerClient(options.NamePrefix.ToLowerInvariant() + "artifacts");
+        // Work items are JSON text; base64 keeps them valid for every queue client (the Functions trigger decodes it).
+        var queues = options.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        TrialQueue = queues.GetQueueClient(TrialQueueName(options.NamePrefix));
+        CompletionQueue = queues.GetQueueClient(CompletionQueueName(options.NamePrefix));
     }
+
+    public static string TrialQueueName(string prefix) => prefix.ToLowerInvariant() + "-trials";
+    public static string CompletionQueueName(string prefix) => prefix.ToLowerInvariant() + "-trial-done";
 
     internal TableClient Runs { get; }
     internal TableClient Trials { get; }
     internal TableClient Models { get; }
     internal BlobContainerClient Artifacts { get; }
+    internal QueueClient TrialQueue { get; }
+    internal QueueClient CompletionQueue { get; }
 
     /// <summary>Creates the tables and the container if missing (idempotent).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
@@ -75,7 +90,9 @@ public sealed class PipelineStorage
                 Runs.CreateIfNotExistsAsync(cancellationToken),
                 Trials.CreateIfNotExistsAsync(cancellationToken),
                 Models.CreateIfNotExistsAsync(cancellationToken),
-                Artifacts.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+                Artifacts.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                TrialQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                CompletionQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
         }
         catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
         {
