@@ -128,6 +128,7 @@ module functions 'modules/functions.bicep' = {
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     insightsConnectionString: monitoring.outputs.insightsConnectionString
     namePrefix: namePrefix
+    trialDoneQueueName: storage.outputs.doneQueueName
     retrainingCron: retrainingCron
     retrainingSource: retrainingSource
     adminKeyReference: secrets.outputs.adminKeyReference

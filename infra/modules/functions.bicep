@@ -17,6 +17,9 @@ param insightsConnectionString string
 @description('The pipeline\'s name prefix (tables, container and queues); config/pipeline.json ships "ca".')
 param namePrefix string
 
+@description('The completion queue ({prefix}-trial-done): the relay function\'s %TrialDoneQueue%.')
+param trialDoneQueueName string
+
 @description('Six-field cron (seconds first, UTC) of the retraining timer: the RetrainingCron app setting.')
 param retrainingCron string
 
@@ -54,6 +57,7 @@ var baseSettings = [
   { name: 'RetrainingCron', value: retrainingCron }
   { name: 'RetrainingSource', value: retrainingSource }
   { name: 'CA__storage__name_prefix', value: namePrefix }
+  { name: 'TrialDoneQueue', value: trialDoneQueueName }
   { name: 'CA__api__admin_key', value: adminKeyReference }
 ]
 var bigQuerySettings = empty(bigQueryReference) ? [] : [{ name: 'CA_BIGQUERY_CREDENTIALS_JSON', value: bigQueryReference }]

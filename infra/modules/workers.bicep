@@ -113,6 +113,8 @@ resource job 'Microsoft.App/jobs@2024-10-02-preview' = {
             { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
             { name: 'CA__storage__name_prefix', value: namePrefix }
+            // An execution ends once the trial queue stays empty this long (it does not hold the GPU until the timeout).
+            { name: 'CA__workers__exit_when_idle_seconds', value: '60' }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insightsConnectionString }
           ]
         }

@@ -94,12 +94,22 @@ public sealed record PipelineConfig
         [JsonPropertyName("check_interval_seconds")] public int CheckIntervalSeconds { get; init; } = 60;
         /// <summary>Work not finished this long after dispatch is recorded failed (e.g. no worker runs at all).</summary>
         [JsonPropertyName("deadline_minutes")] public int DeadlineMinutes { get; init; } = 24 * 60;
+        /// <summary>A worker with an empty queue for this long exits; 0: never (the local worker processes). The
+        /// Container Apps job sets it (infra/: CA__workers__exit_when_idle_seconds), so an execution ends once the
+        /// trials are done instead of holding its GPU until the replica timeout.</summary>
+        [JsonPropertyName("exit_when_idle_seconds")] public int ExitWhenIdleSeconds { get; init; }
 
         public Workers.TrialWorkerOptions ToWorkerOptions() => new()
         {
             Lease = TimeSpan.FromSeconds(Positive(LeaseSeconds, "workers.lease_seconds")),
             MaxAttempts = Positive(MaxAttempts, "workers.max_attempts"),
             TrialTimeout = TimeSpan.FromMinutes(Positive(TrialTimeoutMinutes, "workers.trial_timeout_minutes")),
+            ExitWhenIdle = ExitWhenIdleSeconds switch
+            {
+                0 => null,
+                > 0 => TimeSpan.FromSeconds(ExitWhenIdleSeconds),
+                _ => throw new InvalidInputException($"workers.exit_when_idle_seconds must be 0 (never) or positive (got {ExitWhenIdleSeconds})."),
+            },
         };
 
         public Training.WorkWait ToWorkWait() => new(

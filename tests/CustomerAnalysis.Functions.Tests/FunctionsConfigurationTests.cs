@@ -25,6 +25,7 @@ public sealed class FunctionsConfigurationTests
         ["RetrainingCron"] = "0 15 4 * * *",
         ["RetrainingSource"] = retrainingSource,
         ["CA__storage__name_prefix"] = "ca",
+        ["TrialDoneQueue"] = "ca-trial-done",
         ["CA__api__admin_key"] = "resolved-from-key-vault",
     };
 

@@ -147,6 +147,10 @@ public sealed class BicepTests
         Assert.Contains("RetrainingCron", settings.Keys);
         Assert.Contains("RetrainingSource", settings.Keys);
         Assert.Contains("CA__api__admin_key", settings.Keys);
+        // The completion relay's %TrialDoneQueue%, from the storage module's {prefix}-trial-done queue.
+        Assert.Equal("[parameters('trialDoneQueueName')]", settings["TrialDoneQueue"]);
+        var functionsModule = Assert.Single(Resources(Main), r => (string?)r["name"] == "functions");
+        Assert.Contains("outputs.doneQueueName.value", (string?)functionsModule["properties"]!["parameters"]!["trialDoneQueueName"]!["value"]);
     }
 
     [Fact]
@@ -207,6 +211,11 @@ public sealed class BicepTests
         Assert.Equal("[parameters('trialQueueName')]", (string?)rule["metadata"]!["queueName"]);
         Assert.Equal("[parameters('identityId')]", (string?)rule["identity"]); // the scaler signs in as the worker
         Assert.Equal("[parameters('identityId')]", (string?)configuration["registries"]![0]!["identity"]);
+        // An execution ends when the queue stays empty (the worker's workers.exit_when_idle_seconds).
+        var env = job["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray()
+            .ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"]);
+        Assert.True(int.Parse(env["CA__workers__exit_when_idle_seconds"]!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Contains("AzureWebJobsStorage__accountName", env.Keys);
 
         // The queue the job watches is the storage module's {name_prefix}-trials, with main's prefix.
         var workersModule = Assert.Single(Resources(Main), r => (string?)r["name"] == "workers");
