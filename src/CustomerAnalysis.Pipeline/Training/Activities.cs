@@ -61,7 +61,7 @@ public sealed class PrepareShardActivity(
             return new ShardReference(blob, input.Shard, -1);
         var shard = new Core.Events.UserShard(input.Shard, input.Shards);
         // Each shard resolves (for blob://, downloads) the source itself: activities may run on different machines.
-        using var local = await LocalSource.ResolveAsync(input.Source, storageOptions.ConnectionString);
+        using var local = await LocalSource.ResolveAsync(input.Source, storageOptions);
         var part = await preparer.PrepareShardAsync(local.Path, input.Task, input.Options, shard, CancellationToken.None);
         using var buffer = new MemoryStream();
         await DatasetBlobFormat.WriteShardAsync(part, buffer);
