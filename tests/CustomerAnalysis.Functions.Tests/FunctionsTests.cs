@@ -34,7 +34,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         {
             TrainingOrchestration.Name, PrepareDatasetActivity.Name, DispatchTrialActivity.Name,
             DispatchEvaluationActivity.Name, CheckWorkActivity.Name, RegisterActivity.Name, PromoteActivity.Name,
-            UpdateRunActivity.Name,
+            UpdateRunActivity.Name, PrepareShardActivity.Name, MergeShardsActivity.Name,
         };
         var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
 
