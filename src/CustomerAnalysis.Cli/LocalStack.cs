@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.Pipeline.Durable;
@@ -15,9 +17,28 @@ public static class LocalStack
     public static PipelineConfig LoadConfig(FileInfo file, string? storage)
     {
         var config = PipelineConfig.Load(file.FullName);
-        return storage is { Length: > 0 }
-            ? config with { Storage = config.Storage with { ConnectionString = storage } }
-            : config;
+        if (storage is { Length: > 0 }) config = config with { Storage = config.Storage with { ConnectionString = storage } };
+        if (ConnectionStringProblem(config.Storage.ConnectionString) is { } problem)
+            throw new InvalidInputException(storage is { Length: > 0 }
+                ? $"--storage is not an Azure Storage connection string: {problem}"
+                : $"storage.connection_string in {file.FullName} is not an Azure Storage connection string: {problem}");
+        return config;
+    }
+
+    /// <summary>Why a connection string cannot be used, or null when it can: the storage clients parse it here, before
+    /// anything starts, so a typo is a bad argument and not a failure of the host half-way up. Nothing is contacted.</summary>
+    public static string? ConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new TableServiceClient(connectionString);
+            _ = new BlobServiceClient(connectionString);
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or UriFormatException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the

@@ -115,11 +115,12 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
     [Fact]
     public void A_failure_that_is_not_bad_input_exits_1_with_one_error_line_and_no_stack_trace()
     {
-        // --out names an existing file: creating the export folder fails with an IOException at run time.
+        // --out names a folder inside an existing file: creating it fails with an IOException at run time (an
+        // existing file as --out itself is a bad argument, caught while parsing).
         var occupied = workspace.NewFolder("occupied");
         File.WriteAllText(occupied, "not a folder");
 
-        var result = CliRunner.Run("synth", "--out", occupied, "--events", "100", "--days", "1");
+        var result = CliRunner.Run("synth", "--out", Path.Combine(occupied, "export"), "--events", "100", "--days", "1");
 
         Assert.Equal(1, result.ExitCode);
         var errorLines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToArray();

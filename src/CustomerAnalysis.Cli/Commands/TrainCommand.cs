@@ -23,15 +23,13 @@ public static class TrainCommand
             Required = true,
         };
         var task = SharedOptions.Task();
-        var config = new Option<FileInfo>("--config") { Description = "Model config (config/nn/rnn.json, config/nn/transformer.json).", Required = true };
-        var dataConfig = new Option<FileInfo?>("--data-config") { Description = "Data settings when --data is a raw export (like ca prepare --config)." };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the checkpoint, metrics.json and plots.", Required = true };
+        var config = new Option<FileInfo>("--config") { Description = "Model config (config/nn/rnn.json, config/nn/transformer.json).", Required = true }
+            .ExistingFile();
+        var dataConfig = new Option<FileInfo?>("--data-config") { Description = "Data settings when --data is a raw export (like ca prepare --config)." }
+            .ExistingFile();
+        var output = SharedOptions.OutputFolder("Folder for the checkpoint, metrics.json and plots.");
         var protocol = SharedOptions.Protocol();
-        var threads = new Option<int>("--threads") { Description = "Cores to share among parallel trials (default: all)." };
-        threads.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0) result.AddError("--threads must be 0 (all cores) or more.");
-        });
+        var threads = SharedOptions.Number("--threads", "Cores to share among parallel trials (0 = all).", 0, 0, 4096);
         var json = SharedOptions.Json();
 
         var command = new Command("train", "Grid-search a model config, evaluate the best model against baselines, write artifacts.")
