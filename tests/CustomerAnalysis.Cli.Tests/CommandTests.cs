@@ -69,7 +69,8 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var report = JsonNode.Parse(result.Stdout)!.AsObject(); // exactly one JSON object on stdout
-        Assert.Equal(["best", "baselines", "trials"], report.Select(p => p.Key));
+        Assert.Equal(["best", "baselines", "trials", "failed_trials"], report.Select(p => p.Key));
+        Assert.Empty(report["failed_trials"]!.AsArray());
         Assert.True(report["best"]!.AsObject().ContainsKey("params"));
         Assert.True(report["best"]!["val"]!.AsObject().ContainsKey("top1_accuracy"));
         Assert.True(report["best"]!["test"]!.AsObject().ContainsKey("mrr"));
