@@ -4,9 +4,9 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
-using CustomerAnalysis.Pipeline.Durable;
-using CustomerAnalysis.Pipeline.Hosting;
-using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.LocalHost;
+using CustomerAnalysis.Serving;
+using Microsoft.AspNetCore.Builder;
 
 namespace CustomerAnalysis.Cli;
 
@@ -14,14 +14,15 @@ namespace CustomerAnalysis.Cli;
 public static class LocalStack
 {
     /// <summary>The pipeline config, with the storage connection replaced when one is given.</summary>
-    public static PipelineConfig LoadConfig(FileInfo file, string? storage)
+    public static PipelineConfig LoadConfig(FileInfo file, string? storage) => WithStorage(PipelineConfig.Load(file.FullName), storage);
+
+    private static PipelineConfig WithStorage(PipelineConfig config, string? storage)
     {
-        var config = PipelineConfig.Load(file.FullName);
         if (storage is { Length: > 0 }) config = config with { Storage = config.Storage with { ConnectionString = storage } };
         if (ConnectionStringProblem(config.Storage.ConnectionString) is { } problem)
             throw new InvalidInputException(storage is { Length: > 0 }
                 ? $"--storage is not an Azure Storage connection string: {problem}"
-                : $"storage.connection_string in {file.FullName} is not an Azure Storage connection string: {problem}");
+                : $"storage.connection_string in the pipeline config is not an Azure Storage connection string: {problem}");
         return config;
     }
 
@@ -61,15 +62,14 @@ public static class LocalStack
             throw new InvalidInputException($"scripts/azurite.sh failed (exit {process.ExitCode}); see .azurite/azurite.log.");
     }
 
-    public static Task<LocalPipelineServer> StartServerAsync(PipelineConfig config, int port, bool retrainingTimer,
-        CancellationToken cancellationToken) =>
-        LocalPipelineServer.StartAsync(config, PipelinePlugins.InProcess(),
-            new LocalServerOptions
-            {
-                Port = port,
-                EnableRetrainingTimer = retrainingTimer,
-                Durable = new LocalDurableHostOptions { TaskHubName = config.TaskHub },
-            }, cancellationToken: cancellationToken);
+    /// <summary>The local host with the TorchSharp predictor and <c>workers.count</c> trial worker processes reading
+    /// the same config file.</summary>
+    public static Task<WebApplication> StartServerAsync(FileInfo configFile, PipelineConfig config, int port,
+        bool retrainingTimer, CancellationToken cancellationToken) =>
+        LocalPipelineHost.StartAsync(config,
+            new LocalHostOptions(port, retrainingTimer,
+                new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString)),
+            services => services.AddTorchServing(), cancellationToken: cancellationToken);
 
     private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Training;
 

@@ -1,5 +1,5 @@
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Tests.Training;
