@@ -29,7 +29,9 @@ public static class Experiment
         var threshold = config.Pipeline.ProbThreshold;
         var trials = grid.Trials.Select(t => TrialSummary.From(t, data, threshold)).ToArray();
         var best = trials[grid.Best.Trial.Index];
-        var test = TestEvaluator.Evaluate(data, grid.TestPredictions, threshold);
+        // The best trial's config: the trees read gaps only if that model does; its seed is the config's (trials'
+        // own seeds are passed beside it), so the checkpoint's evaluation fits the same trees.
+        var test = TestEvaluator.Evaluate(data, grid.TestPredictions, threshold, TestEvaluator.TreesFor(grid.Best.Training.Config));
         var report = new ExperimentReport(metric.Name, best, test, trials);
         return new ExperimentResult(report, Complete(ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary), report));
     }
