@@ -94,7 +94,9 @@ public static class TestEvaluator
     {
         RequireCompatible(data, checkpoint);
         var config = checkpoint.Config;
-        return Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
+        // Scored as served: churn probabilities through the checkpoint's calibration.
+        return checkpoint.CalibratedChurn(
+            Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize));
     }
 
     /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>

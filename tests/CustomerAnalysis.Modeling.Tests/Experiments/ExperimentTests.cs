@@ -90,7 +90,7 @@ public class ExperimentTests
         ExperimentArtifacts.WriteMetrics(sink, test, "roc_auc", result.Report.Best.Validation);
         var plots = ExperimentArtifacts.WritePlots(sink, test, data);
 
-        Assert.Equal(["plots/confusion_matrix.png", "plots/true_vs_predicted.png", "plots/roc_curve.png"], plots);
+        Assert.Equal(["plots/confusion_matrix.png", "plots/true_vs_predicted.png", "plots/roc_curve.png", "plots/reliability.png"], plots);
         var metrics = JsonNode.Parse(sink.Artifacts["metrics.json"])!.AsObject();
         Assert.Equal(["grid_search_metric", "val", "test", "test_details", "baselines"], metrics.Select(p => p.Key));
         Assert.Equal(test.Model.Scalars["roc_auc"], metrics["test"]!["roc_auc"]!.GetValue<double>());
