@@ -5,7 +5,7 @@ using CustomerAnalysis.Core.Events;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Modeling.Training;
@@ -33,7 +33,7 @@ internal static class ModelingBench
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
             var dataset = Prepare(events, task, protocol);
             var config = Config(configPath, task, protocol);
-            Console.WriteLine($"== {run}: {configPath} ({GridSearch.Expand(config).Count} trials), " +
+            Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
                               $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, vocabulary {dataset.Vocabulary.Count}");
             var clock = Stopwatch.StartNew();
             using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
@@ -51,7 +51,7 @@ internal static class ModelingBench
     {
         var dataset = Prepare(Read(data), task, "default");
         var config = Config(configPath, task, "default");
-        var trials = GridSearch.Expand(config).Count;
+        var trials = ModelGrid.Expand(config).Count;
         Console.WriteLine($"grid: {configPath}, {trials} trials, {dataset.Summary.Sessions:N0} sessions, " +
                           $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, threads {(threads == 0 ? Environment.ProcessorCount : threads)}");
         var clock = Stopwatch.StartNew();

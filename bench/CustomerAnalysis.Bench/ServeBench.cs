@@ -5,10 +5,12 @@ using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion.Synthetic;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Pipeline;
-using CustomerAnalysis.Pipeline.Durable;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Training;
-using CustomerAnalysis.Pipeline.Training.InProcess;
+using CustomerAnalysis.Learning;
+using CustomerAnalysis.LocalHost;
+using CustomerAnalysis.Serving;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -37,14 +39,12 @@ internal static class ServeBench
                 ModelConfigDirectory = Path.Combine(root, "config", "nn"),
                 Api = new() { AdminKey = "bench" },
             };
-            var timed = new TimedPlugins(new TorchTrialRunner(maxParallelTrials: 1, threadsPerTrial: Environment.ProcessorCount));
-            await using var server = await LocalPipelineServer.StartAsync(config, timed.Plugins, new LocalServerOptions
-            {
-                Port = 0,
-                EnableRetrainingTimer = false,
-                Durable = new LocalDurableHostOptions { TaskHubName = $"bench{Guid.NewGuid():N}"[..16] },
-            });
-            Console.WriteLine($"data: ~{events:N0} synthetic events; server {server.Address}; {Environment.ProcessorCount} cores");
+            config = config with { TaskHub = $"bench{Guid.NewGuid():N}"[..16], Workers = new() { CheckIntervalSeconds = 5 } };
+            var timed = new TimedPlugins(new TorchTrialRunner(new LearningOptions(Environment.ProcessorCount)));
+            // One in-process trial worker: trials go through the queue one at a time, as with one worker process.
+            await using var server = await LocalPipelineHost.StartAsync(config, new LocalHostOptions(Port: 0, RetrainingTimer: false),
+                services => timed.Register(services).AddTrialWorker(config.Storage.ToOptions()));
+            Console.WriteLine($"data: ~{events:N0} synthetic events; server {server.Address()}; {Environment.ProcessorCount} cores");
 
             Console.WriteLine("warm-up run (JIT, TorchSharp native load, first queue polls; not counted):");
             await OverheadAsync(server, config, data, timed, 1);
@@ -53,7 +53,7 @@ internal static class ServeBench
             Console.WriteLine($"durable overhead: 1 trial {one:0.00} s, {trials} trials {many:0.00} s " +
                               $"=> fixed ~{one:0.00} s per run, ~{(many - one) / (trials - 1) * 1000:0} ms per extra trial");
 
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = server.Address };
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = server.Address() };
             await LoadAsync(http, 1, 200, 10); // warm-up: JIT, model load, connections
             foreach (var concurrency in new[] { 1, 32 })
             {
@@ -72,7 +72,7 @@ internal static class ServeBench
 
     /// <summary>Runs one events training with <paramref name="trials"/> one-epoch trials; returns wall time minus
     /// the time spent inside the plugins.</summary>
-    private static async Task<double> OverheadAsync(LocalPipelineServer server, PipelineConfig config, string data,
+    private static async Task<double> OverheadAsync(WebApplication server, PipelineConfig config, string data,
         TimedPlugins timed, int trials)
     {
         var rates = new JsonArray(Enumerable.Range(0, trials).Select(i => (JsonNode)JsonValue.Create(0.001 * (i + 1))).ToArray());
@@ -137,7 +137,9 @@ internal static class ServeBench
         public double Seconds => TimeSpan.FromTicks(Interlocked.Read(ref _ticks)).TotalSeconds;
         public void Reset() => Interlocked.Exchange(ref _ticks, 0);
 
-        public PipelinePlugins Plugins => new(new Preparer(this), new Runner(this, runner), new Evaluator(this), new TorchModelLoader());
+        public IServiceCollection Register(IServiceCollection services) => services
+            .AddSingleton<IDatasetPreparer>(new Preparer(this)).AddSingleton<ITrialRunner>(new Runner(this, runner))
+            .AddSingleton<IEvaluator>(new Evaluator(this)).AddTorchServing();
 
         private async Task<T> TimeAsync<T>(Func<Task<T>> work)
         {
@@ -170,8 +172,8 @@ internal static class ServeBench
         private sealed class Evaluator(TimedPlugins timer) : IEvaluator
         {
             private readonly CheckpointEvaluator _inner = new();
-            public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts, CancellationToken cancellationToken) =>
-                timer.TimeAsync(() => _inner.EvaluateAsync(dataset, checkpointPath, artifacts, cancellationToken));
+            public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, string? artifactsDirectory, CancellationToken cancellationToken) =>
+                timer.TimeAsync(() => _inner.EvaluateAsync(dataset, checkpointPath, artifactsDirectory, cancellationToken));
             public Task<IReadOnlyDictionary<string, double>> ScoreModelAsync(PreparedDataset dataset, string checkpointPath, CancellationToken cancellationToken) =>
                 timer.TimeAsync(() => _inner.ScoreModelAsync(dataset, checkpointPath, cancellationToken));
         }

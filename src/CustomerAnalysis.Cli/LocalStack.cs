@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
-using CustomerAnalysis.Pipeline.Durable;
-using CustomerAnalysis.Pipeline.Hosting;
-using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.LocalHost;
+using CustomerAnalysis.Serving;
+using Microsoft.AspNetCore.Builder;
 
 namespace CustomerAnalysis.Cli;
 
@@ -12,9 +12,10 @@ namespace CustomerAnalysis.Cli;
 public static class LocalStack
 {
     /// <summary>The pipeline config, with the storage connection replaced when one is given.</summary>
-    public static PipelineConfig LoadConfig(FileInfo file, string? storage)
+    public static PipelineConfig LoadConfig(FileInfo file, string? storage) => WithStorage(PipelineConfig.Load(file.FullName), storage);
+
+    private static PipelineConfig WithStorage(PipelineConfig config, string? storage)
     {
-        var config = PipelineConfig.Load(file.FullName);
         return storage is { Length: > 0 }
             ? config with { Storage = config.Storage with { ConnectionString = storage } }
             : config;
@@ -40,15 +41,14 @@ public static class LocalStack
             throw new InvalidInputException($"scripts/azurite.sh failed (exit {process.ExitCode}); see .azurite/azurite.log.");
     }
 
-    public static Task<LocalPipelineServer> StartServerAsync(PipelineConfig config, int port, bool retrainingTimer,
-        CancellationToken cancellationToken) =>
-        LocalPipelineServer.StartAsync(config, PipelinePlugins.InProcess(),
-            new LocalServerOptions
-            {
-                Port = port,
-                EnableRetrainingTimer = retrainingTimer,
-                Durable = new LocalDurableHostOptions { TaskHubName = config.TaskHub },
-            }, cancellationToken: cancellationToken);
+    /// <summary>The local host with the TorchSharp predictor and <c>workers.count</c> trial worker processes reading
+    /// the same config file.</summary>
+    public static Task<WebApplication> StartServerAsync(FileInfo configFile, PipelineConfig config, int port,
+        bool retrainingTimer, CancellationToken cancellationToken) =>
+        LocalPipelineHost.StartAsync(config,
+            new LocalHostOptions(port, retrainingTimer,
+                new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString)),
+            services => services.AddTorchServing(), cancellationToken: cancellationToken);
 
     private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Serving;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerAnalysis.Functions;
@@ -19,11 +20,8 @@ public static class FunctionsStartup
             : config;
     }
 
-    /// <summary>The app's services, with the real learning core (<see cref="PipelinePlugins.InProcess"/>) unless
-    /// <paramref name="plugins"/> says otherwise (tests).</summary>
-    public static void ConfigureServices(IServiceCollection services, PipelineConfig config, PipelinePlugins? plugins = null)
-    {
-        services.AddCustomerAnalysisPipeline(config);
-        services.AddPlugins(plugins ?? PipelinePlugins.InProcess());
-    }
+    /// <summary>The app's services: the pipeline (orchestration, activities, API, stores) and the TorchSharp predictor
+    /// for the prediction routes. Trials and evaluation run on the trial workers, not here.</summary>
+    public static IServiceCollection AddCustomerAnalysisFunctions(this IServiceCollection services, PipelineConfig config) =>
+        services.AddCustomerAnalysisPipeline(config).AddTorchServing();
 }

@@ -4,5 +4,5 @@ using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
-FunctionsStartup.ConfigureServices(builder.Services, FunctionsStartup.LoadConfig());
+builder.Services.AddCustomerAnalysisFunctions(FunctionsStartup.LoadConfig());
 builder.Build().Run();

@@ -1,4 +1,6 @@
 using CustomerAnalysis.Pipeline.Training;
+using CustomerAnalysis.Pipeline.Workers;
+using Microsoft.DurableTask.Client;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,13 +20,24 @@ public sealed class TrainingFunctions(IServiceProvider services)
     public Task<DatasetReference> PrepareDataset([ActivityTrigger] PrepareInput input, FunctionContext context) =>
         Create<PrepareDatasetActivity>().RunAsync(new FunctionActivityContext(PrepareDatasetActivity.Name, context), input);
 
-    [Function(TrainTrialActivity.Name)]
-    public Task<TrialOutcome> TrainTrial([ActivityTrigger] TrialInput input, FunctionContext context) =>
-        Create<TrainTrialActivity>().RunAsync(new FunctionActivityContext(TrainTrialActivity.Name, context), input);
+    [Function(DispatchTrialActivity.Name)]
+    public Task<bool> DispatchTrial([ActivityTrigger] TrialInput input, FunctionContext context) =>
+        Create<DispatchTrialActivity>().RunAsync(new FunctionActivityContext(DispatchTrialActivity.Name, context), input);
 
-    [Function(EvaluateActivity.Name)]
-    public Task<EvaluateOutput> Evaluate([ActivityTrigger] EvaluateInput input, FunctionContext context) =>
-        Create<EvaluateActivity>().RunAsync(new FunctionActivityContext(EvaluateActivity.Name, context), input);
+    [Function(DispatchEvaluationActivity.Name)]
+    public Task<bool> DispatchEvaluation([ActivityTrigger] EvaluateInput input, FunctionContext context) =>
+        Create<DispatchEvaluationActivity>().RunAsync(new FunctionActivityContext(DispatchEvaluationActivity.Name, context), input);
+
+    [Function(CheckWorkActivity.Name)]
+    public Task<IReadOnlyList<WorkCompletion>> CheckWork([ActivityTrigger] CheckWorkInput input, FunctionContext context) =>
+        Create<CheckWorkActivity>().RunAsync(new FunctionActivityContext(CheckWorkActivity.Name, context), input);
+
+    /// <summary>The completion relay: a trial worker's report becomes the event its orchestration waits for. The
+    /// queue is <c>{name_prefix}-trial-done</c>, named by the <c>TrialDoneQueue</c> app setting.</summary>
+    [Function("RelayWorkCompletion")]
+    public Task RelayCompletion([QueueTrigger("%TrialDoneQueue%")] string message, [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        CompletionRelay.RelayAsync(client, WorkQueues.ParseCompletion(message), cancellationToken);
 
     [Function(RegisterActivity.Name)]
     public Task<int> Register([ActivityTrigger] RegisterInput input, FunctionContext context) =>

@@ -14,6 +14,7 @@ public sealed record PipelineConfig
     [JsonPropertyName("api")] public ApiSection Api { get; init; } = new();
     [JsonPropertyName("models")] public ModelsSection Models { get; init; } = new();
     [JsonPropertyName("retraining")] public RetrainingSection Retraining { get; init; } = new();
+    [JsonPropertyName("workers")] public WorkersSection Workers { get; init; } = new();
     /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
     [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
@@ -63,6 +64,41 @@ public sealed record PipelineConfig
         /// test data).</summary>
         [JsonPropertyName("source")] public string Source { get; init; } = DefaultDataFolder;
         [JsonPropertyName("tasks")] public IReadOnlyList<string> Tasks { get; init; } = ["events"];
+    }
+
+    /// <summary>The trial workers: how many processes the local host starts, and how work is leased, retried and
+    /// timed out (the same settings the worker container reads in Azure).</summary>
+    public sealed record WorkersSection
+    {
+        /// <summary>Worker processes <c>ca serve</c> and <c>ca run</c> start (Azure: the Container Apps job scales).</summary>
+        [JsonPropertyName("count")] public int Count { get; init; } = 2;
+        /// <summary>Torch intra-op threads per worker process (when the model config's <c>num_threads</c> is 0).</summary>
+        [JsonPropertyName("torch_threads")] public int TorchThreads { get; init; } = 1;
+        /// <summary>Seconds a taken work item stays invisible; renewed while it is worked on.</summary>
+        [JsonPropertyName("lease_seconds")] public int LeaseSeconds { get; init; } = 60;
+        /// <summary>Deliveries of one item before it is recorded failed for good.</summary>
+        [JsonPropertyName("max_attempts")] public int MaxAttempts { get; init; } = 3;
+        /// <summary>Longest one trial attempt may run.</summary>
+        [JsonPropertyName("trial_timeout_minutes")] public int TrialTimeoutMinutes { get; init; } = 120;
+        /// <summary>Without a completion for this long, the orchestration reads the trial records instead.</summary>
+        [JsonPropertyName("check_interval_seconds")] public int CheckIntervalSeconds { get; init; } = 60;
+        /// <summary>Work not finished this long after dispatch is recorded failed (e.g. no worker runs at all).</summary>
+        [JsonPropertyName("deadline_minutes")] public int DeadlineMinutes { get; init; } = 24 * 60;
+
+        public Workers.TrialWorkerOptions ToWorkerOptions() => new()
+        {
+            Lease = TimeSpan.FromSeconds(Positive(LeaseSeconds, "workers.lease_seconds")),
+            MaxAttempts = Positive(MaxAttempts, "workers.max_attempts"),
+            TrialTimeout = TimeSpan.FromMinutes(Positive(TrialTimeoutMinutes, "workers.trial_timeout_minutes")),
+        };
+
+        public Training.WorkWait ToWorkWait() => new(
+            TimeSpan.FromSeconds(Positive(CheckIntervalSeconds, "workers.check_interval_seconds")),
+            TimeSpan.FromMinutes(Positive(DeadlineMinutes, "workers.deadline_minutes")));
+
+        private static int Positive(int value, string key) => value > 0
+            ? value
+            : throw new InvalidInputException($"{key} must be a positive whole number, not {value}.");
     }
 
     /// <summary>The generated default data (<c>ca run</c> writes it there with <c>ca synth</c>).</summary>

@@ -1,11 +1,13 @@
 using System.Reflection;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline;
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.LocalHost;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Tests;
 using CustomerAnalysis.Pipeline.Training;
+using CustomerAnalysis.Pipeline.Workers;
+using CustomerAnalysis.Serving;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -30,8 +32,9 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
     {
         var expected = new[]
         {
-            TrainingOrchestration.Name, PrepareDatasetActivity.Name, TrainTrialActivity.Name, EvaluateActivity.Name,
-            RegisterActivity.Name, PromoteActivity.Name, UpdateRunActivity.Name,
+            TrainingOrchestration.Name, PrepareDatasetActivity.Name, DispatchTrialActivity.Name,
+            DispatchEvaluationActivity.Name, CheckWorkActivity.Name, RegisterActivity.Name, PromoteActivity.Name,
+            UpdateRunActivity.Name,
         };
         var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
 
@@ -42,19 +45,23 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
             var trigger = name == TrainingOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
             Assert.Contains(method.GetParameters(), p => p.GetCustomAttribute(trigger) != null);
         }
+        // The completion relay listens on the queue the workers report to, named by an app setting.
+        var relay = functions["RelayWorkCompletion"].GetParameters()
+            .Select(p => p.GetCustomAttribute<QueueTriggerAttribute>()).Single(a => a != null)!;
+        Assert.Equal("%TrialDoneQueue%", relay.QueueName);
     }
 
     [Fact]
-    public void The_app_runs_the_real_learning_core_and_ships_host_json_and_the_model_configs()
+    public void The_app_prepares_and_serves_but_leaves_training_to_the_workers_and_ships_host_json_and_the_model_configs()
     {
-        var services = new ServiceCollection();
-        FunctionsStartup.ConfigureServices(services, new PipelineConfig());
+        var services = new ServiceCollection().AddLogging();
+        services.AddCustomerAnalysisFunctions(new PipelineConfig());
         using var provider = services.BuildServiceProvider();
 
-        Assert.IsType<Pipeline.Training.InProcess.TorchTrialRunner>(provider.GetRequiredService<ITrialRunner>());
-        Assert.IsType<Pipeline.Training.InProcess.ExportDatasetPreparer>(provider.GetRequiredService<IDatasetPreparer>());
-        Assert.IsType<Pipeline.Training.InProcess.CheckpointEvaluator>(provider.GetRequiredService<IEvaluator>());
-        Assert.IsType<Pipeline.Training.InProcess.TorchModelLoader>(provider.GetRequiredService<IModelLoader>());
+        Assert.IsType<ExportDatasetPreparer>(provider.GetRequiredService<IDatasetPreparer>());
+        Assert.IsType<TorchModelLoader>(provider.GetRequiredService<IModelLoader>());
+        Assert.Null(provider.GetService<ITrialRunner>());
+        Assert.Null(provider.GetService<IEvaluator>());
         // host.json lives at the repository root and is linked into the app's output, with the config it loads.
         var output = Path.GetDirectoryName(typeof(FunctionsStartup).Assembly.Location)!;
         Assert.True(File.Exists(Path.Combine(output, "host.json")));
@@ -108,7 +115,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
             Storage = new() { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("f") },
         };
         var services = new ServiceCollection().AddLogging();
-        FunctionsStartup.ConfigureServices(services, config);
+        services.AddCustomerAnalysisFunctions(config);
         await using var provider = services.BuildServiceProvider();
         var runs = provider.GetRequiredService<RunStore>();
         // Nothing exists yet: reading a table that is not there is a storage error.
@@ -134,17 +141,25 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         };
         var services = new ServiceCollection().AddLogging();
         var runner = new GatedTrialRunner();
-        var plugins = new PipelinePlugins(new SyntheticPreparer(), runner, new LookupEvaluator(), new LookupModelLoader());
-        FunctionsStartup.ConfigureServices(services, config, plugins);
+        void AddApp(IServiceCollection app) => app.AddCustomerAnalysisFunctions(config)
+            .AddSingleton<IDatasetPreparer, SyntheticPreparer>().AddSingleton<IModelLoader, LookupModelLoader>();
+        AddApp(services);
         await using var provider = services.BuildServiceProvider();
         // As the Functions host does at start-up: the app's hosted services create the tables and the container.
         foreach (var hosted in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
             await hosted.StartAsync(CancellationToken.None);
         // The Functions host runs the orchestrator and activities on this same engine (DTFx on Azure Storage).
-        await using var durable = await LocalDurableHost.StartAsync(
-            new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
+        // A trial worker (as the container runs it) and, standing in for the queue-triggered relay, the listener.
+        await using var durable = await EngineHost.StartAsync(
+            new LocalDurableEngineOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = AzuriteFixture.UniqueName("hub") },
             tasks => tasks.AddTrainingTasks(),
-            s => FunctionsStartup.ConfigureServices(s, config, plugins));
+            s =>
+            {
+                AddApp(s);
+                s.AddSingleton<ITrialRunner>(runner).AddSingleton<IEvaluator, LookupEvaluator>()
+                    .AddTrialWorker(config.Storage.ToOptions(), new TrialWorkerOptions { Lease = TimeSpan.FromSeconds(6) })
+                    .AddCompletionListener();
+            });
         var api = ActivatorUtilities.CreateInstance<ApiFunctions>(provider);
         var timer = ActivatorUtilities.CreateInstance<RetrainingFunction>(provider);
 

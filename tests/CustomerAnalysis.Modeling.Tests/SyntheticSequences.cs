@@ -1,5 +1,5 @@
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 
 namespace CustomerAnalysis.Modeling.Tests;
 

@@ -1,8 +1,8 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Models;
-using CustomerAnalysis.Pipeline.Training.InProcess;
+using CustomerAnalysis.Learning;
 using TorchSharp;
 
 namespace CustomerAnalysis.Pipeline.Tests;
@@ -27,7 +27,7 @@ public sealed class CheckpointEvaluatorTests
                 new ModelCheckpoint(config, vocabulary, model).Write(file);
             var evaluator = new CheckpointEvaluator();
 
-            var full = await evaluator.EvaluateAsync(dataset, path, artifacts: null, CancellationToken.None);
+            var full = await evaluator.EvaluateAsync(dataset, path, artifactsDirectory: null, CancellationToken.None);
             var modelOnly = await evaluator.ScoreModelAsync(dataset, path, CancellationToken.None);
 
             Assert.NotEmpty(full.Baselines);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.LocalHost;
+using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
@@ -20,7 +21,7 @@ public static class CrashHost
         if (args is not ["crash-host", var connection, var hub, var prefix, var runIdFile]) return 2;
         var storageOptions = new PipelineStorageOptions { ConnectionString = connection, NamePrefix = prefix };
         await new PipelineStorage(storageOptions).EnsureCreatedAsync();
-        await using var host = await LocalDurableHost.StartAsync(CrashTests.DurableOptions(connection, hub),
+        await using var host = await EngineHost.StartAsync(CrashTests.DurableOptions(connection, hub),
             tasks => tasks.AddTrainingTasks(),
             services => CrashTests.AddServices(services, storageOptions, new SlowTrialRunner()));
         var runId = await host.Services.GetRequiredService<TrainingLauncher>().StartAsync(host.Client, CrashTests.Input);
@@ -50,7 +51,7 @@ public sealed class CrashTests(AzuriteFixture azurite)
 {
     internal static readonly TrainingInput Input = PipelineHarness.Input(new { num_layers = new[] { 1, 2 }, seed = new[] { 1, 2 } });
 
-    internal static LocalDurableHostOptions DurableOptions(string connection, string hub) => new()
+    internal static LocalDurableEngineOptions DurableOptions(string connection, string hub) => new()
     {
         StorageConnectionString = connection,
         TaskHubName = hub,
@@ -65,6 +66,8 @@ public sealed class CrashTests(AzuriteFixture azurite)
         services.AddSingleton<IDatasetPreparer, SyntheticPreparer>();
         services.AddSingleton(runner);
         services.AddSingleton<IEvaluator, LookupEvaluator>();
+        services.AddTrialWorker(storage, PipelineHarness.FastWorker);
+        services.AddCompletionListener();
     }
 
     [Fact]
@@ -104,7 +107,7 @@ public sealed class CrashTests(AzuriteFixture azurite)
             await child.WaitForExitAsync();
         }
 
-        await using var host = await LocalDurableHost.StartAsync(DurableOptions(azurite.ConnectionString, hub),
+        await using var host = await EngineHost.StartAsync(DurableOptions(azurite.ConnectionString, hub),
             tasks => tasks.AddTrainingTasks(),
             services => AddServices(services, storage, new LookupTrialRunner()));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -114,7 +117,7 @@ public sealed class CrashTests(AzuriteFixture azurite)
         var trials = await runs.ListTrialsAsync(runId);
         Assert.Equal(["t000", "t001", "t002", "t003"], trials.Select(t => t.TrialId));
         Assert.All(trials, t => Assert.Equal(TrialStatus.Succeeded, t.Status));
-        // Trials that were running in the killed host ran again in the new one, yet left one record each.
+        // Trials that were running in the killed host's worker ran again (their lease ran out), yet left one record each.
         Assert.Contains(trials, t => t.Attempts == 2);
         foreach (var t in trials)
             Assert.Equal(

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Core.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 
@@ -97,11 +97,11 @@ public sealed class LookupTrialRunner : ITrialRunner
     public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);
-        var config = Modeling.Configuration.NnConfig.Parse(request.ModelConfig).WithSettings(
+        var config = Core.Configuration.NnConfig.Parse(request.ModelConfig).WithSettings(
             request.Params.ToDictionary(p => p.Key, p => System.Text.Json.Nodes.JsonNode.Parse(p.Value.GetRawText())!));
         if (config.Training.LearningRate >= FailingLearningRate)
             throw new InvalidOperationException($"Trial {request.TrialId} was asked to fail.");
-        var context = ((Modeling.Configuration.RnnInitParams)config.Init).NumLayers >= 2 ? 1 : 0;
+        var context = ((Core.Configuration.RnnInitParams)config.Init).NumLayers >= 2 ? 1 : 0;
         var checkpoint = LookupCheckpoint.Train(request.Dataset, context);
         checkpoint.Save(request.CheckpointPath);
         var accuracy = checkpoint.Accuracy(request.Dataset, request.Dataset.Validation);
@@ -128,7 +128,7 @@ public sealed class LookupEvaluator : IEvaluator
     }
 
     public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath,
-        Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
+        string? artifactsDirectory, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref Evaluations);
         var model = LookupCheckpoint.Load(checkpointPath);

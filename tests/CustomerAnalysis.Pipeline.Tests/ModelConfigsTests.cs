@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Pipeline.Training;
 
 namespace CustomerAnalysis.Pipeline.Tests;

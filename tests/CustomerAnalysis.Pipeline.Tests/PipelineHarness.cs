@@ -1,6 +1,8 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.LocalHost;
+using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Workers;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
@@ -12,10 +14,11 @@ namespace CustomerAnalysis.Pipeline.Tests;
 /// lookup-table test doubles.</summary>
 public sealed class PipelineHarness : IAsyncDisposable
 {
-    private PipelineHarness(LocalDurableHost host) => Host = host;
+    private PipelineHarness(EngineHost host) => Host = host;
 
-    public LocalDurableHost Host { get; }
+    public EngineHost Host { get; }
     public DurableTaskClient Client => Host.Client;
+    public IServiceProvider Services => Host.Services;
     public RunStore Runs => Host.Services.GetRequiredService<RunStore>();
     public ModelRegistry Registry => Host.Services.GetRequiredService<ModelRegistry>();
     public ArtifactStore Artifacts => Host.Services.GetRequiredService<ArtifactStore>();
@@ -32,8 +35,8 @@ public sealed class PipelineHarness : IAsyncDisposable
             NamePrefix = AzuriteFixture.UniqueName("t"),
         };
         await new PipelineStorage(storageOptions).EnsureCreatedAsync();
-        var host = await LocalDurableHost.StartAsync(
-            new LocalDurableHostOptions
+        var host = await EngineHost.StartAsync(
+            new LocalDurableEngineOptions
             {
                 StorageConnectionString = azurite.ConnectionString,
                 TaskHubName = AzuriteFixture.UniqueName("hub"),
@@ -47,10 +50,22 @@ public sealed class PipelineHarness : IAsyncDisposable
                 services.AddSingleton<ITrialRunner, LookupTrialRunner>();
                 services.AddSingleton<IEvaluator, LookupEvaluator>();
                 services.AddSingleton<IModelLoader, LookupModelLoader>();
+                // One trial worker in this process, and the completion relay, as the local host runs them.
+                services.AddTrialWorker(storageOptions, FastWorker);
+                services.AddCompletionListener();
                 configureServices?.Invoke(services);
             });
         return new PipelineHarness(host);
     }
+
+    /// <summary>Worker settings for tests: short leases so a lost item comes back quickly.</summary>
+    public static readonly TrialWorkerOptions FastWorker = new()
+    {
+        Lease = TimeSpan.FromSeconds(6), MaxAttempts = 3, CancellationCheckInterval = TimeSpan.FromMilliseconds(500),
+    };
+
+    /// <summary>Waits with a short record check, so a test that loses a completion still ends quickly.</summary>
+    public static readonly WorkWait FastWait = new(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5));
 
     /// <summary>An events run whose model config has this grid (keys are real config settings; see
     /// <see cref="LookupTrialRunner"/> for what the lookup doubles make of them).</summary>
@@ -60,6 +75,7 @@ public sealed class PipelineHarness : IAsyncDisposable
         Task = PredictionTask.Events,
         ModelName = "next-event",
         ModelConfig = ModelConfigJson(grid),
+        Wait = FastWait,
     };
 
     public static string ModelConfigJson(object grid) => LookupModelConfigs.Json(grid);

@@ -5,7 +5,7 @@ using System.Text.Json;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Api;
 using CustomerAnalysis.Pipeline.Hosting;
-using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Core.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,7 +111,8 @@ public sealed class ProductionModelCacheTests(AzuriteFixture azurite)
     {
         var loader = new VersionLoader { Failure = new Core.InvalidInputException("Checkpoint header is damaged.") };
         await using var server = await ServerHarness.StartAsync(azurite,
-            new PipelinePlugins(new SyntheticPreparer(), new LookupTrialRunner(), new LookupEvaluator(), loader));
+            services => services.AddSingleton<IDatasetPreparer, SyntheticPreparer>().AddSingleton<ITrialRunner, LookupTrialRunner>().AddSingleton<IEvaluator, LookupEvaluator>()
+                .AddSingleton<IModelLoader>(loader));
         var registry = server.Server.Services.GetRequiredService<ModelRegistry>();
         var artifacts = server.Server.Services.GetRequiredService<ArtifactStore>();
         var blob = "runs/run1/model.ckpt";

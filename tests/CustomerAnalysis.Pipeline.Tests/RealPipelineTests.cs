@@ -3,7 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Ingestion.Synthetic;
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.Learning;
+using CustomerAnalysis.Serving;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
@@ -43,7 +44,7 @@ public sealed class RealDataFixture
 [Collection(AzuriteCollection.Name)]
 public sealed class RealPipelineTests(AzuriteFixture azurite, RealDataFixture data) : IClassFixture<RealDataFixture>
 {
-    private async Task<ServerHarness> StartAsync() => await ServerHarness.StartAsync(azurite, PipelinePlugins.InProcess(),
+    private async Task<ServerHarness> StartAsync() => await ServerHarness.StartAsync(azurite, services => services.AddInProcessLearning().AddTorchServing(),
         c => c with
         {
             ModelConfigDirectory = data.ModelConfigs,

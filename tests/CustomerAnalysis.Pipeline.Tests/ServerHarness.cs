@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.LocalHost;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Training;
 
@@ -12,23 +14,30 @@ public sealed class ServerHarness : IAsyncDisposable
 {
     public const string Key = "test-key";
 
-    private ServerHarness(LocalPipelineServer server, PipelineConfig config)
+    private ServerHarness(WebApplication server, PipelineConfig config)
     {
         Server = server;
         Config = config;
-        Http = new HttpClient { BaseAddress = server.Address };
+        Http = new HttpClient { BaseAddress = server.Address() };
     }
 
-    public LocalPipelineServer Server { get; }
+    public WebApplication Server { get; }
     public PipelineConfig Config { get; }
     public HttpClient Http { get; }
 
     public static Task<ServerHarness> StartAsync(AzuriteFixture azurite, ITrialRunner? runner = null,
         Func<PipelineConfig, PipelineConfig>? configure = null) =>
-        StartAsync(azurite, new PipelinePlugins(new SyntheticPreparer(), runner ?? new LookupTrialRunner(),
-            new LookupEvaluator(), new LookupModelLoader()), configure);
+        StartAsync(azurite, services =>
+        {
+            services.AddSingleton<IDatasetPreparer, SyntheticPreparer>();
+            services.AddSingleton(runner ?? new LookupTrialRunner());
+            services.AddSingleton<IEvaluator, LookupEvaluator>();
+            services.AddSingleton<IModelLoader, LookupModelLoader>();
+        }, configure);
 
-    public static async Task<ServerHarness> StartAsync(AzuriteFixture azurite, PipelinePlugins plugins,
+    /// <param name="learning">Registers the trial runner, evaluator and model loader (doubles or the real ones), and a
+    /// preparer unless the real one (sources on disk) is wanted; the harness adds one in-process trial worker.</param>
+    public static async Task<ServerHarness> StartAsync(AzuriteFixture azurite, Action<IServiceCollection> learning,
         Func<PipelineConfig, PipelineConfig>? configure = null)
     {
         var config = new PipelineConfig
@@ -38,14 +47,15 @@ public sealed class ServerHarness : IAsyncDisposable
             ModelConfigDirectory = LookupModelConfigs.Directory,
             Models = new() { Events = new() { Name = "next-event", Model = LookupModelConfigs.Name } },
             Retraining = new() { Source = "synthetic:300", Tasks = ["events"] },
+            TaskHub = AzuriteFixture.UniqueName("hub"),
+            Workers = new() { CheckIntervalSeconds = 5 },
         };
         config = configure?.Invoke(config) ?? config;
-        var server = await LocalPipelineServer.StartAsync(config, plugins,
-            new LocalServerOptions
+        var server = await LocalPipelineHost.StartAsync(config, new LocalHostOptions(Port: 0, RetrainingTimer: false),
+            services =>
             {
-                Port = 0,
-                EnableRetrainingTimer = false,
-                Durable = new LocalDurableHostOptions { TaskHubName = AzuriteFixture.UniqueName("hub") },
+                learning(services);
+                services.AddTrialWorker(config.Storage.ToOptions(), PipelineHarness.FastWorker);
             });
         return new ServerHarness(server, config);
     }
@@ -88,6 +98,7 @@ public sealed class ServerHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        await Server.StopAsync();
         await Server.DisposeAsync();
     }
 }

@@ -1,3 +1,4 @@
+using CustomerAnalysis.Pipeline.Workers;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
@@ -132,9 +133,9 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         public volatile bool DropAccuracy;
 
         public async Task<EvaluationResult> EvaluateAsync(Core.Preparation.PreparedDataset dataset, string checkpointPath,
-            Modeling.Experiments.IArtifactSink? artifacts, CancellationToken cancellationToken)
+            string? artifactsDirectory, CancellationToken cancellationToken)
         {
-            var result = await _inner.EvaluateAsync(dataset, checkpointPath, artifacts, cancellationToken);
+            var result = await _inner.EvaluateAsync(dataset, checkpointPath, artifactsDirectory, cancellationToken);
             return DropAccuracy
                 ? result with { TestMetrics = result.TestMetrics.Where(m => m.Key != "accuracy").ToDictionary() }
                 : result;
@@ -173,18 +174,27 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         var again = await prepare.RunAsync(context, new PrepareInput(runId, "synthetic:100", Core.Preparation.PredictionTask.Events, new()));
         Assert.Equal(dataset, again);
 
-        var runner = new LookupTrialRunner();
-        var trial = new TrainTrialActivity(runner, pipeline.Artifacts, pipeline.Runs, TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<TrainTrialActivity>.Instance);
+        // Dispatched twice (an activity retried after a crash): the worker trains it once, the duplicate only reports.
+        var dispatch = new DispatchTrialActivity(pipeline.Services.GetRequiredService<WorkQueues>(), pipeline.Runs, TimeProvider.System);
         var input = new TrialInput(runId, "t000", dataset.Blob, PipelineHarness.ModelConfigJson(new { }),
             new Dictionary<string, JsonElement> { ["num_layers"] = JsonSerializer.SerializeToElement(2) }, Seed: 42);
-        var first = await trial.RunAsync(context, input);
-        var second = await trial.RunAsync(context, input);
+        Assert.True(await dispatch.RunAsync(context, input));
+        Assert.True(await dispatch.RunAsync(context, input));
+        var queues = pipeline.Services.GetRequiredService<WorkQueues>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await pipeline.Runs.GetTrialAsync(runId, "t000"))?.Status != TrialStatus.Succeeded
+               || await queues.PendingWorkAsync() > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The worker did not finish the trial.");
+            await Task.Delay(100);
+        }
+        // Once it has succeeded, dispatching it again queues nothing.
+        Assert.False(await dispatch.RunAsync(context, input));
 
-        Assert.Equal(1, runner.Runs);
-        Assert.Equal(first.ValidationMetrics, second.ValidationMetrics);
+        Assert.Equal(1, pipeline.Runner.Runs);
         var record = Assert.Single(await pipeline.Runs.ListTrialsAsync(runId));
         Assert.Equal(1, record.Attempts);
+        Assert.Equal(TrialStatus.Succeeded, record.Status);
     }
 
     private sealed class DirectActivityContext(string instanceId) : Microsoft.DurableTask.TaskActivityContext

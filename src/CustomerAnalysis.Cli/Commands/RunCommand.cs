@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Ingestion.Synthetic;
+using CustomerAnalysis.LocalHost;
+using Microsoft.AspNetCore.Builder;
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.Pipeline.Api;
 using CustomerAnalysis.Pipeline.Hosting;
@@ -51,15 +53,15 @@ public static class RunCommand
             // Resolved before anything starts, so a bad model config fails fast.
             var inputs = QuickRun.All.Select(run => run.Resolve(pipeline, data)).ToList();
 
-            Console.Error.WriteLine("Starting the local host (Durable engine on Azurite, HTTP API)");
-            await using var server = await LocalStack.StartServerAsync(pipeline, port: 0, retrainingTimer: false, cancellationToken);
+            Console.Error.WriteLine($"Starting the local host (Durable engine on Azurite, HTTP API, {pipeline.Workers.Count} trial worker processes)");
+            await using var server = await LocalStack.StartServerAsync(configFile, pipeline, port: 0, retrainingTimer: false, cancellationToken);
             var client = server.Services.GetRequiredService<DurableTaskClient>();
             var launcher = server.Services.GetRequiredService<TrainingLauncher>();
             var runIds = new List<string>();
             foreach (var (run, input) in QuickRun.All.Zip(inputs))
             {
                 runIds.Add(await launcher.StartAsync(client, input, cancellationToken: cancellationToken));
-                Console.Error.WriteLine($"{run.Title} run {runIds[^1]} started: {server.Address}api/training/{runIds[^1]}");
+                Console.Error.WriteLine($"{run.Title} run {runIds[^1]} started: {server.Address()}api/training/{runIds[^1]}");
             }
 
             var finished = await FollowAsync(client, QuickRun.All.Zip(runIds).ToList(), cancellationToken);
@@ -139,13 +141,13 @@ public static class RunCommand
               (progress.BestValidationMetric is { } best ? $", best {progress.BestTrialId} val {best:0.0000}" : "");
     }
 
-    private static async Task<RunOutcome> OutcomeAsync(LocalPipelineServer server, PipelineConfig pipeline, QuickRun run,
+    private static async Task<RunOutcome> OutcomeAsync(WebApplication server, PipelineConfig pipeline, QuickRun run,
         OrchestrationMetadata instance, CancellationToken cancellationToken)
     {
         var result = instance.ReadOutputAs<TrainingResult>()!;
         var version = await server.Services.GetRequiredService<ModelRegistry>()
             .GetVersionAsync(result.ModelName, result.ModelVersion, cancellationToken);
-        var prediction = await PredictAsync(server.Address, pipeline, run, cancellationToken);
+        var prediction = await PredictAsync(server.Address(), pipeline, run, cancellationToken);
         return new RunOutcome(run, instance.InstanceId, result, version, prediction);
     }
 

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using CustomerAnalysis.LocalHost;
+using Microsoft.Extensions.Hosting;
 
 namespace CustomerAnalysis.Cli.Commands;
 
@@ -31,8 +33,9 @@ public static class ServeCommand
             var configFile = parsed.GetValue(config)!;
             var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
-            await using var server = await LocalStack.StartServerAsync(pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
-            Console.Error.WriteLine($"Serving {server.Address}api/ and the web UI at {server.Address} (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
+            await using var server = await LocalStack.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
+            Console.Error.WriteLine($"Serving {server.Address()}api/ and the web UI at {server.Address()} with {pipeline.Workers.Count} trial " +
+                                    $"worker processes (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
             await server.WaitForShutdownAsync(cancellationToken);
             Console.Error.WriteLine("Stopping");
             return ExitCodes.Success;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Training;
 using Spectre.Console;
@@ -87,7 +87,7 @@ public static class TrainCommand
 
     private static async Task<ExperimentResult> RunWithProgressAsync(PreparedDataset dataset, NnConfig config, int threads, CancellationToken cancellationToken)
     {
-        var trialCount = GridSearch.Expand(config).Count;
+        var trialCount = ModelGrid.Expand(config).Count;
         var epochs = config.Training.NumEpochs;
         var metricName = config.Pipeline.GridSearchMetric;
         string EpochText(TrialSpec trial, EpochRecord epoch) =>

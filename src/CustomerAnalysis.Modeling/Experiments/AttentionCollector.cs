@@ -1,7 +1,7 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Attention;
 using CustomerAnalysis.Modeling.Checkpoints;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Data;
 using TorchSharp;
 

@@ -1,7 +1,7 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Modeling.Checkpoints;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Experiments;
@@ -15,7 +15,7 @@ public sealed record ExperimentResult(ExperimentReport Report, ModelCheckpoint C
 /// <summary>
 /// The whole training flow in one call: grid search (validation picks the best trial), then the best model and the
 /// baselines on test. Each step is public on its own for hosts that run them separately (a pipeline trains each
-/// trial in its own activity): <see cref="GridSearch.Expand"/> / <see cref="Trainer.Train"/> per trial,
+/// trial in its own activity): <see cref="ModelGrid.Expand"/> / <see cref="Trainer.Train"/> per trial,
 /// <see cref="TrialSummary.From(TrialSpec, TrainingResult, double, PreparedDataset, double)"/>,
 /// <see cref="TestEvaluator.Evaluate(PreparedDataset, ModelCheckpoint)"/>,
 /// <see cref="Complete"/>.

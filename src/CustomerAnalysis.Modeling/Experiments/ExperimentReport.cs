@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core.Configuration;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Evaluation;

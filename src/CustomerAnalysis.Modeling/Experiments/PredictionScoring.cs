@@ -1,7 +1,7 @@
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Experiments;

@@ -1,5 +1,6 @@
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Core.Prediction;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Data;
 using TorchSharp;
@@ -9,10 +10,6 @@ namespace CustomerAnalysis.Modeling.Prediction;
 /// <summary>One session to score: its event names in order and, for models trained with time gaps, the seconds
 /// from each event to the previous one (0 for the first).</summary>
 public sealed record SessionInput(IReadOnlyList<string> Events, IReadOnlyList<double>? GapSeconds = null);
-
-public sealed record EventProbability(
-    [property: System.Text.Json.Serialization.JsonPropertyName("event")] string Event,
-    [property: System.Text.Json.Serialization.JsonPropertyName("probability")] double Probability);
 
 /// <summary>The prediction for one session.</summary>
 /// <param name="TopEvents">Events task: the most likely next events, most likely first; churn: empty.</param>

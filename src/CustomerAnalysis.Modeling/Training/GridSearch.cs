@@ -2,16 +2,9 @@ using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 
 namespace CustomerAnalysis.Modeling.Training;
-
-/// <summary>One configuration of the grid.</summary>
-/// <param name="Index">0-based position in the cartesian product (the first grid key varies slowest).</param>
-/// <param name="Settings">The grid values this trial uses, by setting name.</param>
-/// <param name="Config">The full config of the trial (no grid).</param>
-/// <param name="Seed">model_training_params.seed + index: trials differ, reruns repeat.</param>
-public sealed record TrialSpec(int Index, IReadOnlyDictionary<string, JsonNode> Settings, NnConfig Config, int Seed);
 
 public sealed record TrialResult(TrialSpec Trial, TrainingResult Training, double Seconds);
 
@@ -35,20 +28,9 @@ public sealed record GridSearchRun(
 /// </summary>
 public static class GridSearch
 {
-    public static IReadOnlyList<TrialSpec> Expand(NnConfig config)
-    {
-        IEnumerable<Dictionary<string, JsonNode>> combinations = [new Dictionary<string, JsonNode>(StringComparer.Ordinal)];
-        foreach (var (key, values) in config.Grid)
-            combinations = combinations.SelectMany(partial => values.Select(value =>
-                new Dictionary<string, JsonNode>(partial, StringComparer.Ordinal) { [key] = value }));
-        return combinations
-            .Select((settings, index) => new TrialSpec(index, settings, config.WithSettings(settings), config.Training.Seed + index))
-            .ToArray();
-    }
-
     public static GridSearchResult Run(PreparedDataset data, NnConfig config, ValidationMetric metric, GridSearchRun run)
     {
-        var trials = Expand(config);
+        var trials = ModelGrid.Expand(config);
         var cores = run.Cores > 0 ? run.Cores : Environment.ProcessorCount;
         var parallel = run.MaxParallelTrials > 0 ? run.MaxParallelTrials
             : config.Pipeline.MaxParallelTrials > 0 ? config.Pipeline.MaxParallelTrials

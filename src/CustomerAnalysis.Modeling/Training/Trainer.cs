@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Data;
 using CustomerAnalysis.Modeling.Models;
 using TorchSharp;

@@ -1,4 +1,4 @@
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Models;
 
 namespace CustomerAnalysis.Modeling.Training;

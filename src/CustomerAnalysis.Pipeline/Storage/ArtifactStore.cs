@@ -81,9 +81,3 @@ public sealed class ArtifactStore(PipelineStorage storage)
     }
 }
 
-/// <summary>Experiment artifacts (Modeling's <see cref="Modeling.Experiments.ExperimentArtifacts"/>) written straight
-/// to blobs under a prefix.</summary>
-public sealed class BlobArtifactSink(ArtifactStore artifacts, string prefix) : Modeling.Experiments.IArtifactSink
-{
-    public Stream Create(string name) => artifacts.OpenWrite(prefix + name);
-}

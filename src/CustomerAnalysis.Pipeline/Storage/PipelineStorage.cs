@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 
 namespace CustomerAnalysis.Pipeline.Storage;
 
@@ -15,7 +16,8 @@ public sealed record PipelineStorageOptions
 
 /// <summary>
 /// The pipeline's Azure Storage: tables <c>{prefix}runs</c>, <c>{prefix}trials</c>, <c>{prefix}models</c> and the blob
-/// container <c>{prefix}artifacts</c>. One instance per process; the clients it holds are thread-safe.
+/// container <c>{prefix}artifacts</c>, and the trial workers' queues <c>{prefix}-trials</c> (work items) and
+/// <c>{prefix}-trial-done</c> (completions). One instance per process; the clients it holds are thread-safe.
 /// </summary>
 public sealed class PipelineStorage
 {
@@ -31,12 +33,22 @@ public sealed class PipelineStorage
         Models = tables.GetTableClient(options.NamePrefix + "models");
         Artifacts = new BlobServiceClient(options.ConnectionString)
             .GetBlobContainerClient(options.NamePrefix.ToLowerInvariant() + "artifacts");
+        // Work items are JSON text; base64 keeps them valid for every queue client (the Functions trigger decodes it).
+        var queues = new QueueServiceClient(options.ConnectionString,
+            new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        TrialQueue = queues.GetQueueClient(TrialQueueName(options.NamePrefix));
+        CompletionQueue = queues.GetQueueClient(CompletionQueueName(options.NamePrefix));
     }
+
+    public static string TrialQueueName(string prefix) => prefix.ToLowerInvariant() + "-trials";
+    public static string CompletionQueueName(string prefix) => prefix.ToLowerInvariant() + "-trial-done";
 
     internal TableClient Runs { get; }
     internal TableClient Trials { get; }
     internal TableClient Models { get; }
     internal BlobContainerClient Artifacts { get; }
+    internal QueueClient TrialQueue { get; }
+    internal QueueClient CompletionQueue { get; }
 
     /// <summary>Creates the tables and the container if missing (idempotent).</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
@@ -47,7 +59,9 @@ public sealed class PipelineStorage
                 Runs.CreateIfNotExistsAsync(cancellationToken),
                 Trials.CreateIfNotExistsAsync(cancellationToken),
                 Models.CreateIfNotExistsAsync(cancellationToken),
-                Artifacts.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+                Artifacts.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                TrialQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+                CompletionQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
         }
         catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
         {

@@ -9,14 +9,20 @@ public enum RunStatus
     [JsonStringEnumMemberName("running")] Running,
     [JsonStringEnumMemberName("completed")] Completed,
     [JsonStringEnumMemberName("failed")] Failed,
+    /// <summary>Stopped by <c>POST /api/training/{id}/cancel</c>: workers drop its queued work and stop its trials.</summary>
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TrialStatus>))]
 public enum TrialStatus
 {
+    /// <summary>Dispatched to the trial queue; no worker has started it yet.</summary>
+    [JsonStringEnumMemberName("queued")] Queued,
     [JsonStringEnumMemberName("running")] Running,
     [JsonStringEnumMemberName("succeeded")] Succeeded,
     [JsonStringEnumMemberName("failed")] Failed,
+    /// <summary>Its run was cancelled before it finished.</summary>
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
 }
 
 /// <summary>Registry stage of a model version (MLflow's stages).</summary>
@@ -69,6 +75,10 @@ public sealed record TrialRecord
     [JsonPropertyName("checkpoint_blob")] public string? CheckpointBlob { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
     [JsonPropertyName("updated_at")] public DateTimeOffset? UpdatedAt { get; init; }
+    /// <summary>The worker that ran (or runs) the latest attempt.</summary>
+    [JsonPropertyName("worker")] public string? Worker { get; init; }
+
+    [JsonIgnore] public bool IsFinished => Status is TrialStatus.Succeeded or TrialStatus.Failed or TrialStatus.Cancelled;
 }
 
 /// <summary>A registered model version.</summary>

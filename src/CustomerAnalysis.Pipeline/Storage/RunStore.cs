@@ -76,6 +76,7 @@ public sealed class RunStore(PipelineStorage storage)
             ["CheckpointBlob"] = trial.CheckpointBlob,
             ["Error"] = trial.Error,
             ["UpdatedAt"] = trial.UpdatedAt,
+            ["Worker"] = trial.Worker,
         };
         await storage.Trials.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
@@ -128,6 +129,7 @@ public sealed class RunStore(PipelineStorage storage)
         CheckpointBlob = e.GetString("CheckpointBlob"),
         Error = e.GetString("Error"),
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt"),
+        Worker = e.GetString("Worker"),
     };
 
     private static bool IsValidKey(string key) =>

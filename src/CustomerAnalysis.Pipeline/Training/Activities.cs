@@ -4,6 +4,7 @@ using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Workers;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -39,118 +40,100 @@ public sealed class PrepareDatasetActivity(
     }
 }
 
-/// <summary>Trains one grid point through <see cref="ITrialRunner"/>; uploads its checkpoint and plots; records
-/// the trial (one row per run and trial, whatever the number of attempts).</summary>
-public sealed class TrainTrialActivity(
-    ITrialRunner runner, ArtifactStore artifacts, RunStore runs, TimeProvider clock, ILogger<TrainTrialActivity> log)
-    : TaskActivity<TrialInput, TrialOutcome>
+/// <summary>Puts one trial on the trial queue for a worker and records it as queued. Run again for the same trial
+/// (a replay after a crash), it does not queue finished work twice: it reports the recorded end instead.</summary>
+public sealed class DispatchTrialActivity(WorkQueues queues, RunStore runs, TimeProvider clock)
+    : TaskActivity<TrialInput, bool>
 {
-    public const string Name = nameof(TrainTrialActivity);
+    public const string Name = nameof(DispatchTrialActivity);
 
-    public override async Task<TrialOutcome> RunAsync(TaskActivityContext context, TrialInput input)
+    public override async Task<bool> RunAsync(TaskActivityContext context, TrialInput input)
     {
         var existing = await runs.GetTrialAsync(input.RunId, input.TrialId);
-        if (existing is { Status: TrialStatus.Succeeded, CheckpointBlob: { } done })
-            return new TrialOutcome(input.TrialId, existing.ValidationMetrics, done);
-
-        var record = new TrialRecord
+        if (existing is { IsFinished: true })
         {
-            RunId = input.RunId,
-            TrialId = input.TrialId,
-            Params = input.Params,
-            Status = TrialStatus.Running,
-            Attempts = (existing?.Attempts ?? 0) + 1,
-            UpdatedAt = clock.GetUtcNow(),
-        };
-        await runs.UpsertTrialAsync(record);
-
-        var workDirectory = Directory.CreateTempSubdirectory($"ca-{input.RunId}-{input.TrialId}-");
-        try
-        {
-            var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
-            var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
-            var plots = workDirectory.CreateSubdirectory("plots");
-            var result = await runner.RunAsync(
-                new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
-                    checkpointPath, plots.FullName),
-                CancellationToken.None);
-            if (!File.Exists(checkpointPath))
-                throw new InvalidOperationException($"The trial runner wrote no checkpoint at {checkpointPath}.");
-
-            var checkpointBlob = ArtifactNames.Checkpoint(input.RunId, input.TrialId);
-            await artifacts.UploadFileAsync(checkpointBlob, checkpointPath);
-            foreach (var plot in plots.EnumerateFiles("*", SearchOption.AllDirectories))
-                await artifacts.UploadFileAsync(
-                    ArtifactNames.Plot(input.RunId, input.TrialId, Path.GetRelativePath(plots.FullName, plot.FullName)),
-                    plot.FullName);
-
-            await runs.UpsertTrialAsync(record with
+            await queues.CompleteAsync(CheckWorkActivity.FromRecord(existing));
+            return false;
+        }
+        if (existing is null)
+            await runs.UpsertTrialAsync(new TrialRecord
             {
-                Status = TrialStatus.Succeeded,
-                Epochs = result.Epochs,
-                ValidationMetrics = result.ValidationMetrics,
-                CheckpointBlob = checkpointBlob,
+                RunId = input.RunId, TrialId = input.TrialId, Params = input.Params, Status = TrialStatus.Queued,
                 UpdatedAt = clock.GetUtcNow(),
             });
-            return new TrialOutcome(input.TrialId, result.ValidationMetrics, checkpointBlob);
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Trial {RunId}/{TrialId} failed (attempt {Attempt})", input.RunId, input.TrialId, record.Attempts);
-            await runs.UpsertTrialAsync(record with
-            {
-                Status = TrialStatus.Failed, Error = e.Message, UpdatedAt = clock.GetUtcNow(),
-            });
-            throw;
-        }
-        finally
-        {
-            workDirectory.Delete(recursive: true);
-        }
+        // Queued or running already: queue it again anyway. A duplicate of live work finds it running or finished
+        // and only reports; a lost message (the crash came between record and send) is replaced.
+        await queues.EnqueueAsync(WorkItem.ForTrial(input));
+        return true;
     }
 }
 
-/// <summary>Scores the winner and the current production model on this run's test split; writes evaluation.json.</summary>
-public sealed class EvaluateActivity(IEvaluator evaluator, ArtifactStore artifacts, ModelRegistry registry)
-    : TaskActivity<EvaluateInput, EvaluateOutput>
+/// <summary>Puts the run's evaluation on the trial queue: the winner and the current production model, scored by a
+/// worker on this run's test split.</summary>
+public sealed class DispatchEvaluationActivity(WorkQueues queues, ModelRegistry registry)
+    : TaskActivity<EvaluateInput, bool>
 {
-    public const string Name = nameof(EvaluateActivity);
+    public const string Name = nameof(DispatchEvaluationActivity);
 
-    public override async Task<EvaluateOutput> RunAsync(TaskActivityContext context, EvaluateInput input)
+    public override async Task<bool> RunAsync(TaskActivityContext context, EvaluateInput input)
     {
-        var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
-        // The challenger's evaluation plots go next to the run's evaluation.json; the champion's are not drawn.
-        var plots = new BlobArtifactSink(artifacts, ArtifactNames.EvaluationFolder(input.RunId));
-        var challenger = await WithCheckpointAsync(input.CheckpointBlob,
-            path => evaluator.EvaluateAsync(dataset, path, plots, CancellationToken.None));
-
-        // The champion only needs its own test metrics: the baselines are the challenger's already.
-        ChampionScore? champion = null;
         var production = await registry.GetProductionAsync(input.ModelName);
-        if (production != null && production.RunId != input.RunId)
-            champion = new ChampionScore(production.Version, await WithCheckpointAsync(production.CheckpointBlob,
-                path => evaluator.ScoreModelAsync(dataset, path, CancellationToken.None)));
-
-        var output = new EvaluateOutput(challenger, champion);
-        await artifacts.UploadAsync(ArtifactNames.Evaluation(input.RunId),
-            new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(output, new JsonSerializerOptions { WriteIndented = true })));
-        return output;
+        var champion = production != null && production.RunId != input.RunId ? production : null;
+        await queues.EnqueueAsync(WorkItem.ForEvaluation(new EvaluationWork(input.RunId, input.ModelName,
+            input.DatasetBlob, input.CheckpointBlob, champion?.Version, champion?.CheckpointBlob)));
+        return true;
     }
+}
 
-    /// <summary>Runs <paramref name="score"/> on a local copy of the checkpoint blob.</summary>
-    private async Task<T> WithCheckpointAsync<T>(string checkpointBlob, Func<string, Task<T>> score)
+/// <summary>The fallback when no completion arrived in time: reads the records of the work still awaited and
+/// returns the completions of what has ended. With <see cref="CheckWorkInput.GiveUp"/> (the deadline passed), the
+/// rest is recorded failed and returned as failed, so the run goes on without it.</summary>
+public sealed class CheckWorkActivity(RunStore runs, ArtifactStore artifacts, TimeProvider clock)
+    : TaskActivity<CheckWorkInput, IReadOnlyList<WorkCompletion>>
+{
+    public const string Name = nameof(CheckWorkActivity);
+
+    public override async Task<IReadOnlyList<WorkCompletion>> RunAsync(TaskActivityContext context, CheckWorkInput input)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"ca-eval-{Guid.NewGuid():N}.bin");
-        try
+        var found = new List<WorkCompletion>();
+        foreach (var workId in input.WorkIds)
         {
-            await artifacts.DownloadToFileAsync(checkpointBlob, path);
-            return await score(path);
+            if (workId == WorkEvents.EvaluationId)
+            {
+                if (await FinishedEvaluation.ReadAsync(artifacts, input.RunId, CancellationToken.None) is { } evaluation)
+                    found.Add(new WorkCompletion { RunId = input.RunId, WorkId = workId, Succeeded = true, Evaluation = evaluation });
+                else if (input.GiveUp)
+                    found.Add(new WorkCompletion { RunId = input.RunId, WorkId = workId, Succeeded = false, Error = NotInTime });
+                continue;
+            }
+            var trial = await runs.GetTrialAsync(input.RunId, workId);
+            if (trial is { IsFinished: true })
+                found.Add(FromRecord(trial));
+            else if (input.GiveUp)
+            {
+                if (trial != null)
+                    await runs.UpsertTrialAsync(trial with
+                    {
+                        Status = TrialStatus.Failed, Error = NotInTime, UpdatedAt = clock.GetUtcNow(),
+                    });
+                found.Add(new WorkCompletion { RunId = input.RunId, WorkId = workId, Succeeded = false, Error = NotInTime });
+            }
         }
-        finally
-        {
-            File.Delete(path);
-        }
+        return found;
     }
+
+    private const string NotInTime = "no trial worker finished it before the run's deadline (workers.deadline_minutes)";
+
+    internal static WorkCompletion FromRecord(TrialRecord record) => new()
+    {
+        RunId = record.RunId,
+        WorkId = record.TrialId,
+        Succeeded = record.Status == TrialStatus.Succeeded,
+        Trial = record is { Status: TrialStatus.Succeeded, CheckpointBlob: { } blob }
+            ? new TrialOutcome(record.TrialId, record.ValidationMetrics, blob)
+            : null,
+        Error = record.Status == TrialStatus.Succeeded ? null : record.Error ?? record.Status.ToString(),
+    };
 }
 
 /// <summary>Registers the winner as a new model version (the same version if this run registered already).</summary>

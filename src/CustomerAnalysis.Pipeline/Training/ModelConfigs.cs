@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 
 namespace CustomerAnalysis.Pipeline.Training;
 
@@ -70,6 +70,7 @@ public static class ModelConfigs
             PrepareOptions = request.Prepare is null
                 ? PrepareOptions.Default
                 : PrepareOptionsFile.Parse(request.Prepare.ToJsonString(), "overrides.prepare"),
+            Wait = pipeline.Workers.ToWorkWait(),
         };
     }
 

@@ -21,7 +21,21 @@ public sealed record TrainingInput
     /// threshold (<c>prob_threshold</c>). See <see cref="TrainingPlan"/>.</summary>
     public required string ModelConfig { get; init; }
     public PrepareOptions PrepareOptions { get; init; } = PrepareOptions.Default;
+    /// <summary>How the orchestration waits for the trial workers (from the pipeline config's <c>workers</c>).</summary>
+    public WorkWait Wait { get; init; } = new();
 }
+
+/// <summary>How long the orchestration waits for trial workers.</summary>
+/// <param name="CheckInterval">Without a completion for this long, the trial records are checked instead (the
+/// fallback for a lost completion message).</param>
+/// <param name="Deadline">Work not finished this long after it was dispatched is recorded failed and the run goes on
+/// without it (e.g. no worker is running at all).</param>
+public sealed record WorkWait(TimeSpan CheckInterval, TimeSpan Deadline)
+{
+    public WorkWait() : this(TimeSpan.FromMinutes(1), TimeSpan.FromHours(24)) { }
+}
+
+public sealed record CheckWorkInput(string RunId, IReadOnlyList<string> WorkIds, bool GiveUp);
 
 /// <summary>The live progress of a run (the orchestration's custom status).</summary>
 public sealed record TrainingProgress
@@ -44,6 +58,7 @@ public static class TrainingStages
     public const string Promote = "promote";
     public const string Done = "done";
     public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
 }
 
 public sealed record PrepareInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options);

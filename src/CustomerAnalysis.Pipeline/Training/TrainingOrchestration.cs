@@ -1,12 +1,14 @@
 using System.Text.Json;
 using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Workers;
 using Microsoft.DurableTask;
 
 namespace CustomerAnalysis.Pipeline.Training;
 
 /// <summary>
-/// prepare → one TrainTrial per grid point (fan-out/fan-in) → best on validation → evaluate on test (with baselines
-/// and the production champion) → register → promote if better. Orchestrator code must replay identically: no
+/// prepare → one trial per grid point dispatched to the trial workers (fan-out; completions fan back in as external
+/// events) → best on validation → evaluation on test by a worker (with baselines and the production champion) →
+/// register → promote if better. Orchestrator code must replay identically: no
 /// clocks, GUIDs or I/O here; everything else happens in activities. The instance id is the run id.
 /// </summary>
 public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, TrainingResult>
@@ -38,22 +40,17 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
             context.SetCustomStatus(progress);
             await SetStageAsync(context, runId, TrainingStages.Train);
 
-            var pending = grid.Select(trial => context.CallActivityAsync<TrialOutcome>(TrainTrialActivity.Name,
-                new TrialInput(runId, trial.TrialId, dataset.Blob, input.ModelConfig, trial.Params, trial.Seed), Retry)).ToList();
+            // Fan out: every trial goes on the trial queue at once; the workers train them, as many at a time as
+            // there are workers, and each completion comes back as an external event.
+            await Task.WhenAll(grid.Select(trial => context.CallActivityAsync<bool>(DispatchTrialActivity.Name,
+                new TrialInput(runId, trial.TrialId, dataset.Blob, input.ModelConfig, trial.Params, trial.Seed), Retry)));
             var succeeded = new List<TrialOutcome>();
-            while (pending.Count > 0)
+            await WaitForWorkAsync(context, runId, grid.Select(t => t.TrialId).ToList(), input.Wait, completion =>
             {
-                var finished = await Task.WhenAny(pending);
-                pending.Remove(finished);
-                try
-                {
-                    succeeded.Add(await finished);
-                }
-                catch (TaskFailedException)
-                {
-                    // The activity recorded the trial as failed; the run goes on with the others.
+                if (completion is { Succeeded: true, Trial: { } outcome })
+                    succeeded.Add(outcome);
+                else
                     progress = progress with { TrialsFailed = progress.TrialsFailed + 1 };
-                }
                 var best = Best(succeeded, plan);
                 progress = progress with
                 {
@@ -64,15 +61,24 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                         : null,
                 };
                 context.SetCustomStatus(progress);
-            }
+            });
 
             var winner = Best(succeeded, plan)
                          ?? throw new InvalidOperationException($"All {grid.Count} trials failed.");
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Evaluate });
             await SetStageAsync(context, runId, TrainingStages.Evaluate);
-            var evaluation = await context.CallActivityAsync<EvaluateOutput>(EvaluateActivity.Name,
+            await context.CallActivityAsync<bool>(DispatchEvaluationActivity.Name,
                 new EvaluateInput(runId, input.ModelName, dataset.Blob, winner.CheckpointBlob), Retry);
+            EvaluateOutput? evaluation = null;
+            string? evaluationError = null;
+            await WaitForWorkAsync(context, runId, [WorkEvents.EvaluationId], input.Wait, completion =>
+            {
+                evaluation = completion.Evaluation;
+                evaluationError = completion.Error;
+            });
+            if (evaluation is null)
+                throw new InvalidOperationException($"The evaluation failed: {evaluationError}");
 
             context.SetCustomStatus(progress with { Stage = TrainingStages.Register });
             var version = await context.CallActivityAsync<int>(RegisterActivity.Name,
@@ -111,6 +117,42 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                 TrainingStages.Failed, progress.BestTrialId, null, null, null, error), Retry);
             context.SetCustomStatus(progress with { Stage = TrainingStages.Failed });
             throw;
+        }
+    }
+
+    /// <summary>Waits for the completions of <paramref name="workIds"/> (external events raised by the completion
+    /// relay), calling <paramref name="onCompleted"/> once per work id in the order they end. Durable timers bound the
+    /// wait: after <see cref="WorkWait.CheckInterval"/> without news the records are read instead, and at
+    /// <see cref="WorkWait.Deadline"/> what is left is recorded failed.</summary>
+    private static async Task WaitForWorkAsync(TaskOrchestrationContext context, string runId,
+        IReadOnlyList<string> workIds, WorkWait wait, Action<WorkCompletion> onCompleted)
+    {
+        var deadline = context.CurrentUtcDateTime + wait.Deadline;
+        var pending = workIds.ToDictionary(id => id,
+            id => context.WaitForExternalEvent<WorkCompletion>(WorkEvents.Name(id)), StringComparer.Ordinal);
+        void Complete(WorkCompletion completion)
+        {
+            // The first word on a work item counts; later ones (a relayed duplicate, the record check) are ignored.
+            if (pending.Remove(completion.WorkId)) onCompleted(completion);
+        }
+
+        while (pending.Count > 0)
+        {
+            using var timerCancellation = new CancellationTokenSource();
+            var next = context.CurrentUtcDateTime + wait.CheckInterval;
+            var timer = context.CreateTimer(next < deadline ? next : deadline, timerCancellation.Token);
+            var finished = await Task.WhenAny(pending.Values.Cast<Task>().Append(timer));
+            if (finished != timer)
+            {
+                timerCancellation.Cancel();
+                Complete(await (Task<WorkCompletion>)finished);
+                continue;
+            }
+            var giveUp = context.CurrentUtcDateTime >= deadline;
+            var found = await context.CallActivityAsync<IReadOnlyList<WorkCompletion>>(CheckWorkActivity.Name,
+                new CheckWorkInput(runId, pending.Keys.Order(StringComparer.Ordinal).ToList(), giveUp), Retry);
+            foreach (var completion in found)
+                Complete(completion);
         }
     }
 

@@ -11,14 +11,14 @@ public static class TrainingTasks
     public static DurableTaskRegistry AddTrainingTasks(this DurableTaskRegistry tasks) => tasks
         .AddOrchestrator<TrainingOrchestration>()
         .AddActivity<PrepareDatasetActivity>()
-        .AddActivity<TrainTrialActivity>()
-        .AddActivity<EvaluateActivity>()
+        .AddActivity<DispatchTrialActivity>()
+        .AddActivity<DispatchEvaluationActivity>()
+        .AddActivity<CheckWorkActivity>()
         .AddActivity<RegisterActivity>()
         .AddActivity<PromoteActivity>()
         .AddActivity<UpdateRunActivity>();
 
-    /// <summary>Registers the stores the activities use. The host registers <see cref="IDatasetPreparer"/>,
-    /// <see cref="ITrialRunner"/> and <see cref="IEvaluator"/> itself.</summary>
+    /// <summary>Registers the stores and queues the activities and the trial workers use.</summary>
     public static IServiceCollection AddPipelineStorage(this IServiceCollection services, PipelineStorageOptions options)
     {
         services.TryAddSingleton(options);
@@ -26,6 +26,7 @@ public static class TrainingTasks
         services.TryAddSingleton<ArtifactStore>();
         services.TryAddSingleton<RunStore>();
         services.TryAddSingleton<ModelRegistry>();
+        services.TryAddSingleton<Workers.WorkQueues>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

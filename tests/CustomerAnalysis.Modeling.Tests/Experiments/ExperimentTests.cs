@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Training;
 

@@ -1,6 +1,6 @@
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Training;
 
@@ -69,7 +69,7 @@ public class PredictionScoringTests
         Assert.Equal(PredictionTask.Churn, overridden.Training.Task);
         Assert.False(overridden.Init.UseTimeGaps);
         Assert.Equal(["learning_rate"], overridden.Grid.Keys);
-        Assert.Equal(2, GridSearch.Expand(overridden).Count);
+        Assert.Equal(2, ModelGrid.Expand(overridden).Count);
         Assert.Throws<InvalidInputException>(() => config.WithOverrides(new Dictionary<string, System.Text.Json.Nodes.JsonNode> { ["hiden_size"] = 3 }));
     }
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 
-namespace CustomerAnalysis.Modeling.Configuration;
+namespace CustomerAnalysis.Core.Configuration;
 
 /// <summary>
 /// Reads typed settings out of one JSON object (one config group), remembering which keys were asked for so that

@@ -1,11 +1,11 @@
-using CustomerAnalysis.Pipeline.Durable;
+using CustomerAnalysis.LocalHost;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 
 namespace CustomerAnalysis.Pipeline.Tests;
 
 [Collection(AzuriteCollection.Name)]
-public sealed class LocalDurableHostTests(AzuriteFixture azurite)
+public sealed class LocalDurableEngineTests(AzuriteFixture azurite)
 {
     private sealed class SquareActivity : TaskActivity<int, int>
     {
@@ -25,8 +25,8 @@ public sealed class LocalDurableHostTests(AzuriteFixture azurite)
     [Fact]
     public async Task Fan_out_fan_in_orchestration_completes_on_azurite()
     {
-        await using var host = await LocalDurableHost.StartAsync(
-            new LocalDurableHostOptions
+        await using var host = await EngineHost.StartAsync(
+            new LocalDurableEngineOptions
             {
                 StorageConnectionString = azurite.ConnectionString,
                 TaskHubName = AzuriteFixture.UniqueName("hub"),
@@ -47,10 +47,10 @@ public sealed class LocalDurableHostTests(AzuriteFixture azurite)
     {
         // Stopping before the engine finished starting used to crash the whole process from a background callback.
         var hub = AzuriteFixture.UniqueName("hub");
-        var options = new LocalDurableHostOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = hub };
-        await (await LocalDurableHost.StartAsync(options, _ => { })).DisposeAsync();
+        var options = new LocalDurableEngineOptions { StorageConnectionString = azurite.ConnectionString, TaskHubName = hub };
+        await (await EngineHost.StartAsync(options, _ => { })).DisposeAsync();
 
-        await using var again = await LocalDurableHost.StartAsync(options, _ => { });
+        await using var again = await EngineHost.StartAsync(options, _ => { });
         await foreach (var instance in again.Client.GetAllInstancesAsync())
             Assert.Fail($"Unexpected instance {instance.InstanceId} ({instance.Name}) left in the task hub.");
     }
@@ -58,8 +58,8 @@ public sealed class LocalDurableHostTests(AzuriteFixture azurite)
     [Fact]
     public async Task Invalid_task_hub_name_is_rejected_with_its_rule()
     {
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => LocalDurableHost.StartAsync(
-            new LocalDurableHostOptions { TaskHubName = "bad-name" }, _ => { }));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => EngineHost.StartAsync(
+            new LocalDurableEngineOptions { TaskHubName = "bad-name" }, _ => { }));
         Assert.Contains("bad-name", e.Message);
     }
 }

@@ -1,9 +1,8 @@
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Configuration;
-using CustomerAnalysis.Modeling.Training;
+using CustomerAnalysis.Core.Configuration;
 
-namespace CustomerAnalysis.Modeling.Tests.Configuration;
+namespace CustomerAnalysis.Core.Tests.Configuration;
 
 public class NnConfigTests
 {
@@ -19,7 +18,7 @@ public class NnConfigTests
     {
         var config = NnConfig.Load(RepoFile("config/nn/rnn.json"));
         Assert.Equal(ModelKind.Rnn, config.Kind);
-        var trials = GridSearch.Expand(config);
+        var trials = ModelGrid.Expand(config);
         Assert.Equal(36, trials.Count);
         Assert.Equal(36, trials.Select(t => t.Config.ToJson()).Distinct().Count());
         var first = (RnnInitParams)trials[0].Config.Init;
@@ -36,7 +35,7 @@ public class NnConfigTests
         var config = NnConfig.Load(RepoFile("config/nn/transformer.json"));
         Assert.Equal(ModelKind.Transformer, config.Kind);
         Assert.Equal(PredictionTask.Churn, config.Training.Task);
-        var trials = GridSearch.Expand(config);
+        var trials = ModelGrid.Expand(config);
         Assert.Equal(4, trials.Count);
         Assert.Equal(4, ((TransformerInitParams)trials[0].Config.Init).NumHeads);
         Assert.Equal((-0.1, 0.1), ((TransformerInitParams)trials[0].Config.Init).WeightsInitRange);
@@ -68,14 +67,18 @@ public class NnConfigTests
     public void A_bad_value_in_the_grid_is_reported_when_the_grid_is_expanded()
     {
         var config = NnConfig.Parse("""{"model_type":"rnn","grid_search_params":{"num_layers":[1, -2]}}""");
-        var error = Assert.Throws<InvalidInputException>(() => GridSearch.Expand(config));
+        var error = Assert.Throws<InvalidInputException>(() => ModelGrid.Expand(config));
         Assert.Contains("model_init_params.num_layers", error.Message);
     }
 
     [Fact]
     public void A_config_survives_its_json()
     {
-        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"cell_type\": \"lstm\", \"num_heads\": 3", training: "\"reg_type\": \"L1\"");
+        var config = NnConfig.Parse("""
+            {"model_type": "rnn",
+             "model_init_params": {"max_sequence_length": 50, "cell_type": "lstm", "num_heads": 3},
+             "model_training_params": {"task": "churn", "device": "cpu", "batch_size": 32, "reg_type": "L1"}}
+            """);
         var again = NnConfig.Parse(config.ToJson());
         Assert.Equal(config.Init, again.Init);
         Assert.Equal(config.Training, again.Training);

@@ -2,8 +2,9 @@ using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Experiments;
+using CustomerAnalysis.Pipeline.Training;
 
-namespace CustomerAnalysis.Pipeline.Training.InProcess;
+namespace CustomerAnalysis.Learning;
 
 /// <summary>
 /// Scores a checkpoint on a dataset's test split next to the baselines (<see cref="TestEvaluator"/>). A checkpoint
@@ -12,7 +13,7 @@ namespace CustomerAnalysis.Pipeline.Training.InProcess;
 /// </summary>
 public sealed class CheckpointEvaluator : IEvaluator
 {
-    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
+    public Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, string? artifactsDirectory,
         CancellationToken cancellationToken)
     {
         var checkpoint = Read(checkpointPath);
@@ -20,8 +21,8 @@ public sealed class CheckpointEvaluator : IEvaluator
         {
             var data = InVocabulary(dataset, checkpoint.Vocabulary, testOnly: false);
             var evaluation = TestEvaluator.Evaluate(data, checkpoint);
-            if (artifacts != null)
-                WriteArtifacts(artifacts, data, checkpoint, evaluation);
+            if (artifactsDirectory != null)
+                WriteArtifacts(new FolderArtifactSink(artifactsDirectory), data, checkpoint, evaluation);
             return Task.FromResult(new EvaluationResult(
                 MetricNames.Finite(evaluation.Model.Scalars),
                 evaluation.Baselines.ToDictionary(b => b.Key, b => (IReadOnlyDictionary<string, double>)MetricNames.Finite(b.Value.Scalars))));

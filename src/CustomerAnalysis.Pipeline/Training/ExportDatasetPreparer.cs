@@ -1,7 +1,7 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion;
 
-namespace CustomerAnalysis.Pipeline.Training.InProcess;
+namespace CustomerAnalysis.Pipeline.Training;
 
 /// <summary>Reads a GA4 export (anything <c>ca prepare --input</c> accepts) and prepares it, as <c>ca prepare</c> does
 /// with the default protocol.</summary>

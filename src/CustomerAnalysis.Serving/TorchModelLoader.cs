@@ -1,8 +1,9 @@
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Pipeline.Training;
 
-namespace CustomerAnalysis.Pipeline.Training.InProcess;
+namespace CustomerAnalysis.Serving;
 
 /// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> (one intra-op thread per call, calls
 /// serialised: safe from many requests at once).</summary>

@@ -1,13 +1,15 @@
 using System.Text.Json;
+using CustomerAnalysis.Core.Prediction;
 using CustomerAnalysis.Core.Preparation;
-using CustomerAnalysis.Modeling.Experiments;
-using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Pipeline.Storage;
 
 namespace CustomerAnalysis.Pipeline.Training;
 
-// The pipeline's seams to the preparer, the trainer and the predictor (other projects). The hosts register one
-// implementation of each; the orchestration and activities only see these interfaces.
+// The pipeline's ports: what it needs from data preparation, training, evaluation and serving. They carry their own
+// records (and Core's plain data types), never the training code's: the orchestration, the activities and the
+// Functions app compile without TorchSharp. Adapters: ExportDatasetPreparer (here, over Ingestion),
+// CustomerAnalysis.Learning (TorchSharp trials and evaluation, run by the trial workers) and
+// CustomerAnalysis.Serving (the TorchSharp predictor behind the HTTP routes).
 
 /// <summary>Reads a source (a local path or folder that <c>ca prepare --input</c> accepts) into a prepared dataset.
 /// Sources of the form <c>blob://container/prefix</c> are downloaded to a local folder first.</summary>
@@ -23,6 +25,7 @@ public interface IDatasetPreparer
 /// <param name="Seed">The trial's seed (the config's seed + the trial's grid index).</param>
 /// <param name="CheckpointPath">Where the runner writes the trained model (one file).</param>
 /// <param name="PlotsDirectory">Where the runner may write plots and attention exports (uploaded with the trial).</param>
+/// <param name="OnEpoch">Called after each epoch (the worker records it, so progress is visible while it trains).</param>
 public sealed record TrialRequest(
     string RunId,
     string TrialId,
@@ -31,7 +34,8 @@ public sealed record TrialRequest(
     IReadOnlyDictionary<string, JsonElement> Params,
     int Seed,
     string CheckpointPath,
-    string PlotsDirectory);
+    string PlotsDirectory,
+    Action<EpochMetrics>? OnEpoch = null);
 
 /// <param name="Epochs">Per-epoch metrics (e.g. loss, val_accuracy).</param>
 /// <param name="ValidationMetrics">Final metrics on the validation split; trials are ranked on one of them.</param>
@@ -39,7 +43,7 @@ public sealed record TrialResult(
     IReadOnlyList<EpochMetrics> Epochs,
     IReadOnlyDictionary<string, double> ValidationMetrics);
 
-/// <summary>Trains one grid point. In-process now; a GPU container runner later.</summary>
+/// <summary>Trains one grid point (on a trial worker).</summary>
 public interface ITrialRunner
 {
     Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken);
@@ -51,12 +55,14 @@ public sealed record EvaluationResult(
     IReadOnlyDictionary<string, double> TestMetrics,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Baselines);
 
-/// <summary>Scores a checkpoint on a dataset's test split. Champion and challenger are both scored with it on the
-/// same run's split, so the evaluator must map event names through each checkpoint's own vocabulary.</summary>
+/// <summary>Scores a checkpoint on a dataset's test split (on a trial worker). Champion and challenger are both
+/// scored with it on the same run's split, so the evaluator must map event names through each checkpoint's own
+/// vocabulary.</summary>
 public interface IEvaluator
 {
-    /// <param name="artifacts">Where to write evaluation plots (confusion matrix, ROC, attention); null: none.</param>
-    Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, IArtifactSink? artifacts,
+    /// <param name="artifactsDirectory">Where to write evaluation plots (confusion matrix, ROC, attention) and
+    /// metrics.json, uploaded with the run's evaluation; null: none.</param>
+    Task<EvaluationResult> EvaluateAsync(PreparedDataset dataset, string checkpointPath, string? artifactsDirectory,
         CancellationToken cancellationToken);
 
     /// <summary>The model's test metrics only, as <see cref="EvaluateAsync"/> computes them but without the baselines

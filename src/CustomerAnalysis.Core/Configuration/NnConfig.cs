@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 
-namespace CustomerAnalysis.Modeling.Configuration;
+namespace CustomerAnalysis.Core.Configuration;
 
 public enum ModelKind { Rnn, Transformer }
 

@@ -1,0 +1,144 @@
+using System.Text.Json;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+
+namespace CustomerAnalysis.Pipeline.Workers;
+
+/// <summary>What a trial worker does with one work item: downloads the run's dataset (once per run and worker),
+/// trains or evaluates through the ports, and writes the results to Blob and Table. Idempotent: a second attempt
+/// overwrites the same blobs and the same trial row.</summary>
+public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, ArtifactStore artifacts, RunStore runs,
+    TimeProvider clock)
+{
+    /// <summary>Trains the trial; the trial record shows each epoch as it ends and the outcome at the end.</summary>
+    public async Task<TrialOutcome> TrainAsync(TrialInput input, TrialRecord running, CancellationToken cancellationToken)
+    {
+        var workDirectory = Directory.CreateTempSubdirectory($"ca-{input.RunId}-{input.TrialId}-");
+        try
+        {
+            var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
+            var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
+            var plots = workDirectory.CreateSubdirectory("plots");
+            var progress = new EpochRecorder(runs, running, clock);
+            var result = await runner.RunAsync(
+                new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
+                    checkpointPath, plots.FullName, progress.Add),
+                cancellationToken);
+            await progress.FlushAsync();
+            if (!File.Exists(checkpointPath))
+                throw new InvalidOperationException("The trial runner wrote no checkpoint.");
+
+            var checkpointBlob = ArtifactNames.Checkpoint(input.RunId, input.TrialId);
+            await artifacts.UploadFileAsync(checkpointBlob, checkpointPath, cancellationToken);
+            await UploadFolderAsync(plots.FullName, name => ArtifactNames.Plot(input.RunId, input.TrialId, name), cancellationToken);
+
+            await runs.UpsertTrialAsync(running with
+            {
+                Status = TrialStatus.Succeeded,
+                Epochs = result.Epochs,
+                ValidationMetrics = result.ValidationMetrics,
+                CheckpointBlob = checkpointBlob,
+                Error = null,
+                UpdatedAt = clock.GetUtcNow(),
+            }, CancellationToken.None);
+            return new TrialOutcome(input.TrialId, result.ValidationMetrics, checkpointBlob);
+        }
+        finally
+        {
+            workDirectory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Scores the winner (baselines, plots) and the champion on the run's test split; writes
+    /// <c>evaluation.json</c> and the plots under <c>runs/{run}/evaluation/</c>.</summary>
+    public async Task<EvaluateOutput> EvaluateAsync(EvaluationWork work, CancellationToken cancellationToken)
+    {
+        var dataset = await DatasetCache.Shared.GetAsync(artifacts, work.DatasetBlob);
+        var workDirectory = Directory.CreateTempSubdirectory($"ca-{work.RunId}-evaluate-");
+        try
+        {
+            var plots = workDirectory.CreateSubdirectory("artifacts").FullName;
+            var challenger = await WithCheckpointAsync(work.CheckpointBlob, workDirectory.FullName,
+                path => evaluator.EvaluateAsync(dataset, path, plots, cancellationToken), cancellationToken);
+            await UploadFolderAsync(plots, name => ArtifactNames.EvaluationFolder(work.RunId) + name, cancellationToken);
+
+            // The champion only needs its own test metrics: the baselines are the challenger's already.
+            ChampionScore? champion = null;
+            if (work is { ChampionVersion: { } version, ChampionCheckpointBlob: { } championBlob })
+                champion = new ChampionScore(version, await WithCheckpointAsync(championBlob, workDirectory.FullName,
+                    path => evaluator.ScoreModelAsync(dataset, path, cancellationToken), cancellationToken));
+
+            var output = new EvaluateOutput(challenger, champion);
+            await FinishedEvaluation.WriteAsync(artifacts, work.RunId, output, cancellationToken);
+            return output;
+        }
+        finally
+        {
+            workDirectory.Delete(recursive: true);
+        }
+    }
+
+    private async Task<T> WithCheckpointAsync<T>(string checkpointBlob, string folder, Func<string, Task<T>> score,
+        CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(folder, $"{Guid.NewGuid():N}.bin");
+        await artifacts.DownloadToFileAsync(checkpointBlob, path, cancellationToken);
+        return await score(path);
+    }
+
+    private async Task UploadFolderAsync(string folder, Func<string, string> blobName, CancellationToken cancellationToken)
+    {
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
+            await artifacts.UploadFileAsync(
+                blobName(Path.GetRelativePath(folder, file.FullName).Replace(Path.DirectorySeparatorChar, '/')),
+                file.FullName, cancellationToken);
+    }
+
+    /// <summary>Writes the epochs to the trial record as they end (from the training thread, one write at a time,
+    /// in order), so <c>GET /api/training/{id}</c> and the UI show a trial's progress while it trains.</summary>
+    private sealed class EpochRecorder(RunStore runs, TrialRecord running, TimeProvider clock)
+    {
+        private readonly List<EpochMetrics> _epochs = [];
+        private Task _writes = Task.CompletedTask;
+        private readonly Lock _lock = new();
+
+        public void Add(EpochMetrics epoch)
+        {
+            lock (_lock)
+            {
+                _epochs.Add(epoch);
+                var record = running with { Epochs = _epochs.ToList(), UpdatedAt = clock.GetUtcNow() };
+                // Progress is best effort: a failed write must not fail the trial.
+                _writes = _writes.ContinueWith(_ => runs.UpsertTrialAsync(record), TaskScheduler.Default).Unwrap()
+                    .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            }
+        }
+
+        public Task FlushAsync()
+        {
+            lock (_lock) return _writes;
+        }
+    }
+}
+
+/// <summary><c>runs/{run}/evaluation.json</c>: a run's evaluation, written last and in one upload, so its presence
+/// means the evaluation finished.</summary>
+public static class FinishedEvaluation
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Task WriteAsync(ArtifactStore artifacts, string runId, EvaluateOutput output,
+        CancellationToken cancellationToken) =>
+        artifacts.UploadAsync(ArtifactNames.Evaluation(runId),
+            new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(output, Indented)), cancellationToken);
+
+    /// <summary>The evaluation, or null when it has not finished.</summary>
+    public static async Task<EvaluateOutput?> ReadAsync(ArtifactStore artifacts, string runId,
+        CancellationToken cancellationToken)
+    {
+        var blob = ArtifactNames.Evaluation(runId);
+        if (!await artifacts.ExistsAsync(blob, cancellationToken)) return null;
+        await using var stream = await artifacts.OpenReadAsync(blob, cancellationToken);
+        return await JsonSerializer.DeserializeAsync<EvaluateOutput>(stream, cancellationToken: cancellationToken);
+    }
+}
