@@ -4,7 +4,7 @@ using CustomerAnalysis.Core.Evaluation.Baselines;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Baselines;
 using CustomerAnalysis.Modeling.Checkpoints;
-using CustomerAnalysis.Modeling.Configuration;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Experiments;
