@@ -25,6 +25,13 @@ public sealed class ApiFunctions(PipelineApi api, PipelineConfig config)
         new HttpResultAction(await PipelineApi.RunAsync(() =>
             api.GetTrainingAsync(id, client, request.HttpContext.RequestAborted)));
 
+    [Function("CancelTraining")]
+    public async Task<IActionResult> CancelTraining(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "training/{id}/cancel")] HttpRequest request, string id,
+        [DurableClient] DurableTaskClient client) =>
+        new HttpResultAction(await PipelineApi.RunAsync(() =>
+            api.CancelTrainingAsync(id, client, request.HttpContext.RequestAborted)));
+
     [Function("ListRuns")]
     public async Task<IActionResult> ListRuns(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequest request) =>

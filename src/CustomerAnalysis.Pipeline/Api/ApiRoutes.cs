@@ -26,6 +26,8 @@ public static class ApiRoutes
             PipelineApi.RunAsync(() => api.ChangeStageAsync(name, version, request)));
         admin.MapGet("/training/{id}", (string id, DurableTaskClient client, CancellationToken ct) =>
             PipelineApi.RunAsync(() => api.GetTrainingAsync(id, client, ct)));
+        admin.MapPost("/training/{id}/cancel", (string id, DurableTaskClient client, CancellationToken ct) =>
+            PipelineApi.RunAsync(() => api.CancelTrainingAsync(id, client, ct)));
         admin.MapGet("/runs", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListRunsAsync(ct)));
         admin.MapGet("/models", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListModelsAsync(ct)));
         predict.MapPost("/next-event", (HttpRequest request) =>

@@ -17,7 +17,8 @@ namespace CustomerAnalysis.Pipeline.Api;
 /// <c>application/problem+json</c> responses that name the problem.
 /// </summary>
 public sealed class PipelineApi(
-    PipelineConfig config, TrainingLauncher launcher, RunStore runs, ModelRegistry registry, ProductionModelCache models)
+    PipelineConfig config, TrainingLauncher launcher, RunStore runs, ModelRegistry registry, ProductionModelCache models,
+    TimeProvider clock)
 {
     public const string ApiKeyHeader = "x-api-key";
     private const int MaxTop = 50;
@@ -84,6 +85,26 @@ public sealed class PipelineApi(
                 ? instance.ReadOutputAs<TrainingResult>()
                 : null,
         });
+    }
+
+    // POST /api/training/{id}/cancel
+    /// <summary>Stops a run: its record says cancelled (the trial workers drop its queued items and stop the trials they
+    /// are running within a few seconds), and its orchestration is terminated. A run that has ended is a 409.</summary>
+    public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        var run = await runs.GetRunAsync(runId, cancellationToken)
+                  ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
+        if (run.Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled)
+            throw new ApiProblem(StatusCodes.Status409Conflict, $"Run '{runId}' has already ended ({run.Status.ToString().ToLowerInvariant()}).");
+        var cancelled = await runs.UpdateRunAsync(runId, r => r with
+        {
+            Status = RunStatus.Cancelled, Stage = TrainingStages.Cancelled, CompletedAt = clock.GetUtcNow(),
+            Error = "cancelled by request",
+        }, cancellationToken);
+        var instance = await client.GetInstanceAsync(runId, cancellationToken);
+        if (instance is { IsCompleted: false })
+            await client.TerminateInstanceAsync(runId, "cancelled by request", cancellationToken);
+        return Results.Json(new { run = cancelled });
     }
 
     // GET /api/runs

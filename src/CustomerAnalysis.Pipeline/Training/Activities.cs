@@ -23,7 +23,9 @@ public sealed class PrepareDatasetActivity(
 
     public override async Task<DatasetReference> RunAsync(TaskActivityContext context, PrepareInput input)
     {
-        await runs.UpdateRunAsync(input.RunId, r => r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
+        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled
+            ? r
+            : r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
         var blob = ArtifactNames.Dataset(input.RunId);
         // The dataset blob is written in one upload, so if it exists it is complete: reuse it.
         if (!await artifacts.ExistsAsync(blob))
@@ -192,7 +194,8 @@ public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskA
     public override async Task<bool> RunAsync(TaskActivityContext context, RunUpdate input)
     {
         var finished = input.Status is RunStatus.Completed or RunStatus.Failed;
-        await runs.UpdateRunAsync(input.RunId, r => r with
+        // A cancelled run stays cancelled: an update still in flight when it was cancelled does not revive it.
+        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled ? r : r with
         {
             Status = input.Status,
             Stage = input.Stage,
