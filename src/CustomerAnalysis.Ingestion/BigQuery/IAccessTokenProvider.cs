@@ -10,12 +10,13 @@ public interface IAccessTokenProvider
 }
 
 /// <summary>
-/// Google application default credentials: the service-account JSON named by <c>GOOGLE_APPLICATION_CREDENTIALS</c>,
-/// else <c>gcloud auth application-default login</c>'s file, else — only when running on Google Cloud is configured
-/// (<see cref="EventSourceOptions.BigQueryOnGoogleCloud"/>, <c>CA_BIGQUERY_ON_GCE=true</c>) — the metadata server.
-/// Google.Apis.Auth would otherwise probe the metadata endpoint (169.254.169.254) from any machine before giving up:
-/// with nothing configured this fails at once instead, and nothing leaves the machine. Tokens are cached and
-/// refreshed by Google.Apis.Auth.
+/// The service-account JSON in <c>CA_BIGQUERY_CREDENTIALS_JSON</c> (in Azure an app setting that references the Key Vault
+/// secret, so no file is needed), else Google application default credentials: the service-account JSON file named by
+/// <c>GOOGLE_APPLICATION_CREDENTIALS</c>, else <c>gcloud auth application-default login</c>'s file, else — only when
+/// running on Google Cloud is configured (<see cref="EventSourceOptions.BigQueryOnGoogleCloud"/>,
+/// <c>CA_BIGQUERY_ON_GCE=true</c>) — the metadata server. Google.Apis.Auth would otherwise probe the metadata endpoint
+/// (169.254.169.254) from any machine before giving up: with nothing configured this fails at once instead, and
+/// nothing leaves the machine. Tokens are cached and refreshed by Google.Apis.Auth.
 /// </summary>
 public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
 {
@@ -27,6 +28,8 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
         "https://www.googleapis.com/auth/bigquery.readonly",
         "https://www.googleapis.com/auth/cloud-platform",
     ];
+
+    public const string CredentialsJsonVariable = "CA_BIGQUERY_CREDENTIALS_JSON";
 
     private readonly bool _onGoogleCloud;
     private readonly Func<string, string?> _environment;
@@ -49,21 +52,25 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
 
     public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
     {
-        if (_credential is null)
-        {
-            EnsureCredentialsConfigured();
-            try
-            {
-                var credential = await _applicationDefault(cancellationToken).ConfigureAwait(false);
-                _credential = credential.CreateScoped(Scopes);
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new InvalidInputException(
-                    $"No Google credentials for BigQuery: set {CredentialsVariable} to a service-account JSON file or run 'gcloud auth application-default login' ({e.Message})", e);
-            }
-        }
+        _credential ??= _environment(CredentialsJsonVariable) is { Length: > 0 } json
+            ? FromServiceAccountJson(json)
+            : await ApplicationDefaultAsync(cancellationToken).ConfigureAwait(false);
         return await _credential.GetAccessTokenForRequestAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ITokenAccess> ApplicationDefaultAsync(CancellationToken cancellationToken)
+    {
+        EnsureCredentialsConfigured();
+        try
+        {
+            var credential = await _applicationDefault(cancellationToken).ConfigureAwait(false);
+            return credential.CreateScoped(Scopes);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidInputException(
+                $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, {CredentialsVariable} to such a file, or run 'gcloud auth application-default login' ({e.Message})", e);
+        }
     }
 
     /// <summary>Throws at once, without any connection, unless a credential file is there or running on Google Cloud
@@ -80,9 +87,9 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
         if (GcloudCredentialFile() is { } gcloud && File.Exists(gcloud)) return;
         if (_onGoogleCloud) return;
         throw new InvalidInputException(
-            $"No Google credentials for BigQuery: set {CredentialsVariable} to a service-account JSON file, run " +
-            $"'gcloud auth application-default login', or set {OnGoogleCloudVariable}=true when running on Google Cloud " +
-            "(the metadata server is asked only then).");
+            $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, " +
+            $"{CredentialsVariable} to such a file, run 'gcloud auth application-default login', or set " +
+            $"{OnGoogleCloudVariable}=true when running on Google Cloud (the metadata server is asked only then).");
     }
 
     /// <summary>Where <c>gcloud auth application-default login</c> writes its credentials (Google.Apis.Auth's own
@@ -97,5 +104,19 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
                 : _environment("HOME") is { Length: > 0 } home ? Path.Combine(home, ".config", "gcloud") : null;
         }
         return folder is null ? null : Path.Combine(folder, "application_default_credentials.json");
+    }
+
+    /// <summary>A service account only: the JSON comes from configuration, so other credential types (which can run
+    /// commands or reach arbitrary URLs) are refused.</summary>
+    internal static ITokenAccess FromServiceAccountJson(string json)
+    {
+        try
+        {
+            return CredentialFactory.FromJson<ServiceAccountCredential>(json).ToGoogleCredential().CreateScoped(Scopes);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or Newtonsoft.Json.JsonException)
+        {
+            throw new InvalidInputException($"{CredentialsJsonVariable} is not a service-account JSON key: {e.Message}", e);
+        }
     }
 }
