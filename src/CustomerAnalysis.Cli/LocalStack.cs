@@ -21,11 +21,21 @@ public static class LocalStack
         var commandLine = (settings ?? []).ToList();
         if (storage is { Length: > 0 }) commandLine.Add($"storage:connection_string={storage}");
         var config = PipelineConfig.Load(file.FullName, commandLine);
-        if (ConnectionStringProblem(config.Storage.ConnectionString) is { } problem)
+        if (config.Storage.ConnectionString is { Length: > 0 } connection && ConnectionStringProblem(connection) is { } problem)
             throw new InvalidInputException(storage is { Length: > 0 }
                 ? $"--storage is not an Azure Storage connection string: {problem}"
-                : $"storage.connection_string of the pipeline config is not an Azure Storage connection string: {problem}");
+                : $"storage.connection_string in the pipeline config is not an Azure Storage connection string: {problem}");
         return config;
+    }
+
+    /// <summary>The committed config holds no admin key (it would ship in the Functions package). Locally, with none
+    /// set in config/pipeline.local.json, CA__api__admin_key or --set, this process gets a random one.</summary>
+    public static PipelineConfig WithSessionAdminKey(PipelineConfig config, out string? generated)
+    {
+        generated = null;
+        if (!string.IsNullOrEmpty(config.Api.AdminKey)) return config;
+        generated = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        return config with { Api = config.Api with { AdminKey = generated } };
     }
 
     /// <summary>Why a connection string cannot be used, or null when it can: the storage clients parse it here, before
@@ -42,16 +52,6 @@ public static class LocalStack
         {
             return e.Message;
         }
-    }
-
-    /// <summary>The committed config holds no admin key (it would ship in the Functions package). Locally, with none
-    /// set in config/pipeline.local.json, CA__api__admin_key or --set, this process gets a random one.</summary>
-    public static PipelineConfig WithSessionAdminKey(PipelineConfig config, out string? generated)
-    {
-        generated = null;
-        if (!string.IsNullOrEmpty(config.Api.AdminKey)) return config;
-        generated = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        return config with { Api = config.Api with { AdminKey = generated } };
     }
 
     /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the

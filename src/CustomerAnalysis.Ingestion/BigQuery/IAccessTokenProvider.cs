@@ -11,25 +11,25 @@ public interface IAccessTokenProvider
 
 /// <summary>
 /// The service-account JSON in <c>CA_BIGQUERY_CREDENTIALS_JSON</c> (in Azure an app setting that references the Key Vault
-/// secret, so no file is needed), else Google application default credentials: the service-account JSON file named by
-/// <c>GOOGLE_APPLICATION_CREDENTIALS</c>, else <c>gcloud auth application-default login</c>'s file, else — only when
-/// running on Google Cloud is configured (<see cref="EventSourceOptions.BigQueryOnGoogleCloud"/>,
-/// <c>CA_BIGQUERY_ON_GCE=true</c>) — the metadata server. Google.Apis.Auth would otherwise probe the metadata endpoint
-/// (169.254.169.254) from any machine before giving up: with nothing configured this fails at once instead, and
-/// nothing leaves the machine. Tokens are cached and refreshed by Google.Apis.Auth.
+/// secret, so no file is needed), else Google application default credentials: the service-account JSON named by
+/// <c>GOOGLE_APPLICATION_CREDENTIALS</c>,
+/// else <c>gcloud auth application-default login</c>'s file, else — only when running on Google Cloud is configured
+/// (<see cref="EventSourceOptions.BigQueryOnGoogleCloud"/>, <c>CA_BIGQUERY_ON_GCE=true</c>) — the metadata server.
+/// Google.Apis.Auth would otherwise probe the metadata endpoint (169.254.169.254) from any machine before giving up:
+/// with nothing configured this fails at once instead, and nothing leaves the machine. Tokens are cached and
+/// refreshed by Google.Apis.Auth.
 /// </summary>
 public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
 {
     public const string CredentialsVariable = "GOOGLE_APPLICATION_CREDENTIALS";
     public const string OnGoogleCloudVariable = "CA_BIGQUERY_ON_GCE";
+    public const string CredentialsJsonVariable = "CA_BIGQUERY_CREDENTIALS_JSON";
 
     private static readonly string[] Scopes =
     [
         "https://www.googleapis.com/auth/bigquery.readonly",
         "https://www.googleapis.com/auth/cloud-platform",
     ];
-
-    public const string CredentialsJsonVariable = "CA_BIGQUERY_CREDENTIALS_JSON";
 
     private readonly bool _onGoogleCloud;
     private readonly Func<string, string?> _environment;
@@ -52,25 +52,23 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
 
     public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
     {
-        _credential ??= _environment(CredentialsJsonVariable) is { Length: > 0 } json
-            ? FromServiceAccountJson(json)
-            : await ApplicationDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (_credential is null && _environment(CredentialsJsonVariable) is { Length: > 0 } json)
+            _credential = FromServiceAccountJson(json);
+        if (_credential is null)
+        {
+            EnsureCredentialsConfigured();
+            try
+            {
+                var credential = await _applicationDefault(cancellationToken).ConfigureAwait(false);
+                _credential = credential.CreateScoped(Scopes);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidInputException(
+                    $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, {CredentialsVariable} to such a file, or run 'gcloud auth application-default login' ({e.Message})", e);
+            }
+        }
         return await _credential.GetAccessTokenForRequestAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<ITokenAccess> ApplicationDefaultAsync(CancellationToken cancellationToken)
-    {
-        EnsureCredentialsConfigured();
-        try
-        {
-            var credential = await _applicationDefault(cancellationToken).ConfigureAwait(false);
-            return credential.CreateScoped(Scopes);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new InvalidInputException(
-                $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, {CredentialsVariable} to such a file, or run 'gcloud auth application-default login' ({e.Message})", e);
-        }
     }
 
     /// <summary>Throws at once, without any connection, unless a credential file is there or running on Google Cloud
@@ -88,8 +86,9 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
         if (_onGoogleCloud) return;
         throw new InvalidInputException(
             $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, " +
-            $"{CredentialsVariable} to such a file, run 'gcloud auth application-default login', or set " +
-            $"{OnGoogleCloudVariable}=true when running on Google Cloud (the metadata server is asked only then).");
+            $"{CredentialsVariable} to such a file, run " +
+            $"'gcloud auth application-default login', or set {OnGoogleCloudVariable}=true when running on Google Cloud " +
+            "(the metadata server is asked only then).");
     }
 
     /// <summary>Where <c>gcloud auth application-default login</c> writes its credentials (Google.Apis.Auth's own
