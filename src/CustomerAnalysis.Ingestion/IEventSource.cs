@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Events;
 
 namespace CustomerAnalysis.Ingestion;
@@ -42,19 +43,49 @@ public static class EventSourceExtensions
 {
     /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
     /// (from a batched source: after each batch that passes a multiple of it).</summary>
-    public static Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
-        CancellationToken cancellationToken = default, int every = 100_000) =>
-        source.ReadShardAsync(UserShard.Whole, progress, cancellationToken, every);
+    /// <exception cref="InvalidInputException">Not one event could be kept: the source is empty, or every row was
+    /// rejected (not a GA4 export, or the wrong columns). Training on nothing is never what was meant.</exception>
+    public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
+        CancellationToken cancellationToken = default, int every = 100_000)
+    {
+        var table = await ReadAllRowsAsync(source, UserShard.Whole, progress, every, cancellationToken).ConfigureAwait(false);
+        if (table.Count == 0) throw new InvalidInputException(NothingReadMessage(source.Description, table.Report));
+        return table;
+    }
+
+    /// <summary>"No events could be read from X: 3 rows, all rejected (2 missing event_name, 1 missing user_pseudo_id;
+    /// first: f.ndjson row 1)".</summary>
+    public static string NothingReadMessage(string description, IngestReport report)
+    {
+        if (report.RowsRead == 0) return $"No events could be read from {description}: it holds no rows.";
+        var reasons = string.Join(", ", report.RejectedByReason.OrderByDescending(r => r.Value)
+            .Select(r => $"{r.Value:N0} {ReasonText(r.Key)}"));
+        var first = report.FirstRejected.Count > 0 ? $"; first: {report.FirstRejected[0].Source} row {report.FirstRejected[0].RowNumber}" : "";
+        return $"No events could be read from {description}: {report.RowsRead:N0} row(s), all rejected ({reasons}{first}). " +
+               "Is it a GA4 export (user_pseudo_id, event_timestamp, event_name, ga_session_id)?";
+    }
+
+    private static string ReasonText(RejectReason reason) => reason switch
+    {
+        RejectReason.MissingUserPseudoId => "missing user_pseudo_id",
+        RejectReason.MissingEventTimestamp => "missing event_timestamp",
+        RejectReason.MissingEventName => "missing event_name",
+        RejectReason.MissingGaSessionId => "missing ga_session_id",
+        _ => reason.ToString(),
+    };
 
     /// <summary>Reads the rows of <paramref name="shard"/>'s users into an <see cref="EventTable"/> (every row is read,
     /// only the shard's are kept, so memory is bounded by the shard, not by the export). <paramref name="progress"/>
-    /// counts the shard's rows.</summary>
-    public static async Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
-        IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000)
+    /// counts the shard's rows. A shard may hold no events (few users, many shards): that is not an error here.</summary>
+    public static Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
+        IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000) =>
+        !shard.IsWhole && source is IShardableEventSource shardable
+            ? ReadAllRowsAsync(shardable.ForShard(shard), UserShard.Whole, progress, every, cancellationToken)
+            : ReadAllRowsAsync(source, shard, progress, every, cancellationToken);
+
+    private static async Task<EventTable> ReadAllRowsAsync(IEventSource source, UserShard shard,
+        IProgress<ReadProgress>? progress, int every, CancellationToken cancellationToken)
     {
-        if (!shard.IsWhole && source is IShardableEventSource shardable)
-            return await shardable.ForShard(shard).ReadShardAsync(UserShard.Whole, progress, cancellationToken, every)
-                .ConfigureAwait(false);
         if (source is IBatchEventSource batched)
         {
             var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ public static class PrepareCommand
     {
         var input = SharedOptions.Input();
         var task = SharedOptions.Task();
-        var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for the prepared dataset (not with --dry-run)." };
+        var output = SharedOptions.OutputFolder("Folder for the prepared dataset.");
         var shards = new Option<int>("--shards")
         {
             Description = "Prepare shard by shard (users by hash of user_pseudo_id; same dataset, memory of one shard).",

@@ -58,7 +58,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     public async Task<long> DryRunAsync(CancellationToken cancellationToken = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider());
+        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider(options.BigQueryOnGoogleCloud));
         var request = QueryRequest();
         request["dryRun"] = true;
         using var response = await client.QueryAsync(BillingProject, request, cancellationToken).ConfigureAwait(false);
@@ -111,7 +111,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     public async IAsyncEnumerable<SourceRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider());
+        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider(options.BigQueryOnGoogleCloud));
         var project = BillingProject;
         var strings = new StringPool();
         long rowNumber = 0;

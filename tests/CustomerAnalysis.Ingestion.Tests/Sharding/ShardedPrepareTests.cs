@@ -6,16 +6,6 @@ using Xunit.Abstractions;
 
 namespace CustomerAnalysis.Ingestion.Tests.Sharding;
 
-/// <summary>A fact that needs the real GA4 sample beside the repository; skipped, saying so, in a fresh clone.</summary>
-public sealed class RealDataFactAttribute : FactAttribute
-{
-    public RealDataFactAttribute()
-    {
-        if (!Directory.Exists(TestData.Ga4Tables))
-            Skip = $"the real GA4 sample is not at {Path.GetFullPath(TestData.Ga4Tables)} (../shared is not in a fresh clone)";
-    }
-}
-
 /// <summary>A synthetic export written once for the class (Parquet and JSON, several row groups per file).</summary>
 public sealed class SyntheticShardExport : IDisposable
 {
@@ -100,7 +90,7 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
         Assert.Equal(whole.Users.Count, users.Count);
     }
 
-    [RealDataFact]
+    [SharedDataFact]
     public async Task Sharded_prepare_of_the_nine_real_days_equals_the_unsharded_one()
     {
         // Each table is read once and prepared for both tasks (reading is most of the time).
