@@ -152,6 +152,8 @@ public sealed class LookupModelLoader : IModelLoader
         public PredictionTask Task => PredictionTask.Events;
         public double ChurnThreshold => 0.5;
 
+        public bool KnowsEvent(string eventName) => SyntheticPreparer.Events.Contains(eventName);
+
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
             sessions.Select(events => new NextEventPrediction(
                 model.Predict(events.Select(e => e.Name).ToList(), top),
