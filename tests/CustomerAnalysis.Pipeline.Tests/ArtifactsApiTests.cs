@@ -40,7 +40,7 @@ public sealed class ArtifactsApiTests(AzuriteFixture azurite)
         using var svg = await server.Http.SendAsync(ServerHarness.Get($"api/runs/{runId}/artifacts/{plot}"));
         Assert.Equal(HttpStatusCode.OK, svg.StatusCode);
         Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType!.MediaType);
-        Assert.StartsWith("<svg>", await svg.Content.ReadAsStringAsync());
+        Assert.StartsWith("<svg xmlns", await svg.Content.ReadAsStringAsync());
         // An SVG opened directly is sandboxed: it cannot run script in this origin.
         Assert.Contains("sandbox", svg.Headers.GetValues("Content-Security-Policy").Single());
 
