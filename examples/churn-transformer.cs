@@ -3,6 +3,8 @@
 // Without an export it first writes a small GA4-shaped one (seeded, the way `ca synth` does), so it runs anywhere.
 #:project ../src/CustomerAnalysis.Ingestion/CustomerAnalysis.Ingestion.csproj
 #:project ../src/CustomerAnalysis.Modeling/CustomerAnalysis.Modeling.csproj
+// File-based programs default to native AOT, which the libraries' reflection-based JSON and TorchSharp do not support.
+#:property PublishAot=false
 
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core.Configuration;
