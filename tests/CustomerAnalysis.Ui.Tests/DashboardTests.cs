@@ -34,6 +34,35 @@ public sealed class DashboardTests(DashboardFixture ui)
     }
 
     [Fact]
+    public async Task An_uploaded_csv_is_scored_in_one_batch_with_unknown_events_named()
+    {
+        var page = await ui.NewPageAsync(withKey: false);
+        await page.GotoAsync("/#predict");
+        await page.SetInputFilesAsync("#batch-file", new FilePayload
+        {
+            Name = "sessions.csv", MimeType = "text/csv",
+            Buffer = "page_view,view_item\nadd_to_cart\n\nview_item,mystery_event\n"u8.ToArray(),
+        });
+        var rows = page.Locator("#batch-table tbody tr");
+        await rows.First.WaitForAsync();
+        Assert.Equal(3, await rows.CountAsync());
+        // The funnel rule of the synthetic data: after view_item comes add_to_cart, after add_to_cart begin_checkout.
+        Assert.Contains("add_to_cart", await rows.Nth(0).InnerTextAsync());
+        Assert.Contains("begin_checkout", await rows.Nth(1).InnerTextAsync());
+        Assert.EndsWith("mystery_event", (await rows.Nth(2).Locator("td").Last.InnerTextAsync()).Trim());
+        await DashboardFixture.ScreenshotAsync(page, "predict-batch");
+
+        // A file that is not what the page expects: the problem, not a half-drawn table.
+        await page.SetInputFilesAsync("#batch-file", new FilePayload
+        {
+            Name = "bad.json", MimeType = "application/json", Buffer = "{\"sessions\": 3}"u8.ToArray(),
+        });
+        await page.Locator("#batch-error", new() { HasText = "bad.json: expected" }).WaitForAsync();
+        Assert.Equal(0, await rows.CountAsync());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task Runs_list_shows_metrics_and_duration_and_filters_and_sorts()
     {
         var page = await ui.NewPageAsync();
