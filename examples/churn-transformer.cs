@@ -33,8 +33,9 @@ Console.WriteLine($"{events.Count:N0} events -> {dataset.Summary.Sequences:N0} s
 var config = NnConfig.Load(Path.Combine(RepositoryRoot(), "config", "nn", "transformer.json")).WithOverrides(new Dictionary<string, JsonNode>
 {
     ["task"] = "churn",
-    ["num_epochs"] = 5,
+    ["num_epochs"] = 3,
     ["use_time_gaps"] = true, // under the default protocol when events happen is most of the signal
+    ["max_sequence_length"] = 50, // attention costs grow with the square of the length
     ["learning_rate"] = 0.01,
 });
 Console.WriteLine($"{ModelGrid.Expand(config).Count} trial(s) of {config.Kind}, up to {config.Training.NumEpochs} epochs each");

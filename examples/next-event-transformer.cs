@@ -18,10 +18,10 @@ using CustomerAnalysis.Modeling.Training;
 var output = Path.Combine(Path.GetTempPath(), "ca-examples", "next-event-transformer");
 Directory.CreateDirectory(output);
 
-// 1. An export: the one given, or a small generated one (60_000 events over 9 days).
+// 1. An export: the one given, or a small generated one (30_000 events over 9 days).
 var export = args.Length > 0 ? args[0] : Path.Combine(output, "export");
 if (args.Length == 0)
-    await SyntheticExport.WriteAsync(new SyntheticExportOptions { OutputFolder = export, Events = 60_000, Days = 9, Seed = 42 });
+    await SyntheticExport.WriteAsync(new SyntheticExportOptions { OutputFolder = export, Events = 30_000, Days = 9, Seed = 42 });
 
 // 2. Read it and prepare the next-event dataset: label, build sequences, split by user (the default protocol).
 var events = await EventSources.Open(export, EventSourceOptions.FromEnvironment()).ReadTableAsync();
@@ -33,8 +33,9 @@ Console.WriteLine($"{events.Count:N0} events -> {dataset.Summary.Sequences:N0} s
 var config = NnConfig.Load(Path.Combine(RepositoryRoot(), "config", "nn", "transformer.json")).WithOverrides(new Dictionary<string, JsonNode>
 {
     ["task"] = "events",
-    ["num_epochs"] = 4,
+    ["num_epochs"] = 3,
     ["class_weights"] = "none",
+    ["max_sequence_length"] = 50, // attention costs grow with the square of the length
     ["learning_rate"] = 0.001,
 });
 Console.WriteLine($"{ModelGrid.Expand(config).Count} trial(s) of {config.Kind}, up to {config.Training.NumEpochs} epochs each");
