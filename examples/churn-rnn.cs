@@ -38,6 +38,7 @@ var config = NnConfig.Load(Path.Combine(RepositoryRoot(), "config", "nn", "rnn.j
     ["class_weights"] = "balanced",
     ["nonlinearity"] = "tanh",
     ["reg_lambda"] = 0.0001,
+    ["num_threads"] = 1, // one torch thread per trial: no spinning OpenMP threads on a busy machine
     ["learning_rate"] = 0.01,
 });
 Console.WriteLine($"{ModelGrid.Expand(config).Count} trial(s) of {config.Kind}, up to {config.Training.NumEpochs} epochs each");

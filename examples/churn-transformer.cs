@@ -36,6 +36,7 @@ var config = NnConfig.Load(Path.Combine(RepositoryRoot(), "config", "nn", "trans
     ["num_epochs"] = 3,
     ["use_time_gaps"] = true, // under the default protocol when events happen is most of the signal
     ["max_sequence_length"] = 50, // attention costs grow with the square of the length
+    ["num_threads"] = 1, // one torch thread per trial: no spinning OpenMP threads on a busy machine
     ["learning_rate"] = 0.01,
 });
 Console.WriteLine($"{ModelGrid.Expand(config).Count} trial(s) of {config.Kind}, up to {config.Training.NumEpochs} epochs each");
