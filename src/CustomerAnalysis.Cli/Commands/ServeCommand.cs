@@ -14,24 +14,38 @@ public static class ServeCommand
         DefaultValueFactory = _ => new FileInfo(Path.Combine("config", "pipeline.json")),
     };
 
+    /// <summary>Pipeline config values over the file's: <c>--set api:admin_key=... --set retraining:cron=...</c>.</summary>
+    public static Option<string[]> SettingsOption() => new("--set")
+    {
+        Description = "Pipeline config value over the file's, as section:key=value (repeatable).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "HTTP port on 127.0.0.1 (0 = any free one).", DefaultValueFactory = _ => 7071 };
-        port.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > 65535) result.AddError("--port must be from 0 to 65535.");
-        });
+        var port = SharedOptions.Number("--port", "HTTP port on 127.0.0.1 (0 = any free one).", 7071, 0, 65535);
         var storage = new Option<string?>("--storage") { Description = "Azure Storage connection string (default: the config's, Azurite)." };
+        storage.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (LocalStack.ConnectionStringProblem(token.Value) is { } problem)
+                    result.AddError($"--storage is not an Azure Storage connection string: {problem}");
+        });
         var config = PipelineConfigOption();
+        var settings = SettingsOption();
 
         var command = new Command("serve", "Run the pipeline locally: HTTP API, Durable orchestration on Azurite, retraining timer.")
         {
-            port, storage, config,
+            port, storage, config, settings,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var configFile = parsed.GetValue(config)!;
-            var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
+            var pipeline = LocalStack.WithSessionAdminKey(
+                LocalStack.LoadConfig(configFile, parsed.GetValue(storage), parsed.GetValue(settings)), out var sessionKey);
+            if (sessionKey != null)
+                Console.Error.WriteLine($"Admin key for this session (x-api-key): {sessionKey} " +
+                                        "(set api.admin_key in config/pipeline.local.json to keep one)");
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
             await using var server = await LocalStack.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address()}api/ and the web UI at {server.Address()} with {pipeline.Workers.Count} trial " +

@@ -77,6 +77,25 @@ public sealed class ModelCheckpoint
         destination.Flush();
     }
 
+    /// <summary>Reads the checkpoint file at <paramref name="path"/>; a damaged or unreadable file is an
+    /// <see cref="InvalidInputException"/> naming it.</summary>
+    public static ModelCheckpoint Read(string path, Device? device = null)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Read(stream, device);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{path}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"Cannot read the model checkpoint {path}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads a checkpoint written by <see cref="Write"/>; the model is rebuilt on <paramref name="device"/> (default CPU).</summary>
     public static ModelCheckpoint Read(Stream source, Device? device = null)
     {
@@ -84,6 +103,10 @@ public sealed class ModelCheckpoint
         if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidInputException("Not a CustomerAnalysis model checkpoint (bad format marker).");
         var headerLength = BinaryPrimitives.ReadInt32LittleEndian(ReadExactly(source, 4, "the header length"));
         if (headerLength <= 0 || headerLength > 256 << 20) throw new InvalidInputException($"Model checkpoint header length {headerLength} is invalid.");
+        // A damaged length is checked against what is there before it sizes an allocation.
+        if (source.CanSeek && headerLength > source.Length - source.Position)
+            throw new InvalidInputException(
+                $"Model checkpoint is truncated (the header length says {headerLength} bytes, {source.Length - source.Position} remain).");
         JsonObject header;
         try { header = JsonNode.Parse(ReadExactly(source, headerLength, "the header"))!.AsObject(); }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)

@@ -28,9 +28,12 @@ public static class Experiment
         var grid = GridSearch.Run(data, config, metric, run);
         var threshold = config.Pipeline.ProbThreshold;
         var trials = grid.Trials.Select(t => TrialSummary.From(t, data, threshold)).ToArray();
-        var best = trials[grid.Best.Trial.Index];
+        var best = trials.Single(t => t.Index == grid.Best.Trial.Index);
         var test = TestEvaluator.Evaluate(data, grid.TestPredictions, threshold);
-        var report = new ExperimentReport(metric.Name, best, test, trials);
+        var report = new ExperimentReport(metric.Name, best, test, trials)
+        {
+            FailedTrials = grid.Failed.Select(f => new FailedTrialSummary(f.Trial.Index, f.Trial.Settings, f.Trial.Seed, f.Seconds, f.Error)).ToArray(),
+        };
         return new ExperimentResult(report, Complete(ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary), report));
     }
 

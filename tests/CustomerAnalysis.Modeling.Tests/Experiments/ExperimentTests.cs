@@ -59,7 +59,7 @@ public class ExperimentTests
         Assert.Equal("PNG"u8.ToArray(), sink.Artifacts["plots/roc_curve.png"][1..4]);
 
         var metrics = JsonNode.Parse(sink.Artifacts["metrics.json"])!;
-        Assert.Equal(["best", "baselines", "trials"], metrics.AsObject().Select(p => p.Key));
+        Assert.Equal(["best", "baselines", "trials", "failed_trials"], metrics.AsObject().Select(p => p.Key));
         Assert.NotNull(metrics["baselines"]!["logistic_regression"]!["roc_auc"]);
 
         var loaded = ModelCheckpoint.Read(new MemoryStream(sink.Artifacts["model.ckpt"]));
