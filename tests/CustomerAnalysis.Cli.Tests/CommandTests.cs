@@ -74,7 +74,7 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
         Assert.True(report["best"]!.AsObject().ContainsKey("params"));
         Assert.True(report["best"]!["val"]!.AsObject().ContainsKey("top1_accuracy"));
         Assert.True(report["best"]!["test"]!.AsObject().ContainsKey("mrr"));
-        Assert.Equal(["majority_class", "markov_order1", "markov_order2"], report["baselines"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["majority_class", "markov_order1", "markov_order2", "gradient_boosted_trees"], report["baselines"]!.AsObject().Select(p => p.Key));
         Assert.Equal(2, report["trials"]!.AsArray().Count);
         foreach (var file in new[] { "model.ckpt", "metrics.json", "plots/confusion_matrix.png", "plots/training_curves/trial_001.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"missing {file}");
