@@ -24,6 +24,7 @@ public static class PipelineServices
         services.AddSingleton<IPromotionListener>(sp => sp.GetRequiredService<ProductionModelCache>());
         services.AddSingleton<TrainingLauncher>();
         services.AddSingleton<PipelineApi>();
+        services.AddSingleton<ArtifactsApi>();
         services.AddSingleton<RetrainingJob>();
         return services;
     }

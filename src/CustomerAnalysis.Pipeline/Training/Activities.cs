@@ -35,6 +35,9 @@ public sealed class PrepareDatasetActivity(
             using var buffer = new MemoryStream();
             await DatasetBlobFormat.WriteAsync(dataset, buffer);
             buffer.Position = 0;
+            // The summary goes first: a replay that finds the dataset finds its summary too.
+            await artifacts.UploadAsync(ArtifactNames.DataSummary(input.RunId),
+                new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(dataset.Summary)));
             await artifacts.UploadAsync(blob, buffer);
         }
         var stored = await DatasetCache.Shared.GetAsync(artifacts, blob);

@@ -99,6 +99,10 @@ public interface IPredictor : IDisposable
     /// <exception cref="NotSupportedException">The model is not an events model.</exception>
     IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top);
 
+    /// <summary>Whether the model's vocabulary has this event name; an unknown one is read as <c>&lt;UNK&gt;</c>. A
+    /// predictor that cannot tell says it knows every name.</summary>
+    bool KnowsEvent(string eventName) => true;
+
     /// <summary>Churn probability per user.</summary>
     /// <exception cref="NotSupportedException">The model is not a churn model.</exception>
     IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
