@@ -77,6 +77,8 @@ public sealed class TrialWorkerProcesses(TrialWorkerProcessOptions options, ILog
         if (options.StorageConnectionString is { } storage)
             start.Environment["CA_STORAGE_CONNECTION_STRING"] = storage;
         start.Environment["CA_WORKER_NAME"] = $"local-{slot}";
+        // The worker exits when this process is gone, however it ended (a SIGKILL runs no clean-up here).
+        start.Environment["CA_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a trial worker.");
         // Drained so a chatty worker never blocks on a full pipe; its errors go to this host's log.
         process.OutputDataReceived += (_, _) => { };
@@ -92,15 +94,31 @@ public sealed class TrialWorkerProcesses(TrialWorkerProcessOptions options, ILog
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
+        KillAll();
+    }
+
+    /// <summary>Also when the host is disposed without being stopped: no worker outlives it.</summary>
+    public override void Dispose()
+    {
+        KillAll();
+        base.Dispose();
+    }
+
+    private void KillAll()
+    {
         Process?[] running;
-        lock (_lock) running = _processes.ToArray();
+        lock (_lock)
+        {
+            running = _processes.ToArray();
+            Array.Clear(_processes);
+        }
         foreach (var process in running.OfType<Process>())
         {
             try
             {
                 // SIGKILL: a worker mid-trial leaves its item to reappear after its lease, exactly like a crash.
                 if (!process.HasExited) process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(cancellationToken);
+                process.WaitForExit(TimeSpan.FromSeconds(10));
             }
             catch (InvalidOperationException)
             {

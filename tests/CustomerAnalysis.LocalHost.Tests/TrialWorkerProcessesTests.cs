@@ -192,4 +192,58 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
         Assert.Equal(RunStatus.Cancelled, (await host.Services.GetRequiredService<RunStore>().GetRunAsync(runId))!.Status);
         Assert.Equal(2, config.Workers.Count);
     }
+
+    [Fact]
+    public async Task No_worker_outlives_its_host_whether_it_is_disposed_or_killed()
+    {
+        var (host, http, config) = await StartAsync("lifetime", new JsonObject { ["learning_rate"] = new JsonArray(0.001) }, epochs: 1);
+        http.Dispose();
+        var workers = host.Services.GetRequiredService<TrialWorkerProcesses>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (workers.ProcessIds.Any(p => p is null))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The worker processes did not start.");
+            await Task.Delay(100);
+        }
+        var pids = workers.ProcessIds.Select(p => p!.Value).ToList();
+        Assert.Equal(config.Workers.Count, pids.Count);
+        await host.DisposeAsync(); // disposed without StopAsync, as `await using` does
+        foreach (var pid in pids)
+            Assert.True(HasExited(pid), $"Worker {pid} outlived its disposed host.");
+
+        // A worker whose host died (here: a stand-in parent that exits) stops by itself.
+        var (path, _) = data.PipelineConfigFile("orphan", azurite, new JsonObject { ["learning_rate"] = new JsonArray(0.001) }, epochs: 1);
+        using var parent = Process.Start(new ProcessStartInfo("sleep", "2"))!;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { "exec", Path.Combine(AppContext.BaseDirectory, "ca-worker.dll"), "--config", path },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["CA_PARENT_PID"] = parent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var orphan = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        try
+        {
+            await orphan.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!orphan.HasExited) orphan.Kill();
+        }
+        Assert.True(orphan.HasExited);
+    }
+
+    private static bool HasExited(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
 }
