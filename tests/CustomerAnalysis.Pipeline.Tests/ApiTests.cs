@@ -100,6 +100,48 @@ public sealed class ApiTests(AzuriteFixture azurite)
         { "POST", "api/predict/churn", """{"users": []}""", false, "application/json", 400, "'users' is empty" },
         { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "text/csv", 415, "application/json" },
         { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "application/json", 404, "No production model 'churn'" },
+        // Text that cannot be decoded: a lone UTF-16 surrogate escape, in any string or key of any route.
+        { "POST", "api/predict/next-event", """{"events": ["\ud800"]}""", false, "application/json", 400, "'events[0]' is not valid text: it holds a lone UTF-16 surrogate" },
+        { "POST", "api/predict/next-event", """{"sessions": [["a", {"name": "x\udc00"}]]}""", false, "application/json", 400, "'sessions[0][1].name' is not valid text" },
+        { "POST", "api/predict/next-event", """{"events": [{"name": "a", "timestamp": "\ud800"}]}""", false, "application/json", 400, "'events[0].timestamp' is not valid text" },
+        { "POST", "api/predict/churn", """{"users": [["a"], ["\udbff"]]}""", false, "application/json", 400, "'users[1][0]' is not valid text" },
+        { "POST", "api/predict/churn", """{"events": ["a"], "\ud800": 1}""", false, "application/json", 400, "A key in the body is not valid text" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": {"model_training_params.num_epochs": "\ud800"}}}""", true, "application/json", 400, "'overrides.config.model_training_params.num_epochs' is not valid text" },
+        { "POST", "api/training", """{"source": "\udfff", "task": "events"}""", true, "application/json", 400, "'source' is not valid text" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "\ud800"}""", true, "application/json", 400, "'stage' is not valid text" },
+        // 'top' of every wrong type.
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": "3"}""", false, "application/json", 400, "'top' must be an integer from 1 to 50 (got a string)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": "NaN"}""", false, "application/json", 400, "'top' must be an integer from 1 to 50 (got a string)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": true}""", false, "application/json", 400, "(got a boolean)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": null}""", false, "application/json", 400, "(got null)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": {}}""", false, "application/json", 400, "(got an object)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": 2.5}""", false, "application/json", 400, "(got 2.5)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": 1e400}""", false, "application/json", 400, "'top' must be an integer" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": NaN}""", false, "application/json", 400, "not valid JSON (line 1, byte 26)" },
+        // Wrong JSON types, unknown and repeated fields: named in the API's words, never a .NET type.
+        { "POST", "api/training", """{"source": "x", "task": 5}""", true, "application/json", 400, "'task' has the wrong type: expected a string, got a number" },
+        { "POST", "api/training", """{"source": null, "task": "events"}""", true, "application/json", 400, "'source' has the wrong type: expected a string, got null" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "model": true}""", true, "application/json", 400, "'model' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "name": ["a"]}""", true, "application/json", 400, "'name' has the wrong type: expected a string, got an array" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": "epochs=3"}""", true, "application/json", 400, "'overrides' has the wrong type: expected an object, got a string" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": []}}""", true, "application/json", 400, "'overrides.config' has the wrong type: expected an object, got an array" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"grid": 1}}""", true, "application/json", 400, "'overrides.grid' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"prepare": null}}""", true, "application/json", 400, "'overrides.prepare' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"gird": {}}}""", true, "application/json", 400, "Unknown field 'overrides.gird'" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "sorce": "y"}""", true, "application/json", 400, "Unknown field 'sorce'" },
+        { "POST", "api/training", """{"source": "x", "source": "y", "task": "events"}""", true, "application/json", 400, "'source' is given twice" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": 1}""", true, "application/json", 400, "'stage' has the wrong type: expected a string, got a number" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "sessions": [["b"]]}""", false, "application/json", 400, "both 'events' and 'sessions'" },
+        { "POST", "api/predict/next-event", """{"events": [{"name": "a", "time": "x"}]}""", false, "application/json", 400, "Unknown field 'events[0].time'" },
+        { "POST", "api/predict/next-event", """{"events": "page_view"}""", false, "application/json", 400, "'events' must be an array of events (got a string)" },
+        { "POST", "api/predict/churn", """{"users": {"a": ["b"]}}""", false, "application/json", 400, "'users' must be an array of arrays of events (got an object)" },
+        { "POST", "api/predict/churn", """{"users": [["a"]], "threshold": 0.2}""", false, "application/json", 400, "Unknown field 'threshold'" },
+        { "POST", "api/training", "\"source\"", true, "application/json", 400, "Body must be a JSON object (got a string)" },
+        // Only JSON, and only in UTF-8.
+        { "POST", "api/predict/next-event", """{"events": ["a"]}""", false, "text/plain", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "application/x-www-form-urlencoded", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "text/plain+json", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "application/json; charset=iso-8859-1", 415, "charset must be utf-8" },
     };
 
     [Theory]
@@ -117,6 +159,96 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains(detail, problem.GetProperty("detail").GetString());
+        AssertDisclosesNothing(problem);
+    }
+
+    /// <summary>A problem names fields and values in the API's words: no .NET type, no server path.</summary>
+    private static void AssertDisclosesNothing(JsonElement problem)
+    {
+        var text = problem.GetRawText();
+        foreach (var secret in new[] { "CustomerAnalysis.", "System.", "JsonObject", LookupModelConfigs.Directory,
+                     Path.GetTempPath(), AppContext.BaseDirectory })
+            Assert.DoesNotContain(secret, text);
+    }
+
+    [Theory]
+    [InlineData("api/predict/next-event", false)]
+    [InlineData("api/predict/churn", false)]
+    [InlineData("api/training", true)]
+    [InlineData("api/models/m/versions/1/stage", true)]
+    public async Task A_body_that_is_not_UTF8_is_a_problem_on_every_route(string path, bool withKey)
+    {
+        await using var server = await SharedServer();
+        // {"events": ["a\xFF"]}: a byte that starts no UTF-8 character, inside a string.
+        byte[] body = [.. "{\"events\": [\"a"u8, 0xFF, .. "\"]}"u8];
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        if (withKey) request.Headers.Add("x-api-key", ServerHarness.Key);
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Body is not valid UTF-8 (at byte 14): JSON must be sent as UTF-8 text.",
+            problem.GetProperty("detail").GetString());
+    }
+
+    public static TheoryData<string, string, int, string> HostAnswers => new()
+    {
+        // method, path, expected status, expected words in the detail
+        { "GET", "api/nothing", 404, "No route for GET /api/nothing" },
+        { "GET", "api/training/../../etc/passwd", 404, "No route for GET /etc/passwd" },
+        { "GET", "api/training/..%2F..%2Fetc", 404, "No training run '..%2F..%2Fetc'" },
+        { "GET", "api/training", 405, "GET is not allowed on /api/training; allowed: POST" },
+        { "DELETE", "api/runs", 405, "DELETE is not allowed on /api/runs; allowed: GET" },
+        { "PUT", "api/predict/next-event", 405, "allowed: POST" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostAnswers))]
+    public async Task Answers_of_the_host_itself_are_problems_too(string method, string path, int status, string detail)
+    {
+        await using var server = await SharedServer();
+        using var request = ServerHarness.Get(path);
+        request.Method = new HttpMethod(method);
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_NUL_in_the_path_is_refused_before_any_route()
+    {
+        // Kestrel refuses a request target holding %00 itself (a bare 400, before any middleware could write a
+        // problem); what matters here is that it never reaches a store lookup or a 5xx.
+        await using var server = await SharedServer();
+        foreach (var path in new[] { "api/training/%00", "api/training/a%00b" })
+        {
+            using var response = await server.Http.SendAsync(ServerHarness.Get(path));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
+
+    [Theory]
+    [InlineData(40_000, 1, 431, "request headers are")]   // over the API's limit, under Kestrel's
+    [InlineData(200_000, 1, 431, "request headers are")]  // over Kestrel's default limit too
+    [InlineData(10, 150, 431, "headers; the limit is 100")]
+    [InlineData(0, 0, 414, "request target is")]
+    public async Task Oversized_request_heads_are_problems(int headerBytes, int headerCount, int status, string detail)
+    {
+        await using var server = await SharedServer();
+        using var request = ServerHarness.Get(headerBytes == 0 ? "api/runs?q=" + new string('q', 10_000) : "api/runs");
+        for (var i = 0; i < headerCount; i++)
+            request.Headers.Add($"x-filler-{i}", new string('h', headerBytes));
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(detail, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
     }
 
     [Fact]

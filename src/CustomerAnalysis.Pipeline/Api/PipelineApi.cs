@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
-using Microsoft.Net.Http.Headers;
 
 namespace CustomerAnalysis.Pipeline.Api;
 
@@ -54,16 +54,31 @@ public sealed class PipelineApi(
     }
 
     // POST /api/training
+    /// <summary>Body: <c>source</c> (anything <c>ca prepare --input</c> accepts, or <c>blob://container/prefix</c>),
+    /// <c>task</c> (<c>events</c>, <c>churn</c>), optional <c>model</c> (a model config name), <c>name</c> (the registry
+    /// name) and <c>overrides</c>: <c>config</c> (<c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>),
+    /// <c>grid</c> (replaces <c>grid_search_params</c>), <c>prepare</c> (like <c>config/prepare.json</c>).</summary>
     public async Task<IResult> StartTrainingAsync(HttpRequest request, DurableTaskClient client)
     {
         using var json = await ReadJsonAsync(request);
-        var body = Deserialize<TrainingRequestBody>(json);
-        if (string.IsNullOrWhiteSpace(body.Source))
+        var root = json.Root;
+        JsonFields.AllowOnly(root, "", "source", "task", "model", "name", "overrides");
+        var source = JsonFields.String(root, "source");
+        if (string.IsNullOrWhiteSpace(source))
             throw ApiProblem.BadRequest("'source' is required: a path 'ca prepare --input' accepts, or blob://container/prefix.");
-        if (!PredictionTasks.TryParse(body.Task, out var task))
-            throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{body.Task}').");
-        var input = ModelConfigs.Resolve(config, new TrainingRequest(body.Source, task, body.Model, body.Name,
-            body.Overrides?.Config, body.Overrides?.Grid, body.Overrides?.Prepare));
+        var taskName = JsonFields.String(root, "task");
+        if (!PredictionTasks.TryParse(taskName, out var task))
+            throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{taskName}').");
+        JsonObject? settings = null, grid = null, prepare = null;
+        if (JsonFields.Object(root, "overrides") is { } overrides)
+        {
+            JsonFields.AllowOnly(overrides, "overrides", "config", "grid", "prepare");
+            settings = JsonFields.Node(overrides, "config", "overrides");
+            grid = JsonFields.Node(overrides, "grid", "overrides");
+            prepare = JsonFields.Node(overrides, "prepare", "overrides");
+        }
+        var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task,
+            JsonFields.String(root, "model"), JsonFields.String(root, "name"), settings, grid, prepare));
         var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
@@ -122,11 +137,12 @@ public sealed class PipelineApi(
         if (!int.TryParse(version, out var number) || number < 1)
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
         using var json = await ReadJsonAsync(request);
-        var body = Deserialize<StageChangeBody>(json);
-        if (!Enum.TryParse<ModelStage>(body.Stage, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
-            || int.TryParse(body.Stage, out _))
+        JsonFields.AllowOnly(json.Root, "", "stage");
+        var stageName = JsonFields.String(json.Root, "stage");
+        if (!Enum.TryParse<ModelStage>(stageName, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
+            || int.TryParse(stageName, out _))
             throw ApiProblem.BadRequest(
-                $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{body.Stage}').");
+                $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{stageName}').");
         try
         {
             var cancellationToken = request.HttpContext.RequestAborted;
@@ -152,11 +168,9 @@ public sealed class PipelineApi(
     public async Task<IResult> PredictNextEventAsync(HttpRequest request)
     {
         using var json = await ReadJsonAsync(request);
-        var sessions = ReadSequences(json.RootElement, "events", "sessions");
-        var top = 3;
-        if (json.RootElement.TryGetProperty("top", out var topElement)
-            && (!topElement.TryGetInt32(out top) || top < 1 || top > MaxTop))
-            throw ApiProblem.BadRequest($"'top' must be an integer from 1 to {MaxTop}.");
+        JsonFields.AllowOnly(json.Root, "", "events", "sessions", "top");
+        var sessions = ReadSequences(json.Root, "events", "sessions");
+        var top = JsonFields.Integer(json.Root, "top", 1, MaxTop) ?? 3;
 
         var served = await ServedAsync(config.Models.Events.Name, request.HttpContext.RequestAborted);
         var predictions = served.Predictor.PredictNextEvent(sessions, top);
@@ -170,7 +184,8 @@ public sealed class PipelineApi(
     public async Task<IResult> PredictChurnAsync(HttpRequest request)
     {
         using var json = await ReadJsonAsync(request);
-        var users = ReadSequences(json.RootElement, "events", "users");
+        JsonFields.AllowOnly(json.Root, "", "events", "users");
+        var users = ReadSequences(json.Root, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
         var threshold = served.Predictor.ChurnThreshold;
         var probabilities = served.Predictor.PredictChurn(users);
@@ -182,69 +197,20 @@ public sealed class PipelineApi(
         await models.GetAsync(name, cancellationToken)
         ?? throw ApiProblem.NotFound($"No production model '{name}' yet: train one with POST /api/training.");
 
-    /// <summary>Checks media type and size, then parses the body.</summary>
-    private async Task<JsonDocument> ReadJsonAsync(HttpRequest request)
-    {
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
-            || !(mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-                 || mediaType.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
-            throw new ApiProblem(StatusCodes.Status415UnsupportedMediaType,
-                $"Content-Type must be application/json (got '{request.ContentType}').");
-        var limit = config.Api.MaxBodyBytes;
-        if (request.ContentLength > limit)
-            throw new ApiProblem(StatusCodes.Status413PayloadTooLarge,
-                $"Body is {request.ContentLength} bytes; the limit is {limit}.");
-
-        // Read at most limit + 1 bytes: a chunked body without Content-Length is held to the same limit.
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit)
-                throw new ApiProblem(StatusCodes.Status413PayloadTooLarge, $"Body is over the limit of {limit} bytes.");
-        }
-        if (buffer.Length == 0)
-            throw ApiProblem.BadRequest("Body is empty: a JSON object is expected.");
-        try
-        {
-            var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                document.Dispose();
-                throw ApiProblem.BadRequest("Body must be a JSON object.");
-            }
-            return document;
-        }
-        catch (JsonException e)
-        {
-            throw ApiProblem.BadRequest($"Body is not valid JSON: {e.Message}");
-        }
-    }
-
-    private static T Deserialize<T>(JsonDocument json)
-    {
-        try
-        {
-            return json.Deserialize<T>()!;
-        }
-        catch (JsonException e)
-        {
-            throw ApiProblem.BadRequest($"Body has a field of the wrong type: {e.Message}");
-        }
-    }
+    private Task<JsonBody> ReadJsonAsync(HttpRequest request) => JsonBody.ReadAsync(request, config.Api.MaxBodyBytes);
 
     /// <summary>Reads <c>{"events": [...]}</c> (one sequence) or <c>{"{batch}": [[...], ...]}</c>. An event is a
     /// name, or an object with <c>name</c> and optional ISO-8601 <c>timestamp</c>.</summary>
     internal static IReadOnlyList<IReadOnlyList<InputEvent>> ReadSequences(JsonElement root, string single, string batch)
     {
         if (root.TryGetProperty(single, out var events))
-            return [ReadEvents(events, single)];
+            return root.TryGetProperty(batch, out _)
+                ? throw ApiProblem.BadRequest($"Body has both '{single}' and '{batch}': give one of them.")
+                : [ReadEvents(events, single)];
         if (!root.TryGetProperty(batch, out var sequences))
             throw ApiProblem.BadRequest($"Body needs '{single}' (one sequence) or '{batch}' (a list of sequences).");
         if (sequences.ValueKind != JsonValueKind.Array)
-            throw ApiProblem.BadRequest($"'{batch}' must be an array of arrays of events.");
+            throw ApiProblem.BadRequest($"'{batch}' must be an array of arrays of events (got {JsonBody.Kind(sequences)}).");
         if (sequences.GetArrayLength() == 0)
             throw ApiProblem.BadRequest($"'{batch}' is empty.");
         return sequences.EnumerateArray().Select((s, i) => ReadEvents(s, $"{batch}[{i}]")).ToList();
@@ -253,7 +219,7 @@ public sealed class PipelineApi(
     private static IReadOnlyList<InputEvent> ReadEvents(JsonElement events, string path)
     {
         if (events.ValueKind != JsonValueKind.Array)
-            throw ApiProblem.BadRequest($"'{path}' must be an array of events.");
+            throw ApiProblem.BadRequest($"'{path}' must be an array of events (got {JsonBody.Kind(events)}).");
         if (events.GetArrayLength() == 0)
             throw ApiProblem.BadRequest($"'{path}' is empty: at least one event is needed.");
         var result = new List<InputEvent>(events.GetArrayLength());
@@ -267,6 +233,7 @@ public sealed class PipelineApi(
                      && e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
                      && n.GetString() is { Length: > 0 } objectName)
             {
+                JsonFields.AllowOnly(e, at, "name", "timestamp");
                 DateTimeOffset? timestamp = null;
                 if (e.TryGetProperty("timestamp", out var t))
                     timestamp = t.ValueKind == JsonValueKind.String && t.TryGetDateTimeOffset(out var parsed)
@@ -276,8 +243,15 @@ public sealed class PipelineApi(
             }
             else
                 throw ApiProblem.BadRequest(
-                    $"'{at}' must be a non-empty event name or an object with a non-empty 'name'.");
+                    $"'{at}' must be a non-empty event name or an object with a non-empty 'name' (got {Given(e)}).");
         }
         return result;
     }
+
+    private static string Given(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => "an empty string",
+        JsonValueKind.Object => "an object without a non-empty string 'name'",
+        _ => JsonBody.Kind(e),
+    };
 }

@@ -86,7 +86,8 @@ public static class ModelConfigs
         var available = Available(pipeline);
         if (!available.Contains(model, StringComparer.Ordinal))
             throw new InvalidInputException(
-                $"Unknown model '{model}'; available: {string.Join(", ", available)} (files in {pipeline.ModelConfigDirectory}).");
+                // The server's folder is not named: the caller may be a remote client.
+                $"Unknown model '{model}'; available: {string.Join(", ", available)}.");
         return NnConfig.Load(Path.Combine(pipeline.ModelConfigDirectory, model + ".json"));
     }
 
