@@ -171,6 +171,90 @@ public sealed class ApiTests(AzuriteFixture azurite)
             Assert.DoesNotContain(secret, text);
     }
 
+    public static TheoryData<string, string> BadSubmissions => new()
+    {
+        // request (source, task and overrides; {dir} is a folder of test files), expected words in the detail
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [0.01, -1, "x"]}}}""", "grid_search_params.learning_rate[1] = -1" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [0.01, "x"]}}}""", "grid_search_params.learning_rate[1] = \"x\"" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [null]}}}""", "grid_search_params.learning_rate must be a non-empty array of values" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"num_layers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "hidden_size": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "learning_rate": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]}}}""", "more than 1000 combinations" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"config": {"model_training_params.num_epochs": null}}}""", "num_epochs" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"config": {"model_training_params.learning_rate": "fast"}}}""", "learning_rate" },
+        // Sources that can never work.
+        { """{"source": "{dir}/missing", "task": "events"}""", "Input not found" },
+        { """{"source": "{dir}/notes.txt", "task": "events"}""", "Unsupported input file" },
+        { """{"source": "{dir}/fake.parquet", "task": "events"}""", "is not a Parquet file" },
+        { """{"source": "{dir}/config.json", "task": "events"}""", "no \"event_name\"" },
+        { """{"source": "{dir}/empty.ndjson", "task": "events"}""", "is empty" },
+        { """{"source": "{dir}/csv.json", "task": "events"}""", "is not JSON" },
+        { """{"source": "{dir}/events_*.parquet", "task": "events"}""", "No export files" },
+        { """{"source": "{dir}/nowhere/*.json", "task": "events"}""", "does not exist" },
+        { """{"source": "{dir}", "task": "events"}""", "config.json has no \"event_name\"" }, // a folder: each export file is checked
+        { """{"source": "bq://project", "task": "events"}""", "Invalid BigQuery URI bq://project: expected project.dataset.table" },
+        { """{"source": "bq://my-project.analytics.events_*", "task": "events"}""", "needs from=yyyymmdd" },
+        { """{"source": "bq://my-project.analytics.events_*?from=20210231&to=20210301", "task": "events"}""", "from" },
+        { """{"source": "blob://", "task": "events"}""", "names no container" },
+        { """{"source": "blob:///prefix", "task": "events"}""", "names no container" },
+        { """{"source": "blob://My_Data/prefix", "task": "events"}""", "'My_Data' is not a valid container name" },
+        { """{"source": "blob://ab/x", "task": "events"}""", "'ab' is not a valid container name" },
+        { """{"source": "blob://a--b/x", "task": "events"}""", "'a--b' is not a valid container name" },
+        { """{"source": "blob://-ab/x", "task": "events"}""", "is not a valid container name" },
+        { """{"source": "file:///data/events.parquet", "task": "events"}""", "Source scheme 'file://' is not read by the pipeline" },
+        { """{"source": "http://example.com/events.json", "task": "events"}""", "Source scheme 'http://'" },
+        { """{"source": "s3://bucket/events", "task": "events"}""", "Source scheme 's3://'" },
+        { """{"source": "{dir}/events.ndjson\u0000.txt", "task": "events"}""", "control character (U+0000)" },
+        { """{"source": "blob://data/a\nb", "task": "events"}""", "control character (U+000A)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSubmissions))]
+    public async Task A_training_request_that_can_never_work_is_refused_at_submit(string body, string detail)
+    {
+        await using var server = await SharedServer();
+        var before = await RunCountAsync(server.Http);
+        using var response = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/training",
+            body.Replace("{dir}", SourceFiles.Value)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var given = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString();
+        Assert.Contains(detail, given);
+        Assert.Equal(before, await RunCountAsync(server.Http)); // nothing was recorded or started
+    }
+
+    [Fact]
+    public void A_GA4_export_passes_the_submit_check()
+    {
+        // The counterpart of the refusals above: the real preparer's check lets real exports through.
+        new ExportDatasetPreparer().CheckSource(Path.Combine(SourceFiles.Value, "events.ndjson"));
+        new ExportDatasetPreparer().CheckSource(Path.Combine(SourceFiles.Value, "*.ndjson"));
+        new ExportDatasetPreparer().CheckSource("bq://my-project.analytics.events_*?from=20210101&to=20210131");
+        TrainingSources.Check("blob://ga4-exports/2021/", new ExportDatasetPreparer());
+        var real = Path.Combine(AzuriteFixture.RepoRoot, "..", "shared", "data", "ga4");
+        if (Directory.Exists(real) && Directory.EnumerateFiles(real, "*.parquet").FirstOrDefault() is { } parquet)
+            new ExportDatasetPreparer().CheckSource(parquet);
+    }
+
+    private static async Task<int> RunCountAsync(HttpClient http)
+    {
+        using var response = await http.SendAsync(ServerHarness.Get("api/runs"));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runs").GetArrayLength();
+    }
+
+    /// <summary>A folder of files that look like exports and are not (and one that is).</summary>
+    private static readonly Lazy<string> SourceFiles = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory("ca-api-sources-").FullName;
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an export");
+        File.WriteAllText(Path.Combine(dir, "fake.parquet"), "this is not parquet at all");
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "rnn"}""");
+        File.WriteAllText(Path.Combine(dir, "empty.ndjson"), "");
+        File.WriteAllText(Path.Combine(dir, "csv.json"), "event_name,user\npage_view,u1\n");
+        File.WriteAllText(Path.Combine(dir, "events.ndjson"),
+            """{"event_date": "20210101", "event_timestamp": "1609459200000000", "event_name": "page_view", "user_pseudo_id": "u1"}""" + "\n");
+        return dir;
+    });
+
     [Theory]
     [InlineData("api/predict/next-event", false)]
     [InlineData("api/predict/churn", false)]

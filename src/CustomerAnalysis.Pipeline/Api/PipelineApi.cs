@@ -18,7 +18,7 @@ namespace CustomerAnalysis.Pipeline.Api;
 /// </summary>
 public sealed class PipelineApi(
     PipelineConfig config, TrainingLauncher launcher, RunStore runs, ModelRegistry registry, ProductionModelCache models,
-    TimeProvider clock)
+    IDatasetPreparer preparer, TimeProvider clock)
 {
     public const string ApiKeyHeader = "x-api-key";
     private const int MaxTop = 50;
@@ -79,6 +79,7 @@ public sealed class PipelineApi(
         }
         var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task,
             JsonFields.String(root, "model"), JsonFields.String(root, "name"), settings, grid, prepare));
+        TrainingSources.Check(source, preparer);
         var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
