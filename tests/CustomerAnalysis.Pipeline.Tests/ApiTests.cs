@@ -57,6 +57,37 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
     }
 
+    [Fact]
+    public async Task A_model_held_back_by_a_baseline_is_promoted_by_hand_only_with_force()
+    {
+        await using var server = await SharedServer();
+        var name = AzuriteFixture.UniqueName("held");
+        // num_layers 1 trains the lookup double's blind table: no better than the majority baseline.
+        var status = await server.TrainAsync("""{"source": "synthetic:300", "task": "events", "name": """ + $"\"{name}\"" +
+            """, "overrides": {"grid": {"num_layers": [1]}}}""");
+        var result = status.GetProperty("result");
+        Assert.False(result.GetProperty("promoted").GetBoolean());
+        Assert.Contains("does not beat the majority baseline", result.GetProperty("promotion_reason").GetString());
+        var version = result.GetProperty("model_version").GetInt32();
+        var stage = $"api/models/{name}/versions/{version}/stage";
+
+        using var refused = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage, """{"stage": "Production"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("held back", problem.GetProperty("detail").GetString());
+        Assert.Contains("\"force\": true", problem.GetProperty("detail").GetString());
+        using var wrongForce = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
+            """{"stage": "Production", "force": "yes"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, wrongForce.StatusCode);
+
+        using var forced = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
+            """{"stage": "Production", "force": true}"""));
+        Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+        var promoted = await forced.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Production", promoted.GetProperty("stage").GetString());
+        Assert.Contains("does not beat", promoted.GetProperty("held_back").GetString()); // still says why it was held
+    }
+
     public static TheoryData<string, string, string, bool, string, int, string> BadRequests => new()
     {
         // method, path, body, with key, content type, expected status, expected words in the detail
@@ -438,6 +469,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
     private sealed class NoDispose(ServerHarness server) : IAsyncDisposable
     {
         public HttpClient Http => server.Http;
+        public Task<JsonElement> TrainAsync(string body) => server.TrainAsync(body);
         public IServiceProvider Services => server.Server.Services;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

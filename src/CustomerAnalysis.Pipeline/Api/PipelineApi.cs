@@ -132,14 +132,17 @@ public sealed class PipelineApi(
         Results.Json(new { models = await registry.ListAllAsync(cancellationToken) });
 
     // POST /api/models/{name}/versions/{version}/stage
+    /// <summary>Body: <c>stage</c> (None, Staging, Production, Archived) and optional <c>force</c>: a version its run held
+    /// back (it does not beat a baseline) is promoted to Production only with <c>"force": true</c>.</summary>
     public async Task<IResult> ChangeStageAsync(string name, string version, HttpRequest request)
     {
         ModelNames.Validate(name);
         if (!int.TryParse(version, out var number) || number < 1)
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
         using var json = await ReadJsonAsync(request);
-        JsonFields.AllowOnly(json.Root, "", "stage");
+        JsonFields.AllowOnly(json.Root, "", "stage", "force");
         var stageName = JsonFields.String(json.Root, "stage");
+        var force = JsonFields.Boolean(json.Root, "force") ?? false;
         if (!Enum.TryParse<ModelStage>(stageName, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
             || int.TryParse(stageName, out _))
             throw ApiProblem.BadRequest(
@@ -147,6 +150,10 @@ public sealed class PipelineApi(
         try
         {
             var cancellationToken = request.HttpContext.RequestAborted;
+            if (stage == ModelStage.Production && !force
+                && await registry.GetVersionAsync(name, number, cancellationToken) is { HeldBack: { } heldBack })
+                throw new ApiProblem(StatusCodes.Status409Conflict,
+                    $"Version {number} of '{name}' was held back by its run ({heldBack}); send \"force\": true to promote it anyway.");
             var productionBefore = (await registry.GetProductionAsync(name, cancellationToken))?.Version;
             var changed = await registry.SetStageAsync(name, number, stage, cancellationToken);
             // Only a change of the production pointer concerns the served model: promoted here, or left production.

@@ -84,9 +84,12 @@ public sealed record ChampionScore(
 public sealed record RegisterInput(
     string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);
 
+/// <param name="Baselines">The baselines scored on the same test split (name → metrics); the challenger must beat the
+/// best of them on <paramref name="Metric"/> to be promoted. Null (an input from before baselines were carried): none.</param>
 public sealed record PromoteInput(
     string ModelName, int Version, string Metric,
-    IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion);
+    IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? Baselines = null);
 
 public sealed record PromoteOutput(bool Promoted, string Reason);
 
