@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,6 +87,36 @@ public sealed class ApiTests(AzuriteFixture azurite)
         var promoted = await forced.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Production", promoted.GetProperty("stage").GetString());
         Assert.Contains("does not beat", promoted.GetProperty("held_back").GetString()); // still says why it was held
+    }
+
+    [Fact]
+    public async Task Updates_delivered_again_after_the_last_never_move_a_run_back()
+    {
+        await using var server = await SharedServer();
+        var name = AzuriteFixture.UniqueName("stale");
+        var status = await server.TrainAsync("""{"source": "synthetic:300", "task": "events", "name": """ + $"\"{name}\"}}");
+        var runId = status.GetProperty("run").GetProperty("run_id").GetString()!;
+        Assert.Equal("completed", status.GetProperty("run").GetProperty("status").GetString());
+
+        // The updates the orchestration sent before its last, delivered again after it (activities run at least once;
+        // a host killed mid-run replays them): prepare's, the stage updates, and a failure that lost the race.
+        var prepare = ActivatorUtilities.CreateInstance<PrepareDatasetActivity>(server.Services);
+        await prepare.RunAsync(null!, new PrepareInput(runId, "synthetic:300", Core.Preparation.PredictionTask.Events,
+            Core.Preparation.PrepareOptions.Default));
+        var update = ActivatorUtilities.CreateInstance<UpdateRunActivity>(server.Services);
+        foreach (var stage in new[] { TrainingStages.Train, TrainingStages.Evaluate, TrainingStages.Prepare })
+            await update.RunAsync(null!, new RunUpdate(runId, RunStatus.Running, stage, null, null, null, null, null));
+        await update.RunAsync(null!, new RunUpdate(runId, RunStatus.Failed, TrainingStages.Failed, null, null, null, null, "late"));
+
+        using var own = await server.Http.SendAsync(ServerHarness.Get($"api/training/{runId}"));
+        var run = (await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run");
+        Assert.Equal(("completed", "done"), (run.GetProperty("status").GetString(), run.GetProperty("stage").GetString()));
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("error").ValueKind);
+        Assert.Equal(status.GetProperty("run").GetRawText(), run.GetRawText()); // not a field changed
+        using var list = await server.Http.SendAsync(ServerHarness.Get("api/runs"));
+        var listed = (await list.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runs").EnumerateArray()
+            .Single(r => r.GetProperty("run_id").GetString() == runId);
+        Assert.Equal(run.GetRawText(), listed.GetRawText()); // the runs list and the run's own status agree
     }
 
     public static TheoryData<string, string, string, bool, string, int, string> BadRequests => new()

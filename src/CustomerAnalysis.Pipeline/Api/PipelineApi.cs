@@ -112,11 +112,14 @@ public sealed class PipelineApi(
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
         if (run.Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled)
             throw new ApiProblem(StatusCodes.Status409Conflict, $"Run '{runId}' has already ended ({run.Status.ToString().ToLowerInvariant()}).");
-        var cancelled = await runs.UpdateRunAsync(runId, r => r with
+        // Conditioned on the record read (UpdateRunAsync): a run that ended meanwhile is left as it ended.
+        var cancelled = await runs.UpdateRunAsync(runId, r => RunProgress.HasEnded(r.Status) ? r : r with
         {
             Status = RunStatus.Cancelled, Stage = TrainingStages.Cancelled, CompletedAt = clock.GetUtcNow(),
             Error = "cancelled by request",
         }, cancellationToken);
+        if (cancelled.Status != RunStatus.Cancelled)
+            throw new ApiProblem(StatusCodes.Status409Conflict, $"Run '{runId}' has already ended ({cancelled.Status.ToString().ToLowerInvariant()}).");
         var instance = await client.GetInstanceAsync(runId, cancellationToken);
         if (instance is { IsCompleted: false })
             await client.TerminateInstanceAsync(runId, "cancelled by request", cancellationToken);

@@ -23,9 +23,10 @@ public sealed class PrepareDatasetActivity(
 
     public override async Task<DatasetReference> RunAsync(TaskActivityContext context, PrepareInput input)
     {
-        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled
-            ? r
-            : r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
+        // Redelivered after the run moved on (or was cancelled), this changes nothing: see RunProgress.
+        await runs.UpdateRunAsync(input.RunId, r => RunProgress.MovesForward(r, RunStatus.Running, TrainingStages.Prepare)
+            ? r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare }
+            : r);
         var blob = ArtifactNames.Dataset(input.RunId);
         // The dataset blob is written in one upload, so if it exists it is complete: reuse it.
         if (!await artifacts.ExistsAsync(blob))
@@ -214,7 +215,7 @@ public interface IPromotionListener
     void OnPromoted(string modelName, int version);
 }
 
-/// <summary>Writes the run's status, stage and result to the runs table.</summary>
+/// <summary>Writes the run's status, stage and result to the runs table, only ever forward.</summary>
 public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskActivity<RunUpdate, bool>
 {
     public const string Name = nameof(UpdateRunActivity);
@@ -222,8 +223,9 @@ public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskA
     public override async Task<bool> RunAsync(TaskActivityContext context, RunUpdate input)
     {
         var finished = input.Status is RunStatus.Completed or RunStatus.Failed;
-        // A cancelled run stays cancelled: an update still in flight when it was cancelled does not revive it.
-        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled ? r : r with
+        // An update delivered again after a later one (activities run at least once) or still in flight when the run
+        // was cancelled changes nothing: a run's record only moves forward (RunProgress).
+        await runs.UpdateRunAsync(input.RunId, r => !RunProgress.MovesForward(r, input.Status, input.Stage) ? r : r with
         {
             Status = input.Status,
             Stage = input.Stage,
