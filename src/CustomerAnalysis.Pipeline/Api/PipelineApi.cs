@@ -40,8 +40,33 @@ public sealed class PipelineApi(
         }
         catch (ModelUnavailableException e)
         {
-            return new ApiProblem(StatusCodes.Status503ServiceUnavailable, e.Message).ToResult();
+            return new ApiProblem(StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfterSeconds).ToResult();
         }
+        catch (Exception e) when (StorageOutage.Is(e))
+        {
+            // The storage error's own text names the account's address: not for clients.
+            return StorageUnavailable("Storage is unavailable").ToResult();
+        }
+    }
+
+    /// <summary>How long a route waits on storage (tables, the Durable client) before answering 503: a storage
+    /// account that is down or frozen must not hold requests for the SDK's default 100 s per try.</summary>
+    public TimeSpan StorageDeadline { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The prediction routes' wait when the model must first be loaded (registry, checkpoint download, load).</summary>
+    public TimeSpan ModelLoadDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    private const int RetryAfterSeconds = 5;
+
+    private static ApiProblem StorageUnavailable(string what) => new(StatusCodes.Status503ServiceUnavailable,
+        $"{what}: storage did not answer; try again later.", RetryAfterSeconds);
+
+    /// <summary>A token for the storage calls of one request: the request's, cut off at <paramref name="limit"/>.</summary>
+    private static CancellationTokenSource Deadline(CancellationToken aborted, TimeSpan limit)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        deadline.CancelAfter(limit);
+        return deadline;
     }
 
     /// <summary>Whether the request carries the configured admin key (constant-time compare).</summary>
@@ -80,14 +105,17 @@ public sealed class PipelineApi(
         var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task,
             JsonFields.String(root, "model"), JsonFields.String(root, "name"), settings, grid, prepare));
         TrainingSources.Check(source, preparer);
-        var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);
+        using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+        var runId = await launcher.StartAsync(client, input, cancellationToken: deadline.Token);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
     }
 
     // GET /api/training/{id}
-    public async Task<IResult> GetTrainingAsync(string runId, DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task<IResult> GetTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
         var instance = await client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken);
@@ -106,8 +134,10 @@ public sealed class PipelineApi(
     // POST /api/training/{id}/cancel
     /// <summary>Stops a run: its record says cancelled (the trial workers drop its queued items and stop the trials they
     /// are running within a few seconds), and its orchestration is terminated. A run that has ended is a 409.</summary>
-    public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
         if (run.Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled)
@@ -127,12 +157,18 @@ public sealed class PipelineApi(
     }
 
     // GET /api/runs
-    public async Task<IResult> ListRunsAsync(CancellationToken cancellationToken) =>
-        Results.Json(new { runs = await runs.ListRunsAsync(cancellationToken: cancellationToken) });
+    public async Task<IResult> ListRunsAsync(CancellationToken aborted)
+    {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        return Results.Json(new { runs = await runs.ListRunsAsync(cancellationToken: deadline.Token) });
+    }
 
     // GET /api/models
-    public async Task<IResult> ListModelsAsync(CancellationToken cancellationToken) =>
-        Results.Json(new { models = await registry.ListAllAsync(cancellationToken) });
+    public async Task<IResult> ListModelsAsync(CancellationToken aborted)
+    {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        return Results.Json(new { models = await registry.ListAllAsync(deadline.Token) });
+    }
 
     // POST /api/models/{name}/versions/{version}/stage
     /// <summary>Body: <c>stage</c> (None, Staging, Production, Archived) and optional <c>force</c>: a version its run held
@@ -152,7 +188,8 @@ public sealed class PipelineApi(
                 $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{stageName}').");
         try
         {
-            var cancellationToken = request.HttpContext.RequestAborted;
+            using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+            var cancellationToken = deadline.Token;
             if (stage == ModelStage.Production && !force
                 && await registry.GetVersionAsync(name, number, cancellationToken) is { HeldBack: { } heldBack })
                 throw new ApiProblem(StatusCodes.Status409Conflict,
@@ -204,9 +241,23 @@ public sealed class PipelineApi(
             probabilities.Select(p => new ChurnResult(p, p >= threshold)).ToList()));
     }
 
-    private async Task<ServedModel> ServedAsync(string name, CancellationToken cancellationToken) =>
-        await models.GetAsync(name, cancellationToken)
-        ?? throw ApiProblem.NotFound($"No production model '{name}' yet: train one with POST /api/training.");
+    /// <summary>The served model: the loaded one at once; else loaded now, within <see cref="ModelLoadDeadline"/>
+    /// (a host started while storage is down says so, 503, instead of hanging).</summary>
+    private async Task<ServedModel> ServedAsync(string name, CancellationToken aborted)
+    {
+        using var deadline = Deadline(aborted, ModelLoadDeadline);
+        try
+        {
+            return await models.GetAsync(name, deadline.Token)
+                   ?? throw ApiProblem.NotFound($"No production model '{name}' yet: train one with POST /api/training.");
+        }
+        catch (Exception e) when (StorageOutage.Is(e) || e is ModelUnavailableException { InnerException: { } inner }
+                                  && StorageOutage.Is(inner))
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable,
+                $"Model '{name}' not loaded: storage unavailable; try again later.", RetryAfterSeconds);
+        }
+    }
 
     private Task<JsonBody> ReadJsonAsync(HttpRequest request) => JsonBody.ReadAsync(request, config.Api.MaxBodyBytes);
 
