@@ -15,6 +15,7 @@ internal static class BenchCli
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
           serve --events N [--requests N] [--seconds S] [--trials N]   (needs Azurite: scripts/azurite.sh)
+          workers [--events N] [--trials N] [--epochs N]   (needs Azurite: in process vs 1 and 2 trial worker processes)
         """;
 
     public static int Run(string[] args)
@@ -54,6 +55,8 @@ internal static class BenchCli
                     Int(options, "runs", 2000)),
                 "serve" => ServeBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "50000"),
                     Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8)).GetAwaiter().GetResult(),
+                "workers" => WorkersBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "100000"),
+                    Int(options, "trials", 8), Int(options, "epochs", 2)).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }

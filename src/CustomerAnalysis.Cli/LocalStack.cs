@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.LocalHost;
@@ -11,14 +12,23 @@ namespace CustomerAnalysis.Cli;
 /// <summary>What <c>ca serve</c> and <c>ca run</c> share: the pipeline config, Azurite, the local server.</summary>
 public static class LocalStack
 {
-    /// <summary>The pipeline config, with the storage connection replaced when one is given.</summary>
-    public static PipelineConfig LoadConfig(FileInfo file, string? storage) => WithStorage(PipelineConfig.Load(file.FullName), storage);
-
-    private static PipelineConfig WithStorage(PipelineConfig config, string? storage)
+    /// <summary>The pipeline config with its layers (config/pipeline.local.json, CA__ environment variables), then
+    /// <paramref name="settings"/> (<c>--set section:key=value</c>) and the storage connection when one is given.</summary>
+    public static PipelineConfig LoadConfig(FileInfo file, string? storage, IReadOnlyList<string>? settings = null)
     {
-        return storage is { Length: > 0 }
-            ? config with { Storage = config.Storage with { ConnectionString = storage } }
-            : config;
+        var commandLine = (settings ?? []).ToList();
+        if (storage is { Length: > 0 }) commandLine.Add($"storage:connection_string={storage}");
+        return PipelineConfig.Load(file.FullName, commandLine);
+    }
+
+    /// <summary>The committed config holds no admin key (it would ship in the Functions package). Locally, with none
+    /// set in config/pipeline.local.json, CA__api__admin_key or --set, this process gets a random one.</summary>
+    public static PipelineConfig WithSessionAdminKey(PipelineConfig config, out string? generated)
+    {
+        generated = null;
+        if (!string.IsNullOrEmpty(config.Api.AdminKey)) return config;
+        generated = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        return config with { Api = config.Api with { AdminKey = generated } };
     }
 
     /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the

@@ -9,7 +9,8 @@ namespace CustomerAnalysis.Functions;
 
 /// <summary>The HTTP API as Functions: same routes (prefix <c>api</c>) and JSON as <c>ca serve</c>, handled by the
 /// shared <see cref="PipelineApi"/>. Admin routes use Functions keys; predictions are anonymous unless the config
-/// closes them, in which case they need the configured key like locally.</summary>
+/// closes them, in which case they need the configured admin key like locally (Key Vault, <c>CA__api__admin_key</c>);
+/// with none configured they refuse (503), never falling back to a known key.</summary>
 public sealed class ApiFunctions(PipelineApi api, PipelineConfig config)
 {
     [Function("StartTraining")]
@@ -59,10 +60,7 @@ public sealed class ApiFunctions(PipelineApi api, PipelineConfig config)
         new HttpResultAction(Refused(request) ?? await PipelineApi.RunAsync(() => api.PredictChurnAsync(request)));
 
     private IResult? Refused(HttpRequest request) =>
-        config.Api.PredictionsOpen || api.HasAdminKey(request)
-            ? null
-            : new ApiProblem(StatusCodes.Status401Unauthorized,
-                $"Predictions need the API key in the '{PipelineApi.ApiKeyHeader}' header.").ToResult();
+        config.Api.PredictionsOpen ? null : api.AdminKeyRefusal(request)?.ToResult();
 }
 
 /// <summary>Runs a minimal-API <see cref="IResult"/> (what the shared handlers return) as an MVC action result

@@ -1,4 +1,5 @@
 using CustomerAnalysis.Pipeline;
+using CustomerAnalysis.Pipeline.Configuration;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Serving;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,17 +8,17 @@ namespace CustomerAnalysis.Functions;
 
 public static class FunctionsStartup
 {
-    /// <summary>config/pipeline.json (or the file named by the PIPELINE_CONFIG setting), with storage taken from
-    /// AzureWebJobsStorage so the app's tables and blobs live in its own storage account.</summary>
-    public static PipelineConfig LoadConfig()
+    /// <summary>config/pipeline.json (or the file named by the PIPELINE_CONFIG setting) under the app settings
+    /// (<see cref="PipelineConfigLoader"/>): storage from AzureWebJobsStorage or its identity-based
+    /// <c>__accountName</c>/<c>__clientId</c> settings (the app's tables and blobs live in its own account), the
+    /// retraining cron and source from RetrainingCron/RetrainingSource, the rest from <c>CA__section__key</c>.</summary>
+    public static PipelineConfig LoadConfig(System.Collections.IDictionary? environment = null)
     {
-        var path = Environment.GetEnvironmentVariable("PIPELINE_CONFIG") is { Length: > 0 } configured
+        environment ??= Environment.GetEnvironmentVariables();
+        var path = environment["PIPELINE_CONFIG"] is string { Length: > 0 } configured
             ? Path.GetFullPath(configured, AppContext.BaseDirectory)
             : Path.Combine(AppContext.BaseDirectory, "config", "pipeline.json");
-        var config = PipelineConfig.Load(path);
-        return Environment.GetEnvironmentVariable("AzureWebJobsStorage") is { Length: > 0 } storage
-            ? config with { Storage = config.Storage with { ConnectionString = storage } }
-            : config;
+        return PipelineConfigLoader.Load(path, environment);
     }
 
     /// <summary>The app's services: the pipeline (orchestration, activities, API, stores) and the TorchSharp predictor

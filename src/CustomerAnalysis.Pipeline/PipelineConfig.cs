@@ -1,7 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Configuration;
 using CustomerAnalysis.Pipeline.Storage;
 
 namespace CustomerAnalysis.Pipeline;
@@ -24,10 +24,20 @@ public sealed record PipelineConfig
 
     public sealed record StorageSection
     {
+        /// <summary>Used unless an account name or endpoints are set (identity-based access).</summary>
         [JsonPropertyName("connection_string")] public string ConnectionString { get; init; } = StorageDefaults.AzuriteConnectionString;
         [JsonPropertyName("name_prefix")] public string NamePrefix { get; init; } = "ca";
 
-        public PipelineStorageOptions ToOptions() => new() { ConnectionString = ConnectionString, NamePrefix = NamePrefix };
+        /// <summary>Identity-based access (Azure: from <c>AzureWebJobsStorage__accountName</c> etc.): the account, or
+        /// its service endpoints, signed in to with DefaultAzureCredential.</summary>
+        [JsonPropertyName("account_name")] public string? AccountName { get; init; }
+        [JsonPropertyName("blob_service_uri")] public Uri? BlobServiceUri { get; init; }
+        [JsonPropertyName("table_service_uri")] public Uri? TableServiceUri { get; init; }
+        [JsonPropertyName("queue_service_uri")] public Uri? QueueServiceUri { get; init; }
+        /// <summary>Client id of the user-assigned managed identity to sign in as.</summary>
+        [JsonPropertyName("managed_identity_client_id")] public string? ManagedIdentityClientId { get; init; }
+
+        public PipelineStorageOptions ToOptions() => StorageConnection.ToOptions(this);
     }
 
     public sealed record ApiSection
@@ -84,12 +94,22 @@ public sealed record PipelineConfig
         [JsonPropertyName("check_interval_seconds")] public int CheckIntervalSeconds { get; init; } = 60;
         /// <summary>Work not finished this long after dispatch is recorded failed (e.g. no worker runs at all).</summary>
         [JsonPropertyName("deadline_minutes")] public int DeadlineMinutes { get; init; } = 24 * 60;
+        /// <summary>A worker with an empty queue for this long exits; 0: never (the local worker processes). The
+        /// Container Apps job sets it (infra/: CA__workers__exit_when_idle_seconds), so an execution ends once the
+        /// trials are done instead of holding its GPU until the replica timeout.</summary>
+        [JsonPropertyName("exit_when_idle_seconds")] public int ExitWhenIdleSeconds { get; init; }
 
         public Workers.TrialWorkerOptions ToWorkerOptions() => new()
         {
             Lease = TimeSpan.FromSeconds(Positive(LeaseSeconds, "workers.lease_seconds")),
             MaxAttempts = Positive(MaxAttempts, "workers.max_attempts"),
             TrialTimeout = TimeSpan.FromMinutes(Positive(TrialTimeoutMinutes, "workers.trial_timeout_minutes")),
+            ExitWhenIdle = ExitWhenIdleSeconds switch
+            {
+                0 => null,
+                > 0 => TimeSpan.FromSeconds(ExitWhenIdleSeconds),
+                _ => throw new InvalidInputException($"workers.exit_when_idle_seconds must be 0 (never) or positive (got {ExitWhenIdleSeconds})."),
+            },
         };
 
         public Training.WorkWait ToWorkWait() => new(
@@ -104,35 +124,11 @@ public sealed record PipelineConfig
     /// <summary>The generated default data (<c>ca run</c> writes it there with <c>ca synth</c>).</summary>
     public const string DefaultDataFolder = ".data/default";
 
-    /// <summary>Reads the file; a missing file or bad JSON is an <see cref="InvalidInputException"/> naming it.
+    /// <summary>Reads the file with its layers (<see cref="PipelineConfigLoader"/>: <c>pipeline.local.json</c>, app
+    /// settings, <c>CA__</c> environment variables, <paramref name="commandLine"/> <c>section:key=value</c> pairs). A
+    /// missing file, bad JSON, an unknown key or a bad value is an <see cref="InvalidInputException"/> naming it.
     /// Relative paths in it (<c>model_configs</c>, a local <c>retraining.source</c>) are relative to the folder that
     /// holds the config's folder: the repository root for <c>config/pipeline.json</c>.</summary>
-    public static PipelineConfig Load(string path)
-    {
-        try
-        {
-            var config = JsonSerializer.Deserialize<PipelineConfig>(File.ReadAllText(path))
-                         ?? throw new InvalidInputException($"{path} holds null.");
-            var root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? ".";
-            return config with
-            {
-                RootDirectory = root,
-                ModelConfigDirectory = Path.GetFullPath(config.ModelConfigDirectory, root),
-                Retraining = config.Retraining with
-                {
-                    Source = config.Retraining.Source.Contains("://", StringComparison.Ordinal)
-                        ? config.Retraining.Source
-                        : Path.GetFullPath(config.Retraining.Source, root),
-                },
-            };
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidInputException($"Cannot read pipeline config {path}: {e.Message}", e);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidInputException($"Pipeline config {path} is invalid: {e.Message}", e);
-        }
-    }
+    public static PipelineConfig Load(string path, IReadOnlyList<string>? commandLine = null) =>
+        PipelineConfigLoader.Load(path, commandLine: commandLine);
 }

@@ -36,7 +36,9 @@ public sealed class DependencyTests
     {
         var depsFile = Path.Combine(AppContext.BaseDirectory, "CustomerAnalysis.Functions.deps.json");
         using var deps = JsonDocument.Parse(File.ReadAllText(depsFile));
-        var target = deps.RootElement.GetProperty("targets").EnumerateObject().First().Value;
+        // The runtime target: the app is built for linux-x64, so its libraries sit under ".NETCoreApp,Version=v10.0/linux-x64".
+        var target = deps.RootElement.GetProperty("targets")
+            .GetProperty(deps.RootElement.GetProperty("runtimeTarget").GetProperty("name").GetString()!);
         var byName = target.EnumerateObject().ToDictionary(p => p.Name.Split('/')[0], p => p.Value, StringComparer.OrdinalIgnoreCase);
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var pending = new Stack<string>([root]);

@@ -197,7 +197,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
     }
 
     /// <summary>Calls a wrapper with a request as ASP.NET Core would build it and executes its result.</summary>
-    private static async Task<(int Status, JsonElement Body)> ExecuteAsync(IServiceProvider services, string method,
+    internal static async Task<(int Status, JsonElement Body)> ExecuteAsync(IServiceProvider services, string method,
         string path, string? body, Func<HttpRequest, Task<IActionResult>> function)
     {
         var context = new DefaultHttpContext { RequestServices = services };

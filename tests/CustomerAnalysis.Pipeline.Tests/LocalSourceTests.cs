@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 
 namespace CustomerAnalysis.Pipeline.Tests;
@@ -38,12 +39,12 @@ public sealed class LocalSourceTests(AzuriteFixture azurite)
 
         // A container that does not exist: listing fails (404) after the download folder was created.
         await Assert.ThrowsAsync<Azure.RequestFailedException>(() =>
-            LocalSource.ResolveAsync($"blob://{AzuriteFixture.UniqueName("missing")}/data", azurite.ConnectionString));
+            LocalSource.ResolveAsync($"blob://{AzuriteFixture.UniqueName("missing")}/data", new PipelineStorageOptions { ConnectionString = azurite.ConnectionString }));
         await Assert.ThrowsAsync<InvalidInputException>(() =>
-            LocalSource.ResolveAsync($"blob://{container.Name}/nothing-here", azurite.ConnectionString));
+            LocalSource.ResolveAsync($"blob://{container.Name}/nothing-here", new PipelineStorageOptions { ConnectionString = azurite.ConnectionString }));
 
         Assert.Equal(before, TemporarySourceFolders());
-        using var resolved = await LocalSource.ResolveAsync($"blob://{container.Name}/data", azurite.ConnectionString);
+        using var resolved = await LocalSource.ResolveAsync($"blob://{container.Name}/data", new PipelineStorageOptions { ConnectionString = azurite.ConnectionString });
         Assert.Equal(["a.json", "b.json"], Directory.GetFiles(resolved.Path).Select(Path.GetFileName).Order());
     }
 

@@ -36,16 +36,19 @@ public static class RunCommand
     {
         var json = SharedOptions.Json();
         var config = ServeCommand.PipelineConfigOption();
+        var settings = ServeCommand.SettingsOption();
         var command = new Command("run",
             "Train, evaluate, register and serve the next-event and churn models on the default data, locally (Azurite).")
         {
-            json, config,
+            json, config, settings,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var clock = Stopwatch.StartNew();
             var configFile = parsed.GetValue(config)!;
-            var pipeline = LocalStack.LoadConfig(configFile, storage: null);
+            // The API calls below carry this process's admin key (a random one unless configured).
+            var pipeline = LocalStack.WithSessionAdminKey(
+                LocalStack.LoadConfig(configFile, storage: null, parsed.GetValue(settings)), out _);
             var root = pipeline.RootDirectory;
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, root, cancellationToken);
             var data = Path.GetFullPath(PipelineConfig.DefaultDataFolder, root);

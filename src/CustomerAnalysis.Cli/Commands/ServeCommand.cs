@@ -14,6 +14,13 @@ public static class ServeCommand
         DefaultValueFactory = _ => new FileInfo(Path.Combine("config", "pipeline.json")),
     };
 
+    /// <summary>Pipeline config values over the file's: <c>--set api:admin_key=... --set retraining:cron=...</c>.</summary>
+    public static Option<string[]> SettingsOption() => new("--set")
+    {
+        Description = "Pipeline config value over the file's, as section:key=value (repeatable).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "HTTP port on 127.0.0.1 (0 = any free one).", DefaultValueFactory = _ => 7071 };
@@ -23,15 +30,20 @@ public static class ServeCommand
         });
         var storage = new Option<string?>("--storage") { Description = "Azure Storage connection string (default: the config's, Azurite)." };
         var config = PipelineConfigOption();
+        var settings = SettingsOption();
 
         var command = new Command("serve", "Run the pipeline locally: HTTP API, Durable orchestration on Azurite, retraining timer.")
         {
-            port, storage, config,
+            port, storage, config, settings,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var configFile = parsed.GetValue(config)!;
-            var pipeline = LocalStack.LoadConfig(configFile, parsed.GetValue(storage));
+            var pipeline = LocalStack.WithSessionAdminKey(
+                LocalStack.LoadConfig(configFile, parsed.GetValue(storage), parsed.GetValue(settings)), out var sessionKey);
+            if (sessionKey != null)
+                Console.Error.WriteLine($"Admin key for this session (x-api-key): {sessionKey} " +
+                                        "(set api.admin_key in config/pipeline.local.json to keep one)");
             await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
             await using var server = await LocalStack.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address()}api/ and the web UI at {server.Address()} with {pipeline.Workers.Count} trial " +

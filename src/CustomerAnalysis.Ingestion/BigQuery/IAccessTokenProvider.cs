@@ -10,9 +10,10 @@ public interface IAccessTokenProvider
 }
 
 /// <summary>
-/// Google application default credentials: the service-account JSON named by <c>GOOGLE_APPLICATION_CREDENTIALS</c>,
-/// else <c>gcloud auth application-default login</c>, else the metadata server. Tokens are cached and refreshed by
-/// Google.Apis.Auth.
+/// The service-account JSON in <c>CA_BIGQUERY_CREDENTIALS_JSON</c> (in Azure an app setting that references the Key Vault
+/// secret, so no file is needed), else Google application default credentials: the service-account JSON file named by
+/// <c>GOOGLE_APPLICATION_CREDENTIALS</c>, else <c>gcloud auth application-default login</c>, else the metadata
+/// server. Tokens are cached and refreshed by Google.Apis.Auth.
 /// </summary>
 public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
 {
@@ -22,23 +23,43 @@ public sealed class GoogleAccessTokenProvider : IAccessTokenProvider
         "https://www.googleapis.com/auth/cloud-platform",
     ];
 
+    public const string CredentialsJsonVariable = "CA_BIGQUERY_CREDENTIALS_JSON";
+
     private ITokenAccess? _credential;
 
     public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken)
     {
-        if (_credential is null)
-        {
-            try
-            {
-                var credential = await GoogleCredential.GetApplicationDefaultAsync(cancellationToken).ConfigureAwait(false);
-                _credential = credential.CreateScoped(Scopes);
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new InvalidInputException(
-                    $"No Google credentials for BigQuery: set GOOGLE_APPLICATION_CREDENTIALS to a service-account JSON file or run 'gcloud auth application-default login' ({e.Message})", e);
-            }
-        }
+        _credential ??= Environment.GetEnvironmentVariable(CredentialsJsonVariable) is { Length: > 0 } json
+            ? FromServiceAccountJson(json)
+            : await ApplicationDefaultAsync(cancellationToken).ConfigureAwait(false);
         return await _credential.GetAccessTokenForRequestAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<ITokenAccess> ApplicationDefaultAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var credential = await GoogleCredential.GetApplicationDefaultAsync(cancellationToken).ConfigureAwait(false);
+            return credential.CreateScoped(Scopes);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidInputException(
+                $"No Google credentials for BigQuery: set {CredentialsJsonVariable} to a service-account JSON key, GOOGLE_APPLICATION_CREDENTIALS to such a file, or run 'gcloud auth application-default login' ({e.Message})", e);
+        }
+    }
+
+    /// <summary>A service account only: the JSON comes from configuration, so other credential types (which can run
+    /// commands or reach arbitrary URLs) are refused.</summary>
+    internal static ITokenAccess FromServiceAccountJson(string json)
+    {
+        try
+        {
+            return CredentialFactory.FromJson<ServiceAccountCredential>(json).ToGoogleCredential().CreateScoped(Scopes);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or Newtonsoft.Json.JsonException)
+        {
+            throw new InvalidInputException($"{CredentialsJsonVariable} is not a service-account JSON key: {e.Message}", e);
+        }
     }
 }

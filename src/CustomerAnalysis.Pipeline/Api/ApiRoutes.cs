@@ -82,10 +82,7 @@ public static class ApiRoutes
 
     private static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> RequireKey(
         PipelineApi api) => async (context, next) =>
-        api.HasAdminKey(context.HttpContext.Request)
-            ? await next(context)
-            : new ApiProblem(StatusCodes.Status401Unauthorized,
-                $"This route needs the API key in the '{PipelineApi.ApiKeyHeader}' header.").ToResult();
+        api.AdminKeyRefusal(context.HttpContext.Request) is { } refusal ? refusal.ToResult() : await next(context);
 }
 
 /// <summary>Limits on the request head, checked by <see cref="ApiRoutes.UseCustomerAnalysisProblems"/> so that the

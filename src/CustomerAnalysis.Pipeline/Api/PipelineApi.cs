@@ -69,6 +69,18 @@ public sealed class PipelineApi(
         return deadline;
     }
 
+    /// <summary>Why a key-protected route refuses the request, or null when it carries the configured admin key. With
+    /// no key configured the route is closed (503, saying so): it never falls back to a known key.</summary>
+    public ApiProblem? AdminKeyRefusal(HttpRequest request)
+    {
+        if (string.IsNullOrEmpty(config.Api.AdminKey))
+            return new ApiProblem(StatusCodes.Status503ServiceUnavailable,
+                "No admin key is configured (api.admin_key; CA__api__admin_key in Azure, from Key Vault): key-protected routes are closed.");
+        return HasAdminKey(request)
+            ? null
+            : new ApiProblem(StatusCodes.Status401Unauthorized, $"This route needs the API key in the '{ApiKeyHeader}' header.");
+    }
+
     /// <summary>Whether the request carries the configured admin key (constant-time compare).</summary>
     public bool HasAdminKey(HttpRequest request)
     {

@@ -17,6 +17,19 @@ public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launch
     public async Task<IReadOnlyList<string>> RunAsync(DurableTaskClient client, CancellationToken cancellationToken)
     {
         var source = config.Retraining.Source;
+        // A run that can only fail is not started every night: no source configured (Azure: the RetrainingSource app
+        // setting is empty), or a local path that is not there (e.g. the local default .data/default in a package).
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            log.LogWarning("Retraining skipped: no retraining source is configured (retraining.source; RetrainingSource app setting in Azure).");
+            return [];
+        }
+        if (IsLocalPath(source) && !File.Exists(source) && !Directory.Exists(source) && !HasGlob(source))
+        {
+            log.LogError("Retraining skipped: the retraining source {Source} does not exist here; set retraining.source " +
+                         "(RetrainingSource app setting in Azure) to a bq:// or blob:// source.", source);
+            return [];
+        }
         var started = new List<string>();
         foreach (var taskName in config.Retraining.Tasks)
         {
@@ -37,6 +50,11 @@ public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launch
         log.LogInformation("Retraining started: {Runs}", JsonSerializer.Serialize(started));
         return started;
     }
+
+    // bq://..., blob://... and generated sources (synthetic:N) are not files.
+    private static bool IsLocalPath(string source) => !source.Contains(':', StringComparison.Ordinal);
+
+    private static bool HasGlob(string source) => source.IndexOfAny(['*', '?']) >= 0;
 }
 
 /// <summary>The local host's timer: fires <see cref="RetrainingJob"/> on the configured six-field cron (UTC).</summary>

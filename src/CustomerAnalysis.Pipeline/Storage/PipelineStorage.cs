@@ -1,13 +1,45 @@
+using Azure.Core;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 
 namespace CustomerAnalysis.Pipeline.Storage;
 
-/// <summary>Where the pipeline keeps its tables and blobs.</summary>
+/// <summary>Where the pipeline keeps its tables and blobs: a connection string (Azurite, a key-based account), or
+/// service endpoints reached with an Entra ID credential (managed identity in Azure: the account refuses keys).</summary>
 public sealed record PipelineStorageOptions
 {
+    /// <summary>Used when no <see cref="BlobServiceUri"/> is set.</summary>
     public string ConnectionString { get; init; } = StorageDefaults.AzuriteConnectionString;
+
+    /// <summary>Identity-based access: the endpoints (e.g. from <c>AzureWebJobsStorage__accountName</c>).</summary>
+    public Uri? BlobServiceUri { get; init; }
+    public Uri? TableServiceUri { get; init; }
+    public Uri? QueueServiceUri { get; init; }
+
+    /// <summary>The credential for the endpoints; null: <see cref="DefaultAzureCredential"/> (managed identity in
+    /// Azure, <c>AZURE_CLIENT_ID</c> picking a user-assigned one).</summary>
+    public TokenCredential? Credential { get; init; }
+
+    public bool UsesIdentity => BlobServiceUri != null;
+
+    private TokenCredential IdentityCredential => Credential ?? SharedDefaultCredential.Value;
+
+    // One per process: it caches its tokens.
+    private static readonly Lazy<TokenCredential> SharedDefaultCredential = new(() => new DefaultAzureCredential());
+
+    public BlobServiceClient CreateBlobServiceClient() => UsesIdentity
+        ? new BlobServiceClient(BlobServiceUri, IdentityCredential)
+        : new BlobServiceClient(ConnectionString);
+
+    public TableServiceClient CreateTableServiceClient() => UsesIdentity
+        ? new TableServiceClient(TableServiceUri ?? throw new InvalidOperationException("Identity-based storage needs a table service URI."), IdentityCredential)
+        : new TableServiceClient(ConnectionString);
+
+    public QueueServiceClient CreateQueueServiceClient(QueueClientOptions clientOptions) => UsesIdentity
+        ? new QueueServiceClient(QueueServiceUri ?? throw new InvalidOperationException("Identity-based storage needs a queue service URI."), IdentityCredential, clientOptions)
+        : new QueueServiceClient(ConnectionString, clientOptions);
 
     /// <summary>Prefix of every table and container name (letters and digits): lets tests and side-by-side
     /// deployments share one account.</summary>
@@ -27,15 +59,14 @@ public sealed class PipelineStorage
             || !options.NamePrefix.All(char.IsAsciiLetterOrDigit))
             throw new ArgumentException(
                 $"Storage name prefix '{options.NamePrefix}' is invalid: use 1-20 letters and digits, starting with a letter.");
-        var tables = new TableServiceClient(options.ConnectionString);
+        var tables = options.CreateTableServiceClient();
         Runs = tables.GetTableClient(options.NamePrefix + "runs");
         Trials = tables.GetTableClient(options.NamePrefix + "trials");
         Models = tables.GetTableClient(options.NamePrefix + "models");
-        Artifacts = new BlobServiceClient(options.ConnectionString)
+        Artifacts = options.CreateBlobServiceClient()
             .GetBlobContainerClient(options.NamePrefix.ToLowerInvariant() + "artifacts");
         // Work items are JSON text; base64 keeps them valid for every queue client (the Functions trigger decodes it).
-        var queues = new QueueServiceClient(options.ConnectionString,
-            new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var queues = options.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
         TrialQueue = queues.GetQueueClient(TrialQueueName(options.NamePrefix));
         CompletionQueue = queues.GetQueueClient(CompletionQueueName(options.NamePrefix));
     }

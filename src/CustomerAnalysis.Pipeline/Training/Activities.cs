@@ -31,7 +31,7 @@ public sealed class PrepareDatasetActivity(
         // The dataset blob is written in one upload, so if it exists it is complete: reuse it.
         if (!await artifacts.ExistsAsync(blob))
         {
-            using var local = await LocalSource.ResolveAsync(input.Source, storageOptions.ConnectionString);
+            using var local = await LocalSource.ResolveAsync(input.Source, storageOptions);
             var dataset = await preparer.PrepareAsync(local.Path, input.Task, input.Options, CancellationToken.None);
             using var buffer = new MemoryStream();
             await DatasetBlobFormat.WriteAsync(dataset, buffer);
@@ -254,7 +254,7 @@ internal sealed class LocalSource : IDisposable
 
     public string Path { get; }
 
-    public static async Task<LocalSource> ResolveAsync(string source, string connectionString)
+    public static async Task<LocalSource> ResolveAsync(string source, PipelineStorageOptions storage)
     {
         const string scheme = "blob://";
         if (!source.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
@@ -267,7 +267,7 @@ internal sealed class LocalSource : IDisposable
         if (container.Length == 0)
             throw new InvalidInputException($"Source '{source}' names no container: use blob://container/prefix.");
 
-        var client = new BlobServiceClient(connectionString).GetBlobContainerClient(container);
+        var client = storage.CreateBlobServiceClient().GetBlobContainerClient(container);
         var folder = Directory.CreateTempSubdirectory("ca-source-").FullName;
         try
         {

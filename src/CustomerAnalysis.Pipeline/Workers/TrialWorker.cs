@@ -27,6 +27,10 @@ public sealed record TrialWorkerOptions
     /// <summary>How often a working worker checks whether the item's run was cancelled or ended.</summary>
     public TimeSpan CancellationCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Stop the process after the queue has been empty this long (a Container Apps job execution); null:
+    /// keep polling until stopped.</summary>
+    public TimeSpan? ExitWhenIdle { get; init; }
+
     /// <summary>Names this worker in trial records.</summary>
     public string Name { get; init; } = $"{Environment.MachineName}/{Environment.ProcessId}";
 }
@@ -38,11 +42,12 @@ public sealed record TrialWorkerOptions
 /// </summary>
 public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunStore runs, ArtifactStore artifacts,
     TrialWorkerOptions options,
-    TimeProvider clock, ILogger<TrialWorker> log) : BackgroundService
+    TimeProvider clock, ILogger<TrialWorker> log, IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var idle = TimeSpan.FromMilliseconds(20);
+        var idleSince = clock.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             QueueMessage? message;
@@ -58,6 +63,12 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
             }
             if (message is null)
             {
+                if (options.ExitWhenIdle is { } limit && clock.GetUtcNow() - idleSince >= limit)
+                {
+                    log.LogInformation("No work for {Idle}: the worker exits", limit);
+                    lifetime?.StopApplication();
+                    return;
+                }
                 await Task.Delay(idle, clock, stoppingToken);
                 idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, options.MaxPollInterval.Ticks));
                 continue;
@@ -77,6 +88,7 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
                 // Storage trouble while recording: the item reappears after its lease and is tried again.
                 log.LogError(e, "Work item {MessageId} could not be handled", message.MessageId);
             }
+            idleSince = clock.GetUtcNow(); // idle time counts from the end of the last item
         }
     }
 

@@ -1,0 +1,145 @@
+using System.Text.Json;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Storage;
+using CustomerAnalysis.Pipeline.Training;
+using CustomerAnalysis.Pipeline.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CustomerAnalysis.Pipeline.Tests.Workers;
+
+/// <summary>The trial worker on its own, against real Azure Storage queues (Azurite): leases, poison, completions.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class TrialWorkerTests(AzuriteFixture azurite)
+{
+    private sealed class SlowRunner(TimeSpan duration) : ITrialRunner
+    {
+        private readonly LookupTrialRunner _inner = new();
+        public int Runs => _inner.Runs;
+
+        public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+        {
+            await Task.Delay(duration, cancellationToken);
+            return await _inner.RunAsync(request, cancellationToken);
+        }
+    }
+
+    private sealed record Setup(PipelineStorageOptions Storage, RunStore Runs, WorkQueues Queues, TrialInput Trial);
+
+    private async Task<Setup> SetupAsync()
+    {
+        var storage = new PipelineStorageOptions { ConnectionString = azurite.ConnectionString, NamePrefix = AzuriteFixture.UniqueName("w") };
+        var pipelineStorage = new PipelineStorage(storage);
+        await pipelineStorage.EnsureCreatedAsync();
+        var runs = new RunStore(pipelineStorage);
+        var artifacts = new ArtifactStore(pipelineStorage);
+        var runId = "r-worker";
+        await runs.UpsertRunAsync(new RunRecord { RunId = runId, Status = RunStatus.Running, Source = "synthetic:200", Task = "events", ModelName = "m" });
+        var dataset = await new SyntheticPreparer().PrepareAsync("synthetic:200", PredictionTask.Events, new PrepareOptions(), CancellationToken.None);
+        using (var buffer = new MemoryStream())
+        {
+            await DatasetBlobFormat.WriteAsync(dataset, buffer);
+            buffer.Position = 0;
+            await artifacts.UploadAsync(ArtifactNames.Dataset(runId), buffer);
+        }
+        var trial = new TrialInput(runId, "t000", ArtifactNames.Dataset(runId), PipelineHarness.ModelConfigJson(new { }),
+            new Dictionary<string, JsonElement> { ["num_layers"] = JsonSerializer.SerializeToElement(2) }, Seed: 1);
+        return new Setup(storage, runs, new WorkQueues(pipelineStorage), trial);
+    }
+
+    private static async Task<IHost> StartWorkerAsync(Setup setup, ITrialRunner runner, TrialWorkerOptions options)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(runner).AddSingleton<IEvaluator, LookupEvaluator>()
+            .AddTrialWorker(setup.Storage, options);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task<WorkCompletion> NextCompletionAsync(WorkQueues queues)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(40);
+        while (true)
+        {
+            if (await queues.ReceiveCompletionAsync(CancellationToken.None) is { } message)
+                return WorkQueues.ParseCompletion(message.Body.ToString());
+            Assert.True(DateTime.UtcNow < deadline, "No completion was reported.");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task A_trial_longer_than_its_lease_keeps_it_and_runs_once()
+    {
+        var setup = await SetupAsync();
+        var runner = new SlowRunner(TimeSpan.FromSeconds(7));
+        using var worker = await StartWorkerAsync(setup, runner,
+            new TrialWorkerOptions { Lease = TimeSpan.FromSeconds(2), CancellationCheckInterval = TimeSpan.FromMilliseconds(300) });
+        await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial));
+
+        var completion = await NextCompletionAsync(setup.Queues);
+        await worker.StopAsync();
+
+        Assert.True(completion.Succeeded, completion.Error);
+        Assert.Equal("t000", completion.WorkId);
+        // Renewed every ~0.7 s for 7 s: never visible to anyone else, so one delivery, one run, attempt 1.
+        Assert.Equal(1, runner.Runs);
+        var record = await setup.Runs.GetTrialAsync("r-worker", "t000");
+        Assert.Equal((TrialStatus.Succeeded, 1), (record!.Status, record.Attempts));
+        Assert.Equal(0, await setup.Queues.PendingWorkAsync());
+    }
+
+    [Fact]
+    public async Task A_trial_whose_workers_keep_dying_is_recorded_failed_after_the_allowed_attempts()
+    {
+        var setup = await SetupAsync();
+        await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial));
+        // Three workers take it and die (they never renew, finish or delete): each time it comes back.
+        for (var death = 0; death < 3; death++)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (await setup.Queues.ReceiveWorkAsync(TimeSpan.FromSeconds(1), CancellationToken.None) is null)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "The item did not come back after its lease.");
+                await Task.Delay(100);
+            }
+        }
+
+        var runner = new LookupTrialRunner();
+        using var worker = await StartWorkerAsync(setup, runner, new TrialWorkerOptions { MaxAttempts = 3 });
+        var completion = await NextCompletionAsync(setup.Queues);
+        await worker.StopAsync();
+
+        Assert.False(completion.Succeeded);
+        Assert.Contains("gave up after 3 attempts", completion.Error);
+        Assert.Equal(0, runner.Runs); // the fourth delivery is not run again
+        var record = await setup.Runs.GetTrialAsync("r-worker", "t000");
+        Assert.Equal(TrialStatus.Failed, record!.Status);
+        Assert.Contains("gave up after 3 attempts", record.Error);
+        Assert.Equal(0, await setup.Queues.PendingWorkAsync());
+    }
+
+    [Fact]
+    public async Task Work_of_a_run_that_ended_is_dropped_unrun()
+    {
+        var setup = await SetupAsync();
+        await setup.Runs.UpdateRunAsync("r-worker", r => r with { Status = RunStatus.Failed });
+        await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial));
+        var runner = new LookupTrialRunner();
+        using var worker = await StartWorkerAsync(setup, runner, new TrialWorkerOptions());
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await setup.Runs.GetTrialAsync("r-worker", "t000"))?.Status != TrialStatus.Cancelled)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The trial of the failed run was not dropped.");
+            await Task.Delay(100);
+        }
+        await worker.StopAsync();
+        Assert.Equal(0, runner.Runs);
+        Assert.Equal(0, await setup.Queues.PendingWorkAsync());
+    }
+}
