@@ -11,6 +11,7 @@ internal static class BenchCli
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
           real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>]
+          baselines --data <GA4 export> [--runs ...as real] [--seed N]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
@@ -46,6 +47,7 @@ internal static class BenchCli
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task"))),
                 "real" => ModelingBench.Real(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn-real.json",
                     Int(options, "threads", 0), options.GetValueOrDefault("runs"), options.GetValueOrDefault("out")),
+                "baselines" => ModelingBench.Baselines(Required(options, "data"), options.GetValueOrDefault("runs"), Int(options, "seed", 42)),
                 "grid36" => ModelingBench.Grid(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn.json",
                     ModelingBench.Task(options.GetValueOrDefault("task")), Int(options, "threads", 0)),
                 "throughput" => ModelingBench.Throughput(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/transformer.json",

@@ -6,6 +6,8 @@ using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion;
 using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Core.Evaluation.Baselines;
+using CustomerAnalysis.Modeling.Baselines;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Modeling.Training;
@@ -42,6 +44,44 @@ internal static class ModelingBench
             Console.Write(result.Report.Test.ToText());
             if (outFolder is not null)
                 ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);
+        }
+        return 0;
+    }
+
+    /// <summary><c>bench baselines</c>: the runs of <c>bench real</c> without the model: every baseline on test, and how
+    /// long the gradient-boosted trees take to fit (one thread) and to score the test split.</summary>
+    public static int Baselines(string data, string? runsText, int seed)
+    {
+        var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
+        foreach (var run in runs)
+            if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
+        var events = Read(data);
+        foreach (var run in runs)
+        {
+            var protocol = run.Split('-')[0];
+            var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
+            var dataset = Prepare(events, task, protocol);
+            // As bench real's models: time gaps under the default protocol only.
+            var options = new GradientBoostedTreesOptions(UseTimeGaps: protocol != "original", Seed: seed);
+            var clock = Stopwatch.StartNew();
+            var vocabulary = dataset.Vocabulary;
+            IReadOnlyDictionary<string, IEvaluationReport> reports;
+            double fitSeconds;
+            if (task == PredictionTask.Events)
+            {
+                var trees = GradientBoostedTreesBaseline.FitNextEvent(dataset.Train, dataset.Validation, vocabulary.Count, options);
+                fitSeconds = clock.Elapsed.TotalSeconds;
+                reports = BaselineSuite.Evaluate(dataset.Train, dataset.Test, vocabulary, task, extraNextEvent: [trees]);
+            }
+            else
+            {
+                var trees = GradientBoostedTreesBaseline.FitChurn(dataset.Train, dataset.Validation, vocabulary.Count, options);
+                fitSeconds = clock.Elapsed.TotalSeconds;
+                reports = BaselineSuite.Evaluate(dataset.Train, dataset.Test, vocabulary, task, extraChurn: [trees]);
+            }
+            Console.WriteLine($"== {run}: train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, " +
+                              $"trees fit {fitSeconds:0.0} s, all baselines fitted and scored in {clock.Elapsed.TotalSeconds:0.0} s; test:");
+            Console.Write(EvaluationComparison.ToText(reports));
         }
         return 0;
     }

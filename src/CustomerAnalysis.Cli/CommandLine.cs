@@ -16,10 +16,22 @@ public static class CommandLine
 
     public static async Task<int> InvokeAsync(RootCommand root, string[] args)
     {
-        var parsed = root.Parse(args);
+        ParseResult parsed;
+        try
+        {
+            parsed = root.Parse(args);
+        }
+        catch (Exception e)
+        {
+            // Parsing only looks at the arguments: whatever goes wrong there is about them, and never a crash.
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            return ExitCodes.BadInput;
+        }
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            // Exactly one line, last on stderr, whatever System.CommandLine found (several errors, or a message that
+            // lists its choices on lines of their own).
+            Console.Error.WriteLine($"error: {ParseErrorLine(parsed.Errors.Select(e => e.Message))}");
             return ExitCodes.BadInput;
         }
 
@@ -30,7 +42,7 @@ public static class CommandLine
         }
         catch (InvalidInputException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return ExitCodes.BadInput;
         }
         catch (OperationCanceledException)
@@ -44,6 +56,15 @@ public static class CommandLine
             Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return ExitCodes.Failure;
         }
+    }
+
+    /// <summary>The parse errors as one line. "Required command was not provided" beside an unrecognized token says
+    /// the same thing twice (<c>ca frobnicate</c>), so it is dropped when there is anything else to say.</summary>
+    public static string ParseErrorLine(IEnumerable<string> messages)
+    {
+        var lines = messages.Select(m => OneLine(m).TrimEnd('.')).Where(m => m.Length > 0).Distinct().ToList();
+        if (lines.Count > 1) lines.RemoveAll(m => m.StartsWith("Required command was not provided", StringComparison.Ordinal));
+        return lines.Count == 0 ? "invalid arguments." : string.Join("; ", lines) + ".";
     }
 
     private static string OneLine(string message) =>

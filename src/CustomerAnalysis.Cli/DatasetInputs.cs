@@ -1,4 +1,5 @@
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Ingestion;
 
 namespace CustomerAnalysis.Cli;
@@ -21,7 +22,19 @@ public static class DatasetInputs
         if (events.Report.RowsRejected > events.Report.FirstRejected.Count)
             Console.Error.WriteLine($"rejected: {events.Report.RowsRejected:N0} rows in all");
 
-        return DatasetPreparer.Prepare(events, task, options, protocol);
+        var dataset = DatasetPreparer.Prepare(events, task, options, protocol);
+        // Events were read, but not one sequence came of them: nothing to train on or evaluate, so not a dataset.
+        if (dataset.Summary.Sequences == 0) throw new InvalidInputException(NoSequencesMessage(source.Description, dataset.Summary));
+        return dataset;
+    }
+
+    private static string NoSequencesMessage(string description, PrepareSummary summary)
+    {
+        var why = summary.Labels is ChurnLabelCounts churn
+            ? $"of {summary.Users:N0} user(s), {churn.Bounced:N0} bounced, {churn.Censored:N0} are too recent to label " +
+              $"(censored) and {churn.NoEngagement:N0} have no engagement event"
+            : $"all {summary.Sessions:N0} session(s) have fewer than 2 events";
+        return $"No {summary.Task} sequences could be made from {description}: {why}.";
     }
 
     /// <summary>A prepared dataset folder is read as is; anything else is treated as an export and prepared.</summary>

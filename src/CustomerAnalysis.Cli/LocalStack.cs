@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.LocalHost;
@@ -18,7 +20,12 @@ public static class LocalStack
     {
         var commandLine = (settings ?? []).ToList();
         if (storage is { Length: > 0 }) commandLine.Add($"storage:connection_string={storage}");
-        return PipelineConfig.Load(file.FullName, commandLine);
+        var config = PipelineConfig.Load(file.FullName, commandLine);
+        if (config.Storage.ConnectionString is { Length: > 0 } connection && ConnectionStringProblem(connection) is { } problem)
+            throw new InvalidInputException(storage is { Length: > 0 }
+                ? $"--storage is not an Azure Storage connection string: {problem}"
+                : $"storage.connection_string in the pipeline config is not an Azure Storage connection string: {problem}");
+        return config;
     }
 
     /// <summary>The committed config holds no admin key (it would ship in the Functions package). Locally, with none
@@ -29,6 +36,22 @@ public static class LocalStack
         if (!string.IsNullOrEmpty(config.Api.AdminKey)) return config;
         generated = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         return config with { Api = config.Api with { AdminKey = generated } };
+    }
+
+    /// <summary>Why a connection string cannot be used, or null when it can: the storage clients parse it here, before
+    /// anything starts, so a typo is a bad argument and not a failure of the host half-way up. Nothing is contacted.</summary>
+    public static string? ConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new TableServiceClient(connectionString);
+            _ = new BlobServiceClient(connectionString);
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or UriFormatException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Starts Azurite through scripts/azurite.sh (which installs it if needed) when the connection is the

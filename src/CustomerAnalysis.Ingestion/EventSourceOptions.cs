@@ -20,6 +20,10 @@ public sealed record EventSourceOptions
     /// <summary>Supplies OAuth access tokens; null means Google application default credentials.</summary>
     public IAccessTokenProvider? BigQueryAccessTokens { get; init; }
 
+    /// <summary>Running on Google Cloud: only then may the default credentials ask the metadata server
+    /// (<c>CA_BIGQUERY_ON_GCE=true</c>). Off, a machine without a credential file fails at once, contacting nothing.</summary>
+    public bool BigQueryOnGoogleCloud { get; init; }
+
     /// <summary>Rows per result page asked of BigQuery (it may send fewer: pages are also capped by size).</summary>
     public int BigQueryPageSize { get; init; } = 50_000;
 
@@ -35,7 +39,8 @@ public sealed record EventSourceOptions
     /// <summary>How long a query job may stay incomplete before the read gives up.</summary>
     public TimeSpan BigQueryJobTimeout { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>Defaults, with <c>CA_BIGQUERY_BASE_URL</c> and <c>CA_BIGQUERY_BILLING_PROJECT</c> applied when set.</summary>
+    /// <summary>Defaults, with <c>CA_BIGQUERY_BASE_URL</c>, <c>CA_BIGQUERY_BILLING_PROJECT</c> and
+    /// <c>CA_BIGQUERY_ON_GCE</c> (true/false) applied when set.</summary>
     public static EventSourceOptions FromEnvironment()
     {
         var options = new EventSourceOptions();
@@ -48,6 +53,20 @@ public sealed record EventSourceOptions
         }
         var billing = Environment.GetEnvironmentVariable("CA_BIGQUERY_BILLING_PROJECT");
         if (!string.IsNullOrWhiteSpace(billing)) options = options with { BigQueryBillingProject = billing };
+        var onGoogleCloud = Environment.GetEnvironmentVariable(GoogleAccessTokenProvider.OnGoogleCloudVariable);
+        if (!string.IsNullOrWhiteSpace(onGoogleCloud))
+        {
+            options = options with
+            {
+                BigQueryOnGoogleCloud = onGoogleCloud.Trim().ToLowerInvariant() switch
+                {
+                    "true" or "1" => true,
+                    "false" or "0" => false,
+                    _ => throw new InvalidInputException(
+                        $"{GoogleAccessTokenProvider.OnGoogleCloudVariable} must be true or false, not '{onGoogleCloud}'."),
+                },
+            };
+        }
         return options;
     }
 }

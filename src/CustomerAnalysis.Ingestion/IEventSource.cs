@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Events;
 
 namespace CustomerAnalysis.Ingestion;
@@ -34,8 +35,39 @@ public static class EventSourceExtensions
 {
     /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
     /// (from a batched source: after each batch that passes a multiple of it).</summary>
+    /// <exception cref="InvalidInputException">Not one event could be kept: the source is empty, or every row was
+    /// rejected (not a GA4 export, or the wrong columns). Training on nothing is never what was meant.</exception>
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
         CancellationToken cancellationToken = default, int every = 100_000)
+    {
+        var table = await ReadAllRowsAsync(source, progress, every, cancellationToken).ConfigureAwait(false);
+        if (table.Count == 0) throw new InvalidInputException(NothingReadMessage(source.Description, table.Report));
+        return table;
+    }
+
+    /// <summary>"No events could be read from X: 3 rows, all rejected (2 missing event_name, 1 missing user_pseudo_id;
+    /// first: f.ndjson row 1)".</summary>
+    public static string NothingReadMessage(string description, IngestReport report)
+    {
+        if (report.RowsRead == 0) return $"No events could be read from {description}: it holds no rows.";
+        var reasons = string.Join(", ", report.RejectedByReason.OrderByDescending(r => r.Value)
+            .Select(r => $"{r.Value:N0} {ReasonText(r.Key)}"));
+        var first = report.FirstRejected.Count > 0 ? $"; first: {report.FirstRejected[0].Source} row {report.FirstRejected[0].RowNumber}" : "";
+        return $"No events could be read from {description}: {report.RowsRead:N0} row(s), all rejected ({reasons}{first}). " +
+               "Is it a GA4 export (user_pseudo_id, event_timestamp, event_name, ga_session_id)?";
+    }
+
+    private static string ReasonText(RejectReason reason) => reason switch
+    {
+        RejectReason.MissingUserPseudoId => "missing user_pseudo_id",
+        RejectReason.MissingEventTimestamp => "missing event_timestamp",
+        RejectReason.MissingEventName => "missing event_name",
+        RejectReason.MissingGaSessionId => "missing ga_session_id",
+        _ => reason.ToString(),
+    };
+
+    private static async Task<EventTable> ReadAllRowsAsync(IEventSource source, IProgress<ReadProgress>? progress, int every,
+        CancellationToken cancellationToken)
     {
         if (source is IBatchEventSource batched)
         {

@@ -69,11 +69,12 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var report = JsonNode.Parse(result.Stdout)!.AsObject(); // exactly one JSON object on stdout
-        Assert.Equal(["best", "baselines", "trials"], report.Select(p => p.Key));
+        Assert.Equal(["best", "baselines", "trials", "failed_trials"], report.Select(p => p.Key));
+        Assert.Empty(report["failed_trials"]!.AsArray());
         Assert.True(report["best"]!.AsObject().ContainsKey("params"));
         Assert.True(report["best"]!["val"]!.AsObject().ContainsKey("top1_accuracy"));
         Assert.True(report["best"]!["test"]!.AsObject().ContainsKey("mrr"));
-        Assert.Equal(["majority_class", "markov_order1", "markov_order2"], report["baselines"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["majority_class", "markov_order1", "markov_order2", "gradient_boosted_trees"], report["baselines"]!.AsObject().Select(p => p.Key));
         Assert.Equal(2, report["trials"]!.AsArray().Count);
         foreach (var file in new[] { "model.ckpt", "metrics.json", "plots/confusion_matrix.png", "plots/training_curves/trial_001.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), $"missing {file}");
@@ -115,11 +116,12 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
     [Fact]
     public void A_failure_that_is_not_bad_input_exits_1_with_one_error_line_and_no_stack_trace()
     {
-        // --out names an existing file: creating the export folder fails with an IOException at run time.
+        // --out names a folder inside an existing file: creating it fails with an IOException at run time (an
+        // existing file as --out itself is a bad argument, caught while parsing).
         var occupied = workspace.NewFolder("occupied");
         File.WriteAllText(occupied, "not a folder");
 
-        var result = CliRunner.Run("synth", "--out", occupied, "--events", "100", "--days", "1");
+        var result = CliRunner.Run("synth", "--out", Path.Combine(occupied, "export"), "--events", "100", "--days", "1");
 
         Assert.Equal(1, result.ExitCode);
         var errorLines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToArray();

@@ -5,18 +5,10 @@ namespace CustomerAnalysis.Ingestion.Tests;
 /// <summary>Where the real GA4 sample lives (beside the repository, never inside it) and scratch folders.</summary>
 internal static class TestData
 {
-    public static string RepoRoot { get; } = FindRepoRoot();
-
-    public static string Ga4Folder => Path.Combine(RepoRoot, "..", "shared", "data", "ga4", "ga4-obfuscated-ecommerce");
+    // Tests reading these are [SharedDataFact]/[SharedDataTheory]: skipped when ../shared is absent.
+    public static string Ga4Folder => TestRepository.RequireSharedData("ga4-obfuscated-ecommerce");
     public static string Ga4Tables => Path.Combine(Ga4Folder, "input_DB");
     public static string Ga4ConsoleJson => Path.Combine(Ga4Folder, "misc", "events.json");
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "CustomerAnalysis.sln"))) return dir.FullName;
-        throw new InvalidOperationException("CustomerAnalysis.sln not found above " + AppContext.BaseDirectory);
-    }
 
     public static async Task<List<SourceRow>> ReadAllAsync(IEventSource source)
     {

@@ -30,15 +30,7 @@ public sealed class AzuriteFixture
     public static string UniqueName(string prefix) =>
         $"{prefix}{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 16, 40)];
 
-    public static string RepoRoot { get; } = FindRepoRoot();
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "CustomerAnalysis.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("CustomerAnalysis.sln not found above the test binaries.");
-    }
+    public static string RepoRoot => TestRepository.Root;
 }
 
 [CollectionDefinition(Name)]

@@ -10,16 +10,15 @@ namespace CustomerAnalysis.Cli.Commands;
 /// <summary><c>ca predict</c>: one session's events → the top next events, or the churn probability, with attention.</summary>
 public static class PredictCommand
 {
+    public const int MaxTop = 10_000;
+
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "A checkpoint written by ca train (model.ckpt).", Required = true };
+        var model = new Option<FileInfo>("--model") { Description = "A checkpoint written by ca train (model.ckpt).", Required = true }.ExistingFile();
         var events = new Option<string>("--events") { Description = "Event names in order, comma-separated: \"session_start,page_view,...\".", Required = true };
         var gaps = new Option<string?>("--gaps") { Description = "Seconds since the previous event, one per event (models trained with time gaps)." };
-        var top = new Option<int>("--top") { Description = "How many next events to list.", DefaultValueFactory = _ => 3 };
-        top.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1) result.AddError("--top must be at least 1.");
-        });
+        // More than the vocabulary lists the whole vocabulary; the bound only keeps the number sane.
+        var top = SharedOptions.Number("--top", "How many next events to list.", 3, 1, MaxTop);
         var json = SharedOptions.Json();
 
         var command = new Command("predict", "Predict the next event (or churn) for one sequence of events.") { model, events, gaps, top, json };
@@ -49,14 +48,22 @@ public static class PredictCommand
         {
             throw new InvalidInputException($"Cannot read the model {file.FullName}: {e.Message}", e);
         }
-        using (stream) return Predictor.Load(stream);
+        using (stream)
+        {
+            try { return Predictor.Load(stream); }
+            catch (InvalidInputException e)
+            {
+                // The checkpoint reader sees a stream: the message gets the file it came from here.
+                throw new InvalidInputException($"{file.FullName} is not a readable model checkpoint: {e.Message}", e);
+            }
+        }
     }
 
     private static string[] SplitList(string text) =>
         text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     private static double[] ParseGaps(string text) => SplitList(text).Select(g =>
-        double.TryParse(g, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+        double.TryParse(g, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0
             ? seconds
             : throw new InvalidInputException($"--gaps: '{g}' is not a number of seconds ≥ 0.")).ToArray();
 

@@ -12,7 +12,7 @@ public static class PrepareCommand
     {
         var input = SharedOptions.Input();
         var task = SharedOptions.Task();
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the prepared dataset.", Required = true };
+        var output = SharedOptions.OutputFolder("Folder for the prepared dataset.");
         var config = SharedOptions.DataConfig();
         var protocol = SharedOptions.Protocol();
         var json = SharedOptions.Json();

@@ -61,7 +61,7 @@ public sealed record QuickRun(
                 new JsonObject { ["name"] = "page_view", ["timestamp"] = "2021-01-25T10:00:02Z" },
                 new JsonObject { ["name"] = "view_item", ["timestamp"] = "2021-01-25T10:00:40Z" }),
         },
-        ShownMetrics: ["accuracy", "f1", "roc_auc", "pr_auc", "log_loss", "brier"]);
+        ShownMetrics: ["accuracy", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ece"]);
 
     /// <summary>Both models, in the order they are reported (the events model first: the JSON's top level).</summary>
     public static IReadOnlyList<QuickRun> All { get; } = [Events, Churn];

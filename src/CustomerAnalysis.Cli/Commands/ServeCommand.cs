@@ -23,12 +23,14 @@ public static class ServeCommand
 
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "HTTP port on 127.0.0.1 (0 = any free one).", DefaultValueFactory = _ => 7071 };
-        port.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > 65535) result.AddError("--port must be from 0 to 65535.");
-        });
+        var port = SharedOptions.Number("--port", "HTTP port on 127.0.0.1 (0 = any free one).", 7071, 0, 65535);
         var storage = new Option<string?>("--storage") { Description = "Azure Storage connection string (default: the config's, Azurite)." };
+        storage.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (LocalStack.ConnectionStringProblem(token.Value) is { } problem)
+                    result.AddError($"--storage is not an Azure Storage connection string: {problem}");
+        });
         var config = PipelineConfigOption();
         var settings = SettingsOption();
 

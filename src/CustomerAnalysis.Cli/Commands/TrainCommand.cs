@@ -23,15 +23,13 @@ public static class TrainCommand
             Required = true,
         };
         var task = SharedOptions.Task();
-        var config = new Option<FileInfo>("--config") { Description = "Model config (config/nn/rnn.json, config/nn/transformer.json).", Required = true };
-        var dataConfig = new Option<FileInfo?>("--data-config") { Description = "Data settings when --data is a raw export (like ca prepare --config)." };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the checkpoint, metrics.json and plots.", Required = true };
+        var config = new Option<FileInfo>("--config") { Description = "Model config (config/nn/rnn.json, config/nn/transformer.json).", Required = true }
+            .ExistingFile();
+        var dataConfig = new Option<FileInfo?>("--data-config") { Description = "Data settings when --data is a raw export (like ca prepare --config)." }
+            .ExistingFile();
+        var output = SharedOptions.OutputFolder("Folder for the checkpoint, metrics.json and plots.");
         var protocol = SharedOptions.Protocol();
-        var threads = new Option<int>("--threads") { Description = "Cores to share among parallel trials (default: all)." };
-        threads.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0) result.AddError("--threads must be 0 (all cores) or more.");
-        });
+        var threads = SharedOptions.Number("--threads", "Cores to share among parallel trials (0 = all).", 0, 0, 4096);
         var json = SharedOptions.Json();
 
         var command = new Command("train", "Grid-search a model config, evaluate the best model against baselines, write artifacts.")
@@ -60,6 +58,11 @@ public static class TrainCommand
                 Console.WriteLine($"Best: {best.DisplayName}, epoch {best.BestEpoch}, validation {result.Report.GridSearchMetric} = {best.Validation[result.Report.GridSearchMetric]:0.0000}");
                 Console.WriteLine($"Test ({dataset.Test.Count:N0} sequences), model and baselines:");
                 Console.Write(result.Report.Test.ToText());
+                if (result.Report.FailedTrials.Count > 0)
+                {
+                    Console.WriteLine($"{result.Report.FailedTrials.Count} of {result.Report.FailedTrials.Count + result.Report.Trials.Count} trial(s) failed (the best is of the others):");
+                    foreach (var failed in result.Report.FailedTrials) Console.WriteLine($"  {failed.DisplayName}: {failed.Error}");
+                }
                 Console.WriteLine($"{written.Count} artifacts written to {outputFolder}");
             }
             return ExitCodes.Success;
@@ -103,7 +106,9 @@ public static class TrainCommand
                 OnTrialCompleted: trial => Console.Error.WriteLine(
                     $"  [{Interlocked.Increment(ref done)}/{trialCount}] trial {trial.Trial.Index}: " +
                     $"val {metricName} {trial.Training.BestValidationMetric:0.0000} ({trial.Seconds:0.0} s)"),
-                Cancellation: cancellationToken)), cancellationToken);
+                Cancellation: cancellationToken,
+                OnTrialFailed: failed => Console.Error.WriteLine(
+                    $"  [{Interlocked.Increment(ref done)}/{trialCount}] trial {failed.Trial.Index} failed: {failed.Error}"))), cancellationToken);
         }
 
         ExperimentResult? result = null;
@@ -123,7 +128,13 @@ public static class TrainCommand
                         trials.Description = $"Trials ({finished}/{trialCount})";
                         trials.Increment(1);
                     },
-                    Cancellation: cancellationToken)), cancellationToken);
+                    Cancellation: cancellationToken,
+                    OnTrialFailed: failed =>
+                    {
+                        var finished = Interlocked.Increment(ref done);
+                        trials.Description = $"Trials ({finished}/{trialCount}, trial {failed.Trial.Index} failed)";
+                        trials.Increment(1);
+                    })), cancellationToken);
                 latest.Value = 1;
             });
         return result!;

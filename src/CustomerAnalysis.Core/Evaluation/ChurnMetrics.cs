@@ -12,12 +12,17 @@ namespace CustomerAnalysis.Core.Evaluation;
 /// <item>Log loss: mean negative log-likelihood with probabilities clipped to [1e-15, 1 − 1e-15], so a confident
 /// mistake costs about 34.5 instead of infinity.</item>
 /// <item>Brier score: mean squared difference between probability and label.</item>
+/// <item>Expected calibration error (<c>ece</c>): over <see cref="CalibrationBins"/> equal-width probability bins,
+/// Σ (examples in bin / all) · |mean probability in bin − churn rate in bin|.</item>
 /// </list>
 /// </summary>
 public static class ChurnMetrics
 {
     /// <summary>The clip applied to probabilities before taking logs.</summary>
     public const double LogLossEpsilon = 1e-15;
+
+    /// <summary>Equal-width bins of [0, 1] for the calibration error and the reliability plot.</summary>
+    public const int CalibrationBins = 10;
 
     public static ChurnReport Compute(int[] labels, double[] probabilities, double threshold)
     {
@@ -54,10 +59,36 @@ public static class ChurnMetrics
             [MetricNames.PrAuc] = AveragePrecision(labels, probabilities),
             [MetricNames.LogLoss] = logLossSum / labels.Length,
             [MetricNames.Brier] = squaredErrorSum / labels.Length,
+            [MetricNames.ExpectedCalibrationError] = ExpectedCalibrationError(labels, probabilities),
         };
         return new ChurnReport(labels.Length, threshold, scalars,
             truePositives, falsePositives, trueNegatives, falseNegatives);
     }
+
+    /// <summary>The reliability diagram's points: per non-empty bin (low to high), the mean probability, the churn rate
+    /// and the number of examples. A probability of exactly 1 falls in the last bin.</summary>
+    public static IReadOnlyList<ReliabilityBin> Reliability(int[] labels, double[] probabilities, int bins = CalibrationBins)
+    {
+        Validate(labels, probabilities);
+        if (bins < 1) throw new ArgumentOutOfRangeException(nameof(bins), bins, "At least one bin.");
+        var sums = new double[bins];
+        var churned = new int[bins];
+        var counts = new int[bins];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var bin = Math.Min((int)(probabilities[i] * bins), bins - 1);
+            sums[bin] += probabilities[i];
+            churned[bin] += labels[i];
+            counts[bin]++;
+        }
+        return Enumerable.Range(0, bins).Where(b => counts[b] > 0)
+            .Select(b => new ReliabilityBin((double)b / bins, (double)(b + 1) / bins, sums[b] / counts[b], (double)churned[b] / counts[b], counts[b]))
+            .ToArray();
+    }
+
+    /// <summary>Σ over bins of (share of examples) · |mean probability − churn rate|: 0 when calibrated.</summary>
+    public static double ExpectedCalibrationError(int[] labels, double[] probabilities, int bins = CalibrationBins) =>
+        Reliability(labels, probabilities, bins).Sum(b => (double)b.Count / labels.Length * Math.Abs(b.MeanProbability - b.ChurnRate));
 
     /// <summary>Area under the ROC curve from average ranks (ties count one half); NaN if one class is missing.</summary>
     public static double RocAuc(int[] labels, double[] probabilities)
@@ -163,3 +194,6 @@ public static class ChurnMetrics
         }
     }
 }
+
+/// <summary>One bin of a reliability diagram: probabilities in [<paramref name="Low"/>, <paramref name="High"/>).</summary>
+public sealed record ReliabilityBin(double Low, double High, double MeanProbability, double ChurnRate, int Count);

@@ -28,6 +28,8 @@ public static class MetricNames
     public const string PrAuc = "pr_auc";
     public const string LogLoss = "log_loss";
     public const string Brier = "brier";
+    /// <summary>Expected calibration error (<see cref="ChurnMetrics.ExpectedCalibrationError"/>).</summary>
+    public const string ExpectedCalibrationError = "ece";
 
     private static readonly string[] NextEventNames =
     [
@@ -35,7 +37,7 @@ public static class MetricNames
         MicroPrecision, MicroRecall, MicroF1, Accuracy, Precision, Recall, F1,
     ];
 
-    private static readonly string[] ChurnNames = [Accuracy, Precision, Recall, F1, RocAuc, PrAuc, LogLoss, Brier];
+    private static readonly string[] ChurnNames = [Accuracy, Precision, Recall, F1, RocAuc, PrAuc, LogLoss, Brier, ExpectedCalibrationError];
 
     /// <summary>Every name a report of <paramref name="task"/> holds, in report order.</summary>
     public static IReadOnlyList<string> For(PredictionTask task) => task switch
@@ -64,8 +66,8 @@ public static class MetricNames
     public static Dictionary<string, double> Finite(IEnumerable<KeyValuePair<string, double>> metrics) =>
         metrics.Where(m => double.IsFinite(m.Value)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
 
-    /// <summary>False for losses (<c>log_loss</c>, <c>brier</c>), true for every other metric.</summary>
-    public static bool HigherIsBetter(string name) => name is not (LogLoss or Brier);
+    /// <summary>False for losses and errors (<c>log_loss</c>, <c>brier</c>, <c>ece</c>), true for every other metric.</summary>
+    public static bool HigherIsBetter(string name) => name is not (LogLoss or Brier or ExpectedCalibrationError);
 
     /// <summary>
     /// Whether <paramref name="candidate"/> beats <paramref name="best"/> on metric <paramref name="name"/>. NaN (an

@@ -34,7 +34,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     public async IAsyncEnumerable<SourceRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider());
+        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider(options.BigQueryOnGoogleCloud));
         var project = Range.BillingProject ?? options.BigQueryBillingProject ?? Range.Project;
         var strings = new StringPool();
         long rowNumber = 0;

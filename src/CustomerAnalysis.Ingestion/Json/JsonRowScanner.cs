@@ -94,6 +94,11 @@ internal sealed class JsonRowScanner(Stream stream, string path, StringPool stri
         {
             throw new InvalidInputException($"JSON file {path} line {e.LineNumber + 1}: malformed JSON ({TrimPosition(e.Message)})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // What Utf8JsonReader throws for text it cannot turn into a string (a lone surrogate escape, bad UTF-8).
+            throw new InvalidInputException($"JSON file {path} row {_rowNumber + 1}: unreadable text ({e.Message})", e);
+        }
         _state = reader.CurrentState;
         _start += (int)reader.BytesConsumed;
         return _endOfStream;

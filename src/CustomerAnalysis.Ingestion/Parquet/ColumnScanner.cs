@@ -60,14 +60,20 @@ internal static class ColumnScanner
         var start = meta.DictionaryPageOffset is > 0 and var dictionary ? Math.Min(dictionary, meta.DataPageOffset) : meta.DataPageOffset;
         var length = checked((int)meta.TotalCompressedSize);
         var slotCount = checked((int)meta.NumValues);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        // Sizes from a damaged footer are checked against the file before anything is allocated by them.
+        if (start < 0 || length <= 0 || start > file.Length - length)
+            throw new InvalidDataException($"column {field.Path} runs past the end of the file");
+        // Every value costs at least a bit of its chunk (a level, an index); RLE packs many in a byte, so the bound is loose.
+        if (slotCount < 0 || slotCount > (long)length * 8 * MaxValuesPerBit)
+            throw new InvalidDataException($"column {field.Path} claims {slotCount} values in {length} bytes");
 
         var bytes = ArrayPool<byte>.Shared.Rent(length);
         var result = new Slots(slotCount);
         try
         {
-            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-                if (RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start) != length)
-                    throw new InvalidDataException($"column {field.Path} runs past the end of the file");
+            if (RandomAccess.Read(file.SafeFileHandle, bytes.AsSpan(0, length), start) != length)
+                throw new InvalidDataException($"column {field.Path} runs past the end of the file");
             var plainWidth = meta.Type == global::Parquet.Meta.Type.INT64 ? sizeof(long) : LengthPrefixed;
             using var reader = new ChunkReader(field, meta.Codec, plainWidth, numbering, result);
             if (reader.ReadPages(bytes.AsSpan(0, length))) return result;
@@ -89,6 +95,9 @@ internal static class ColumnScanner
     /// fresh buffers of that size would all be large-object garbage).</summary>
     /// <summary>A PLAIN BYTE_ARRAY value is prefixed by its length; other types have a fixed width.</summary>
     private const int LengthPrefixed = 0;
+    /// <summary>Values one bit of a chunk may stand for: an RLE run of a few bytes can hold a whole row group of nulls,
+    /// so this only stops counts no file could hold (a damaged NumValues of 2^31 in a 100-byte chunk).</summary>
+    private const int MaxValuesPerBit = 1 << 16;
 
     private sealed class ChunkReader(DataField field, CompressionCodec codec, int plainWidth, IValueNumbering numbering, Slots slots)
         : IDisposable
@@ -132,6 +141,9 @@ internal static class ColumnScanner
         {
             if (header.Encoding is not (Encoding.PLAIN or Encoding.PLAIN_DICTIONARY)) return false;
             var values = Decompress(payload, header.UncompressedSize);
+            // Each PLAIN value takes at least 4 bytes (a length prefix, or an INT64's 8).
+            if (header.ValueCount < 0 || header.ValueCount > values.Length / 4)
+                throw new InvalidDataException($"dictionary page of {field.Path} claims {header.ValueCount} values in {values.Length} bytes");
             _dictionaryNumbers = new int[header.ValueCount];
             var position = 0;
             for (var i = 0; i < header.ValueCount; i++)
@@ -255,6 +267,9 @@ internal static class ColumnScanner
         private ReadOnlySpan<byte> Decompress(ReadOnlySpan<byte> payload, int uncompressedSize)
         {
             if (codec == CompressionCodec.UNCOMPRESSED) return payload;
+            // Snappy expands at most ~21× (a 3-byte copy of 64 bytes): a larger claim is damage, not data.
+            if (uncompressedSize < 0 || uncompressedSize > (long)payload.Length * 32 + 64)
+                throw new InvalidDataException($"page of {field.Path} claims {uncompressedSize} bytes from {payload.Length} compressed");
             Rent(ref _page, uncompressedSize);
             var written = Snappy.Decompress(payload, _page);
             if (written != uncompressedSize)

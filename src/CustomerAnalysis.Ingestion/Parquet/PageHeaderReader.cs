@@ -76,8 +76,21 @@ internal static class PageHeaderReader
         return type;
     }
 
-    private static void Skip(ReadOnlySpan<byte> data, ref int position, int type)
+    /// <summary>Walks one Thrift compact struct (a file footer) without keeping anything, checking that every length
+    /// and count fits in <paramref name="data"/> and nesting stays bounded.</summary>
+    /// <exception cref="InvalidDataException">The structure is damaged.</exception>
+    public static void CheckStruct(ReadOnlySpan<byte> data)
     {
+        var position = 0;
+        Skip(data, ref position, Struct);
+    }
+
+    /// <summary>Nesting beyond this is damage (a page header nests two structs deep): recursion stays bounded.</summary>
+    private const int MaxDepth = 32;
+
+    private static void Skip(ReadOnlySpan<byte> data, ref int position, int type, int depth = 0)
+    {
+        if (depth > MaxDepth) throw new InvalidDataException("page header: Thrift structures nested too deep");
         switch (type)
         {
             case BoolTrue or BoolFalse: break; // the value is in the type
@@ -86,33 +99,42 @@ internal static class PageHeaderReader
             case Double: position += 8; break;
             case Binary:
                 var length = checked((int)ReadVarint(data, ref position)); // read before adding: it moves position
+                if (length < 0 || length > data.Length - position) throw new InvalidDataException("page header runs past its column chunk");
                 position += length;
                 break;
             case List or Set:
                 var listHeader = ReadByte(data, ref position);
                 var size = listHeader >> 4 == 15 ? checked((int)ReadVarint(data, ref position)) : listHeader >> 4;
+                // Every element takes at least a byte (a bool in a list is a byte): a larger count is damage, and
+                // would otherwise be looped through, billions of times, before the end of the data is noticed.
+                if (size < 0 || size > data.Length - position) throw new InvalidDataException("page header: a list runs past its column chunk");
                 var elementType = listHeader & 0x0F;
-                for (var i = 0; i < size; i++) Skip(data, ref position, elementType == BoolTrue || elementType == BoolFalse ? Byte : elementType);
+                for (var i = 0; i < size; i++)
+                    Skip(data, ref position, elementType is BoolTrue or BoolFalse ? Byte : elementType, depth + 1);
                 break;
             case Map:
                 var entries = checked((int)ReadVarint(data, ref position));
                 if (entries == 0) break;
                 var types = ReadByte(data, ref position);
+                if (entries < 0 || entries > data.Length - position) throw new InvalidDataException("page header: a map runs past its column chunk");
                 for (var i = 0; i < entries; i++)
                 {
-                    Skip(data, ref position, types >> 4);
-                    Skip(data, ref position, types & 0x0F);
+                    Skip(data, ref position, ContainedType(types >> 4), depth + 1);
+                    Skip(data, ref position, ContainedType(types & 0x0F), depth + 1);
                 }
                 break;
             case Struct:
                 var fieldId = 0;
-                while (NextField(data, ref position, ref fieldId) is var fieldType and not Stop) Skip(data, ref position, fieldType);
+                while (NextField(data, ref position, ref fieldId) is var fieldType and not Stop) Skip(data, ref position, fieldType, depth + 1);
                 break;
             default:
                 throw new InvalidDataException($"page header: unknown Thrift compact type {type}");
         }
         if (position > data.Length) throw new InvalidDataException("page header runs past its column chunk");
     }
+
+    /// <summary>Inside a list or map a bool is a byte of its own, not part of a field header.</summary>
+    private static int ContainedType(int type) => type is BoolTrue or BoolFalse ? Byte : type;
 
     private static int ReadInt(ReadOnlySpan<byte> data, ref int position) => (int)ZigZag(ReadVarint(data, ref position));
 

@@ -27,8 +27,61 @@ internal static class ParquetEventReader
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            EventColumns.Find(reader.Schema, path); // a file that is not a GA4 export fails before anything is read
-            return reader.RowGroups.Select(group => group.RowCount).ToArray();
+            try
+            {
+                EventColumns.Find(reader.Schema, path); // a file that is not a GA4 export fails before anything is read
+                var sizes = reader.RowGroups.Select(group => group.RowCount).ToArray();
+                if (sizes.Any(rows => rows is < 0 or > int.MaxValue))
+                    throw new InvalidDataException("a row group's row count is out of range");
+                return sizes;
+            }
+            catch (Exception e) when (IsDamage(e))
+            {
+                throw Damaged(path, e);
+            }
+        }
+    }
+
+    /// <summary>An exception from decoding a file's bytes. Parquet.Net and the page reader meet damaged input with
+    /// whatever it provokes (Thrift errors, overflows, out-of-range indexes, null metadata): all of it is the
+    /// file's fault, not ours. Cancellation and our own InvalidInputException are not; nor is an out-of-memory, which
+    /// would mean a size was trusted before it was checked (the corruption tests would catch that).</summary>
+    private static bool IsDamage(Exception e) => e is not (OperationCanceledException or InvalidInputException or OutOfMemoryException);
+
+    private static InvalidInputException Damaged(string path, Exception e, int? group = null) => new(
+        (group is { } g ? $"Cannot read row group {g} of Parquet file {path}" : $"Cannot read Parquet file {path}") +
+        $": it is damaged or not Parquet ({(e is IOException or ParquetException or InvalidDataException ? "" : e.GetType().Name + ": ")}{e.Message})", e);
+
+    /// <summary>The Parquet framing: "PAR1" at both ends and a footer length that fits between them. Checked before
+    /// Parquet.Net reads the footer, which allocates the length it finds (int.MaxValue in a damaged file).</summary>
+    private static void CheckFraming(string path)
+    {
+        const int Head = 4, Tail = 8;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var length = file.Length;
+        if (length < Head + Tail)
+            throw new InvalidInputException($"Cannot read Parquet file {path}: {length} bytes is too short to be Parquet.");
+        Span<byte> head = stackalloc byte[Head];
+        Span<byte> tail = stackalloc byte[Tail];
+        RandomAccess.Read(file.SafeFileHandle, head, 0);
+        RandomAccess.Read(file.SafeFileHandle, tail, length - Tail);
+        if (!head.SequenceEqual("PAR1"u8) || !tail[4..].SequenceEqual("PAR1"u8))
+            throw new InvalidInputException($"Cannot read Parquet file {path}: it does not begin and end with the Parquet marker (PAR1).");
+        var footer = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footer <= 0 || footer > length - Head - Tail)
+            throw new InvalidInputException(
+                $"Cannot read Parquet file {path}: its footer length {footer} points outside the file ({length} bytes).");
+        // Parquet.Net's footer parser trusts list counts (a damaged one of 2^32 kept it looping for minutes): the
+        // structure is walked here first, every count checked against the bytes that are there.
+        var metadata = new byte[footer];
+        RandomAccess.Read(file.SafeFileHandle, metadata, length - Tail - footer);
+        try
+        {
+            PageHeaderReader.CheckStruct(metadata);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputException($"Cannot read Parquet file {path}: its footer is damaged ({e.Message.Replace("page header", "footer")}).", e);
         }
     }
 
@@ -52,11 +105,16 @@ internal static class ParquetEventReader
     {
         try
         {
+            CheckFraming(path);
             return await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ParquetException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new InvalidInputException($"Cannot read Parquet file {path}: {e.Message}", e);
+        }
+        catch (Exception e) when (IsDamage(e))
+        {
+            throw Damaged(path, e);
         }
     }
 
@@ -82,9 +140,9 @@ internal static class ParquetEventReader
 
             return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles);
         }
-        catch (Exception e) when (e is IOException or ParquetException or InvalidDataException or NotSupportedException)
+        catch (Exception e) when (IsDamage(e))
         {
-            throw new InvalidInputException($"Cannot read row group {group} of Parquet file {path}: {e.Message}", e);
+            throw Damaged(path, e, group);
         }
     }
 

@@ -27,12 +27,17 @@ public sealed record SyntheticExportOptions
     /// <summary>Rows per Parquet row group: bounds the writer's memory.</summary>
     public int RowGroupRows { get; init; } = 100_000;
 
+    /// <summary>The most daily tables one export may have (ten years).</summary>
+    public const int MaxDays = 3660;
+
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first bad setting.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(OutputFolder)) throw new InvalidInputException("The output folder is empty.");
         if (Events < 1) throw new InvalidInputException($"Events must be at least 1, got {Events}.");
-        if (Days is < 1 or > 3660) throw new InvalidInputException($"Days must be between 1 and 3660, got {Days}.");
+        if (Days is < 1 or > MaxDays) throw new InvalidInputException($"Days must be between 1 and {MaxDays}, got {Days}.");
+        if (StartDate.Year < 1970 || StartDate.DayNumber > DateOnly.MaxValue.DayNumber - Days)
+            throw new InvalidInputException($"The start date {StartDate:yyyy-MM-dd} must be in 1970 or later, with {Days} days after it.");
         if (RowGroupRows < 1) throw new InvalidInputException($"RowGroupRows must be at least 1, got {RowGroupRows}.");
         if (!Enum.IsDefined(Format)) throw new InvalidInputException($"Unknown format {Format}.");
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Models;
@@ -16,6 +17,8 @@ namespace CustomerAnalysis.Modeling.Checkpoints;
 /// A trained model as one self-describing artifact: model kind and settings (the trial's config), vocabulary,
 /// task, metrics, history and weights. Layout in the stream:
 /// <c>"CAMODEL1"</c> · int32 LE header length · UTF-8 JSON header · int64 LE weights length · TorchSharp state dict.
+/// Churn checkpoints carry <c>churn_calibration</c> (Platt scaling fitted on the validation split) in the header; one
+/// written before that field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
 /// </summary>
 public sealed class ModelCheckpoint
 {
@@ -23,7 +26,8 @@ public sealed class ModelCheckpoint
     private const int FormatVersion = 1;
 
     public ModelCheckpoint(NnConfig config, Vocabulary vocabulary, SequenceModel model,
-        IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyList<EpochRecord>? history = null)
+        IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyList<EpochRecord>? history = null,
+        PlattScaling? churnCalibration = null)
     {
         if (model.VocabularySize != vocabulary.Count)
             throw new ArgumentException($"The model has {model.VocabularySize} tokens but the vocabulary {vocabulary.Count}.", nameof(vocabulary));
@@ -32,6 +36,7 @@ public sealed class ModelCheckpoint
         Model = model;
         Metrics = metrics ?? new Dictionary<string, double>();
         History = history ?? [];
+        ChurnCalibration = churnCalibration ?? PlattScaling.Identity;
     }
 
     public NnConfig Config { get; }
@@ -41,9 +46,25 @@ public sealed class ModelCheckpoint
     /// <summary>E.g. validation and test scores, by name.</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; }
     public IReadOnlyList<EpochRecord> History { get; }
+    /// <summary>Churn: maps the model's probability to the served one (<see cref="CalibratedChurn"/>); events: identity.</summary>
+    public PlattScaling ChurnCalibration { get; }
 
+    /// <summary>A checkpoint of the kept model; churn models get their calibration fitted on
+    /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch).</summary>
     public static ModelCheckpoint FromTraining(TrainingResult result, Vocabulary vocabulary, IReadOnlyDictionary<string, double>? metrics = null) =>
-        new(result.Config, vocabulary, result.Model, metrics, result.History);
+        new(result.Config, vocabulary, result.Model, metrics, result.History, CalibrationFor(result));
+
+    /// <summary>Platt scaling of the churn model's validation probabilities; identity for next events.</summary>
+    public static PlattScaling CalibrationFor(TrainingResult result) =>
+        result.Model.Task == PredictionTask.Churn && result.ValidationPredictions.Count > 0
+            ? PlattScaling.Fit(result.ValidationPredictions.Labels, result.ValidationPredictions.Probabilities.Select(p => (double)p).ToArray())
+            : PlattScaling.Identity;
+
+    /// <summary>The same predictions with churn probabilities calibrated (what the API serves); events unchanged.</summary>
+    public PredictionSet CalibratedChurn(PredictionSet predictions) =>
+        Task != PredictionTask.Churn || ChurnCalibration.IsIdentity
+            ? predictions
+            : predictions with { Probabilities = predictions.Probabilities.Select(p => (float)ChurnCalibration.Apply(p)).ToArray() };
 
     /// <summary>Writes the checkpoint; <paramref name="destination"/> stays open.</summary>
     public void Write(Stream destination)
@@ -57,6 +78,9 @@ public sealed class ModelCheckpoint
             ["vocabulary"] = new JsonArray(Vocabulary.Tokens.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
             ["metrics"] = new JsonObject(Metrics.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)JsonValue.Create(m.Value)))),
             ["history"] = JsonSerializer.SerializeToNode(History),
+            ["churn_calibration"] = Task == PredictionTask.Churn
+                ? new JsonObject { ["method"] = "platt", ["slope"] = ChurnCalibration.Slope, ["intercept"] = ChurnCalibration.Intercept }
+                : null,
             ["created_utc"] = DateTime.UtcNow.ToString("O"),
         };
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
@@ -77,6 +101,25 @@ public sealed class ModelCheckpoint
         destination.Flush();
     }
 
+    /// <summary>Reads the checkpoint file at <paramref name="path"/>; a damaged or unreadable file is an
+    /// <see cref="InvalidInputException"/> naming it.</summary>
+    public static ModelCheckpoint Read(string path, Device? device = null)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Read(stream, device);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{path}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"Cannot read the model checkpoint {path}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads a checkpoint written by <see cref="Write"/>; the model is rebuilt on <paramref name="device"/> (default CPU).</summary>
     public static ModelCheckpoint Read(Stream source, Device? device = null)
     {
@@ -84,13 +127,17 @@ public sealed class ModelCheckpoint
         if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidInputException("Not a CustomerAnalysis model checkpoint (bad format marker).");
         var headerLength = BinaryPrimitives.ReadInt32LittleEndian(ReadExactly(source, 4, "the header length"));
         if (headerLength <= 0 || headerLength > 256 << 20) throw new InvalidInputException($"Model checkpoint header length {headerLength} is invalid.");
+        // A damaged length is checked against what is there before it sizes an allocation.
+        if (source.CanSeek && headerLength > source.Length - source.Position)
+            throw new InvalidInputException(
+                $"Model checkpoint is truncated (the header length says {headerLength} bytes, {source.Length - source.Position} remain).");
         JsonObject header;
         try { header = JsonNode.Parse(ReadExactly(source, headerLength, "the header"))!.AsObject(); }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
         {
             throw new InvalidInputException($"Model checkpoint header is not valid JSON: {e.Message}", e);
         }
-        var (config, vocabulary, metrics, history) = ReadHeaderFields(header);
+        var (config, vocabulary, metrics, history, calibration) = ReadHeaderFields(header);
 
         var weightLength = BinaryPrimitives.ReadInt64LittleEndian(ReadExactly(source, 8, "the weights length"));
         if (weightLength <= 0 || weightLength > int.MaxValue) throw new InvalidInputException($"Model checkpoint weights length {weightLength} is invalid.");
@@ -111,12 +158,12 @@ public sealed class ModelCheckpoint
             throw new InvalidInputException($"Model checkpoint weights do not fit its model: {e.Message}", e);
         }
         model.eval();
-        return new ModelCheckpoint(config, vocabulary, model, metrics, history);
+        return new ModelCheckpoint(config, vocabulary, model, metrics, history, calibration);
     }
 
     /// <summary>The header's fields; a missing or wrongly typed field is damaged input, named in the message.</summary>
-    private static (NnConfig Config, Vocabulary Vocabulary, Dictionary<string, double> Metrics, EpochRecord[] History)
-        ReadHeaderFields(JsonObject header)
+    private static (NnConfig Config, Vocabulary Vocabulary, Dictionary<string, double> Metrics, EpochRecord[] History,
+        PlattScaling Calibration) ReadHeaderFields(JsonObject header)
     {
         var field = "format_version";
         try
@@ -131,13 +178,28 @@ public sealed class ModelCheckpoint
             var metrics = Required(header, field).AsObject().ToDictionary(m => m.Key, m => m.Value!.GetValue<double>());
             field = "history";
             var history = header[field].Deserialize<EpochRecord[]>() ?? [];
-            return (config, vocabulary, metrics, history);
+            field = "churn_calibration";
+            var calibration = ReadCalibration(header[field]);
+            return (config, vocabulary, metrics, history, calibration);
         }
         catch (Exception e) when (e is not InvalidInputException)
         {
             // JsonNode casts throw InvalidOperation/Format/NullReference/Argument exceptions for wrong shapes.
             throw new InvalidInputException($"Model checkpoint header field '{field}' is damaged: {e.Message}", e);
         }
+    }
+
+    /// <summary>Absent or null (old checkpoints, next-event models): identity. Present: a Platt slope and intercept.</summary>
+    private static PlattScaling ReadCalibration(JsonNode? node)
+    {
+        if (node is null) return PlattScaling.Identity;
+        var method = node["method"]?.GetValue<string>();
+        if (method != "platt") throw new InvalidInputException($"Model checkpoint churn_calibration method '{method}' is not supported (expected platt).");
+        var slope = node["slope"]!.GetValue<double>();
+        var intercept = node["intercept"]!.GetValue<double>();
+        if (!double.IsFinite(slope) || !double.IsFinite(intercept))
+            throw new InvalidInputException("Model checkpoint churn_calibration has a non-finite slope or intercept.");
+        return new PlattScaling(slope, intercept);
     }
 
     private static JsonNode Required(JsonObject header, string field) =>

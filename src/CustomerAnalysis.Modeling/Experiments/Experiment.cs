@@ -28,10 +28,18 @@ public static class Experiment
         var grid = GridSearch.Run(data, config, metric, run);
         var threshold = config.Pipeline.ProbThreshold;
         var trials = grid.Trials.Select(t => TrialSummary.From(t, data, threshold)).ToArray();
-        var best = trials[grid.Best.Trial.Index];
-        var test = TestEvaluator.Evaluate(data, grid.TestPredictions, threshold);
-        var report = new ExperimentReport(metric.Name, best, test, trials);
-        return new ExperimentResult(report, Complete(ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary), report));
+        var best = trials.Single(t => t.Index == grid.Best.Trial.Index);
+        // The best trial's config: the trees read gaps only if that model does; its seed is the config's (trials'
+        // own seeds are passed beside it), so the checkpoint's evaluation fits the same trees.
+        var checkpoint = ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary);
+        // Test is scored as the checkpoint serves: churn probabilities calibrated on validation.
+        var test = TestEvaluator.Evaluate(data, checkpoint.CalibratedChurn(grid.TestPredictions), threshold,
+            TestEvaluator.TreesFor(grid.Best.Training.Config));
+        var report = new ExperimentReport(metric.Name, best, test, trials)
+        {
+            FailedTrials = grid.Failed.Select(f => new FailedTrialSummary(f.Trial.Index, f.Trial.Settings, f.Trial.Seed, f.Seconds, f.Error)).ToArray(),
+        };
+        return new ExperimentResult(report, Complete(checkpoint, report));
     }
 
     /// <summary>The best model's checkpoint with its validation and test metrics (<c>val_*</c>, <c>test_*</c>) filled in.</summary>
@@ -41,6 +49,7 @@ public static class Experiment
         var metrics = MetricNames.Finite(
             report.Best.Validation.Select(m => KeyValuePair.Create($"val_{m.Key}", m.Value))
                 .Concat(report.Test.Model.Scalars.Select(m => KeyValuePair.Create($"test_{m.Key}", m.Value))));
-        return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History);
+        return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History,
+            checkpoint.ChurnCalibration);
     }
 }

@@ -20,6 +20,7 @@ public static class ExperimentArtifacts
     public const string ConfusionMatrixName = "plots/confusion_matrix.png";
     public const string PredictionBarsName = "plots/true_vs_predicted.png";
     public const string RocCurveName = "plots/roc_curve.png";
+    public const string ReliabilityName = "plots/reliability.png";
     public const string AttentionHeatmapName = "plots/attention_heatmap.png";
     public const string AttentionExportName = "attention/test_attention.json";
     public const string AttentionAnalysisName = "attention/test_attention_analysis.json";
@@ -92,7 +93,8 @@ public static class ExperimentArtifacts
         return written;
     }
 
-    /// <summary>Confusion matrix and true-vs-predicted bars on test, ROC curves with the baselines (churn).</summary>
+    /// <summary>Confusion matrix and true-vs-predicted bars on test; churn: ROC curves and the reliability diagram,
+    /// model beside the baselines.</summary>
     public static IReadOnlyList<string> WritePlots(IArtifactSink sink, TestEvaluation test, PreparedDataset data)
     {
         var written = new List<string>();
@@ -120,6 +122,12 @@ public static class ExperimentArtifacts
                 ];
                 written.Add(SavePlot(sink, RocCurveName, path => RocCurvePlot.Save(path, series, "ROC curve (churn, test)")));
             }
+            RocSeries[] calibration =
+            [
+                new(TestEvaluation.ModelName, labels, PredictionScoring.ChurnProbabilities(test.ModelPredictions)),
+                .. test.BaselineChurnProbabilities.Select(b => new RocSeries(b.Key, labels, b.Value)),
+            ];
+            written.Add(SavePlot(sink, ReliabilityName, path => ReliabilityPlot.Save(path, calibration, "Reliability (churn, test)")));
         }
         return written;
     }

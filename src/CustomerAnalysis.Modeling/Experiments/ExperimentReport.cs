@@ -44,16 +44,27 @@ public sealed record TrialSummary(
         : $"trial {Index} ({string.Join(", ", Params.Select(p => $"{p.Key}={p.Value.ToJsonString()}"))})";
 }
 
+/// <summary>A trial of the grid that failed: which one, and the error (one line).</summary>
+public sealed record FailedTrialSummary(int Index, IReadOnlyDictionary<string, JsonNode> Params, int Seed, double Seconds, string Error)
+{
+    public string DisplayName => Params.Count == 0
+        ? $"trial {Index}"
+        : $"trial {Index} ({string.Join(", ", Params.Select(p => $"{p.Key}={p.Value.ToJsonString()}"))})";
+}
+
 /// <summary>
 /// The outcome of a grid search: the best trial (its parameters, validation and test metrics), the baselines on the
 /// same test split and every trial. <see cref="ToJson"/> is <c>metrics.json</c> and <c>ca train --json</c>.
 /// </summary>
 public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best, TestEvaluation Test, IReadOnlyList<TrialSummary> Trials)
 {
+    /// <summary>The trials that threw (not in <see cref="Trials"/>); the report is of the others.</summary>
+    public IReadOnlyList<FailedTrialSummary> FailedTrials { get; init; } = [];
+
     /// <summary>
     /// <c>{"best": {"trial", "params", "grid_search_metric", "best_epoch", "val", "test", "test_details"},
     /// "baselines": {name: metrics}, "trials": [{"trial", "params", "seed", "best_epoch", "stopped_early", "seconds",
-    /// "val", "history"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
+    /// "val", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
     /// values are null.
     /// </summary>
     public JsonObject ToJson() => new()
@@ -87,6 +98,14 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
                 ["seconds"] = Number(e.Seconds),
                 ["sequences_per_second"] = Number(e.SequencesPerSecond),
             }).ToArray()),
+        }).ToArray()),
+        ["failed_trials"] = new JsonArray(FailedTrials.Select(t => (JsonNode)new JsonObject
+        {
+            ["trial"] = t.Index,
+            ["params"] = Params(t.Params),
+            ["seed"] = t.Seed,
+            ["seconds"] = Number(t.Seconds),
+            ["error"] = t.Error,
         }).ToArray()),
     };
 

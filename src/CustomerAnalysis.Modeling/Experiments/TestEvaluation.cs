@@ -2,16 +2,19 @@ using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Evaluation.Baselines;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Baselines;
 using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Experiments;
 
 /// <summary>
-/// A model and every baseline of <see cref="BaselineSuite"/> scored on the same (test) split by the same metric code.
+/// A model and every baseline of <see cref="BaselineSuite"/>, plus the gradient-boosted trees
+/// (<see cref="GradientBoostedTreesBaseline"/>), scored on the same (test) split by the same metric code.
 /// </summary>
 /// <param name="Model">The model's report.</param>
-/// <param name="Baselines">Baseline name → report, in <see cref="BaselineSuite"/>'s order.</param>
+/// <param name="Baselines">Baseline name → report, in <see cref="BaselineSuite"/>'s order, trees last.</param>
 /// <param name="ModelPredictions">What the model predicted (for plots).</param>
 /// <param name="BaselineChurnProbabilities">Churn: baseline name → its probabilities (for ROC curves); events: empty.</param>
 public sealed record TestEvaluation(
@@ -36,8 +39,14 @@ public sealed record TestEvaluation(
 /// <summary>Scores a trained model on a dataset's test split next to the baselines (fitted on its training split).</summary>
 public static class TestEvaluator
 {
+    /// <summary>The trees see what the model sees: time-gap features only when the model uses gaps; the config's seed.</summary>
+    public static GradientBoostedTreesOptions TreesFor(NnConfig config) =>
+        new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed);
+
     /// <summary>From the model's test predictions (e.g. <see cref="GridSearchResult.TestPredictions"/>).</summary>
-    public static TestEvaluation Evaluate(PreparedDataset data, PredictionSet testPredictions, double churnThreshold)
+    /// <param name="trees">How the trees baseline is fitted (<see cref="TreesFor"/> the model's config).</param>
+    public static TestEvaluation Evaluate(PreparedDataset data, PredictionSet testPredictions, double churnThreshold,
+        GradientBoostedTreesOptions trees)
     {
         if (data.Test.Count == 0) throw new InvalidInputException("The dataset's test split is empty: there is nothing to evaluate on.");
         if (testPredictions.Count != data.Test.Count)
@@ -49,12 +58,16 @@ public static class TestEvaluator
         var churnProbabilities = new Dictionary<string, double[]>();
         if (data.Task == PredictionTask.Events)
         {
-            foreach (var baseline in BaselineSuite.FitNextEvent(data.Train, data.Vocabulary.Count))
+            INextEventBaseline[] extra =
+                [GradientBoostedTreesBaseline.FitNextEvent(data.Train, data.Validation, data.Vocabulary.Count, trees)];
+            foreach (var baseline in BaselineSuite.FitNextEvent(data.Train, data.Vocabulary.Count, extra))
                 baselines[baseline.Name] = NextEventMetrics.Compute(labels, baseline.PredictScores(data.Test), data.Vocabulary.Tokens);
         }
         else
         {
-            foreach (var baseline in BaselineSuite.FitChurn(data.Train, data.Vocabulary.Count))
+            IChurnBaseline[] extra =
+                [GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, data.Vocabulary.Count, trees)];
+            foreach (var baseline in BaselineSuite.FitChurn(data.Train, data.Vocabulary.Count, extra))
             {
                 var probabilities = baseline.PredictChurnProbabilities(data.Test);
                 churnProbabilities[baseline.Name] = probabilities;
@@ -66,7 +79,7 @@ public static class TestEvaluator
 
     /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
     public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint) =>
-        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold);
+        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config));
 
     /// <summary>The model's report on the test split only: the same scores as <see cref="Evaluate(PreparedDataset, ModelCheckpoint)"/>
     /// without fitting the baselines (only <paramref name="data"/>'s test split is read).</summary>
@@ -81,7 +94,9 @@ public static class TestEvaluator
     {
         RequireCompatible(data, checkpoint);
         var config = checkpoint.Config;
-        return Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
+        // Scored as served: churn probabilities through the checkpoint's calibration.
+        return checkpoint.CalibratedChurn(
+            Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize));
     }
 
     /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>

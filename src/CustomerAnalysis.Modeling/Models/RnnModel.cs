@@ -110,7 +110,7 @@ internal sealed class AttentionPooling : nn.Module
         var (batch, steps) = (states.shape[0], states.shape[1]);
         if (_kind == "last")
         {
-            var weights = nn.functional.one_hot(lengths - 1, steps).to(states.dtype).unsqueeze(0);
+            var weights = nn.functional.one_hot(lengths.sub(TorchScalars.One), steps).to(states.dtype).unsqueeze(0);
             return (SequenceModel.LastRealStep(states, lengths), weights);
         }
 

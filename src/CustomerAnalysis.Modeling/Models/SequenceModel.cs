@@ -47,12 +47,12 @@ public abstract class SequenceModel : nn.Module
 
     /// <summary>Softmax over the steps with padded steps forced to exactly 0. <paramref name="scores"/>: [..., batch, steps].</summary>
     internal static Tensor MaskedSoftmax(Tensor scores, Tensor mask) =>
-        scores.masked_fill(mask.logical_not(), float.NegativeInfinity).softmax(-1);
+        scores.masked_fill(mask.logical_not(), TorchScalars.NegativeInfinity).softmax(-1);
 
     /// <summary>Row b of <paramref name="states"/> [batch, steps, size] at step lengths[b]-1: the last real event.</summary>
     internal static Tensor LastRealStep(Tensor states, Tensor lengths)
     {
-        var index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, states.shape[2]);
+        var index = lengths.sub(TorchScalars.One).view(-1, 1, 1).expand(-1, 1, states.shape[2]);
         return states.gather(1, index).squeeze(1);
     }
 }
@@ -60,13 +60,27 @@ public abstract class SequenceModel : nn.Module
 /// <summary>Dropout that can draw its mask from a given generator (torch's own dropout always uses the shared one).</summary>
 internal sealed class SeededDropout(double probability) : nn.Module<Tensor, Tensor>("SeededDropout")
 {
+    // Fields, not numbers at the call: see TorchScalars.
+    private readonly Scalar _probability = probability.ToScalar();
+    private readonly Scalar _kept = (1 - probability).ToScalar();
+
     public Generator? Generator { get; set; }
 
     public override Tensor forward(Tensor input)
     {
         if (!training || probability == 0) return input;
-        using var keep = torch.rand(input.shape, input.dtype, input.device, generator: Generator).ge_(probability);
-        return input * keep / (1 - probability);
+        using var keep = torch.rand(input.shape, input.dtype, input.device, generator: Generator).ge_(_probability);
+        return (input * keep).div_(_kept);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _probability.Dispose();
+            _kept.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
 
@@ -90,6 +104,6 @@ internal sealed class OutputHead : nn.Module<Tensor, Tensor>
         var logits = linear.forward(pooled);
         if (_task == PredictionTask.Churn) return logits.squeeze(-1);
         // <PAD> is never a valid next event.
-        return logits.index_fill(1, torch.tensor(new long[] { Vocabulary.Pad }, device: logits.device), float.NegativeInfinity);
+        return logits.index_fill(1, torch.tensor(new long[] { Vocabulary.Pad }, device: logits.device), TorchScalars.NegativeInfinity);
     }
 }

@@ -20,13 +20,13 @@ public sealed class TransformerModel : SequenceModel
     private readonly ModuleList<EncoderLayer> encoders;
     private readonly OutputHead head;
     private readonly TransformerInitParams _settings;
-    private readonly double _scale;
+    private readonly Scalar _scale; // a field, not a number at the call: see TorchScalars
 
     public TransformerModel(TransformerInitParams settings, PredictionTask task, int vocabularySize)
         : base(nameof(TransformerModel), task, vocabularySize)
     {
         _settings = settings;
-        _scale = Math.Sqrt(settings.ModelSize);
+        _scale = Math.Sqrt(settings.ModelSize).ToScalar();
         embedding = nn.Embedding(vocabularySize, settings.ModelSize, padding_idx: Vocabulary.Pad);
         if (settings.UseTimeGaps) gapProjection = nn.Linear(1, settings.ModelSize);
         positions = SinusoidalPositions(settings.MaxSequenceLength, settings.ModelSize);
@@ -50,9 +50,9 @@ public sealed class TransformerModel : SequenceModel
     public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths)
     {
         var steps = tokens.shape[1];
-        var x = embedding.forward(tokens) * _scale;
-        if (gapProjection is not null) x += gapProjection.forward(logGaps.unsqueeze(-1));
-        x = dropout.forward(x + positions.narrow(0, 0, steps));
+        var x = embedding.forward(tokens).mul(_scale);
+        if (gapProjection is not null) x = x.Plus(gapProjection.forward(logGaps.unsqueeze(-1)));
+        x = dropout.forward(x.Plus(positions.narrow(0, 0, steps)));
 
         var padding = mask.logical_not();
         var layerWeights = new List<Tensor>();
@@ -75,10 +75,16 @@ public sealed class TransformerModel : SequenceModel
         {
             pooled = LastRealStep(x, lengths);
             var heads = last.shape[1];
-            var row = (lengths - 1).view(-1, 1, 1, 1).expand(-1, heads, 1, steps);
+            var row = lengths.sub(TorchScalars.One).view(-1, 1, 1, 1).expand(-1, heads, 1, steps);
             attention = last.gather(2, row).squeeze(2);
         }
         return new ModelOutput(head.forward(pooled), attention.transpose(0, 1), torch.stack(layerWeights));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scale.Dispose();
+        base.Dispose(disposing);
     }
 
     private static Tensor SinusoidalPositions(int length, int size)
@@ -110,11 +116,13 @@ internal sealed class EncoderLayer : nn.Module
     private readonly SeededDropout dropout;
     private readonly int _heads;
     private readonly int _headSize;
+    private readonly Scalar _scoreScale;
 
     public EncoderLayer(int modelSize, int heads, int feedforwardSize, double dropoutRate) : base(nameof(EncoderLayer))
     {
         _heads = heads;
         _headSize = modelSize / heads;
+        _scoreScale = Math.Sqrt(_headSize).ToScalar();
         queryKeyValue = nn.Linear(modelSize, 3 * modelSize);
         output = nn.Linear(modelSize, modelSize);
         feedforwardIn = nn.Linear(modelSize, feedforwardSize);
@@ -133,13 +141,19 @@ internal sealed class EncoderLayer : nn.Module
         var (batch, steps, size) = (x.shape[0], x.shape[1], x.shape[2]);
         var qkv = queryKeyValue.forward(x).view(batch, steps, 3, _heads, _headSize).permute(2, 0, 3, 1, 4);
         var (query, key, value) = (qkv[0], qkv[1], qkv[2]); // [batch, heads, steps, headSize]
-        var scores = query.matmul(key.transpose(-2, -1)) / Math.Sqrt(_headSize);
-        scores = scores.masked_fill(padding.view(batch, 1, 1, steps), float.NegativeInfinity);
+        var scores = query.matmul(key.transpose(-2, -1)).div(_scoreScale);
+        scores = scores.masked_fill(padding.view(batch, 1, 1, steps), TorchScalars.NegativeInfinity);
         var weights = scores.softmax(-1);
         var attended = dropout.forward(weights).matmul(value).transpose(1, 2).reshape(batch, steps, size);
-        x = attentionNorm.forward(x + dropout.forward(output.forward(attended)));
+        x = attentionNorm.forward(x.Plus(dropout.forward(output.forward(attended))));
         var feedforward = feedforwardOut.forward(dropout.forward(nn.functional.relu(feedforwardIn.forward(x))));
-        x = feedforwardNorm.forward(x + dropout.forward(feedforward));
+        x = feedforwardNorm.forward(x.Plus(dropout.forward(feedforward)));
         return (x, weights);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scoreScale.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -96,10 +96,14 @@ public sealed class Predictor : IDisposable
             }
             else
             {
-                var churn = output.Logits.sigmoid().cpu().data<float>().ToArray();
+                var raw = output.Logits.sigmoid().cpu().data<float>().ToArray();
                 var pipeline = Checkpoint.Config.Pipeline;
                 for (var b = 0; b < sessions.Count; b++)
-                    predictions[b] = WithAttention(b, [], pipeline.ReturnChurnProb ? churn[b] : null, churn[b] >= pipeline.ProbThreshold);
+                {
+                    // The calibrated probability (validation-fitted Platt scaling), as the test metrics report it.
+                    var churn = Checkpoint.ChurnCalibration.Apply(raw[b]);
+                    predictions[b] = WithAttention(b, [], pipeline.ReturnChurnProb ? churn : null, churn >= pipeline.ProbThreshold);
+                }
             }
             return predictions;
 

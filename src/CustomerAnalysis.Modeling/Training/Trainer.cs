@@ -66,14 +66,14 @@ public static class Trainer
                     {
                         var batch = SequenceBatch.FromExamples(data.Train, batchIndices, maxLength, device);
                         using var labels = Labels(data.Train, batchIndices, data.Task, device);
-                        optimizer.zero_grad();
+                        optimizer.ZeroGrad();
                         var output = model.Forward(batch);
                         var loss = Loss(output.Logits, labels, data.Task, classWeights);
                         lossSum += loss.item<float>() * batchIndices.Length;
                         var penalty = Penalty(model, training);
-                        (penalty is null ? loss : loss + penalty).backward();
+                        (penalty is null ? loss : loss.Plus(penalty)).backward();
                         if (training.GradientClipNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), training.GradientClipNorm);
-                        optimizer.step();
+                        optimizer.Step();
                     }
                     if (++step % StepsBetweenMemoryTrims == 0) NativeMemory.Trim();
                 }
@@ -162,10 +162,13 @@ public static class Trainer
         Tensor? sum = null;
         foreach (var parameter in model.parameters())
         {
-            var term = training.RegType == "L1" ? parameter.abs().sum() : parameter.square().sum();
-            sum = sum is null ? term : sum + term;
+            // x·x, not square(): TorchSharp's square() passes a temporary Scalar exponent (see AdamOptimizer).
+            var term = training.RegType == "L1" ? parameter.abs().sum() : parameter.mul(parameter).sum();
+            sum = sum is null ? term : sum.Plus(term);
         }
-        return sum is null ? null : sum * training.RegLambda;
+        if (sum is null) return null;
+        using var lambda = training.RegLambda.ToScalar();
+        return sum.mul(lambda);
     }
 
     /// <summary>
@@ -190,9 +193,8 @@ public static class Trainer
         return torch.tensor(weights, ScalarType.Float32, device);
     }
 
-    private static optim.Optimizer CreateOptimizer(SequenceModel model, TrainingParams training) => training.Optimizer == "adam"
-        ? optim.Adam(model.parameters(), training.LearningRate, weight_decay: training.WeightDecay)
-        : optim.AdamW(model.parameters(), training.LearningRate, weight_decay: training.WeightDecay);
+    private static AdamOptimizer CreateOptimizer(SequenceModel model, TrainingParams training) =>
+        new(model.parameters(), training.LearningRate, training.WeightDecay, decoupled: training.Optimizer != "adam");
 
     private static Dictionary<string, Tensor> Snapshot(SequenceModel model) =>
         model.state_dict().ToDictionary(entry => entry.Key, entry => entry.Value.detach().clone());

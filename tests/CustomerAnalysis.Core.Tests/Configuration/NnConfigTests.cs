@@ -6,12 +6,7 @@ namespace CustomerAnalysis.Core.Tests.Configuration;
 
 public class NnConfigTests
 {
-    private static string RepoFile(string relative)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "CustomerAnalysis.sln"))) directory = directory.Parent;
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("Repository root not found."), relative);
-    }
+    private static string RepoFile(string relative) => Path.Combine(TestRepository.Root, relative);
 
     [Fact]
     public void Shipped_rnn_config_loads_and_its_grid_has_the_original_36_configurations()

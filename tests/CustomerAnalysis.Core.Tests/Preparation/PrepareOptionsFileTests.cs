@@ -83,11 +83,5 @@ public class PrepareOptionsFileTests
         Assert.Contains("split_mode", error.Message);
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "CustomerAnalysis.sln")))
-                return directory.FullName;
-        throw new InvalidOperationException("CustomerAnalysis.sln not found above the test binaries.");
-    }
+    private static string RepositoryRoot() => TestRepository.Root;
 }

@@ -19,7 +19,7 @@ public class JsonReaderTests
         (user is null ? "" : $",\"user_pseudo_id\":\"{user}\"") +
         ",\"device\":{\"category\":\"desktop\",\"web_info\":{\"browser\":\"Chrome\"}},\"items\":[]}";
 
-    [Fact]
+    [SharedDataFact]
     public async Task The_console_download_is_read_as_a_json_array()
     {
         var rows = await TestData.ReadAllAsync(EventSources.Open(TestData.Ga4ConsoleJson));

@@ -15,7 +15,7 @@ public class ColumnScannerTests
 {
     public static TheoryData<string> RealTables() => new(Directory.GetFiles(TestData.Ga4Tables, "*.parquet").Order().Take(2));
 
-    [Theory]
+    [SharedDataTheory]
     [MemberData(nameof(RealTables))]
     public async Task Real_tables_agree_with_ParquetNet(string file) => await AssertAgreesWithParquetNet(file);
 

@@ -104,4 +104,33 @@ public class ModelCheckpointTests
         stream.Position = 0;
         return stream;
     }
+
+    [Fact]
+    public void A_checkpoint_written_before_calibration_existed_reads_as_uncalibrated()
+    {
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn);
+        using var model = ModelFactory.Create(config, PredictionTask.Churn, SyntheticSequences.Vocabulary.Count, 1, torch.CPU);
+        using var stream = new MemoryStream();
+        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: new(0.5, -0.25)).Write(stream);
+        var bytes = stream.ToArray();
+        var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8, 4));
+        var header = System.Text.Json.Nodes.JsonNode.Parse(bytes.AsSpan(12, headerLength))!.AsObject();
+
+        var current = ModelCheckpoint.Read(new MemoryStream(bytes));
+        using (current.Model)
+            Assert.Equal(new(0.5, -0.25), current.ChurnCalibration);
+
+        // The same checkpoint as format 1 wrote it before: no churn_calibration field.
+        Assert.True(header.Remove("churn_calibration"));
+        var oldHeader = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        var old = new MemoryStream();
+        old.Write(bytes.AsSpan(0, 8));
+        old.Write(BitConverter.GetBytes(oldHeader.Length));
+        old.Write(oldHeader);
+        old.Write(bytes.AsSpan(12 + headerLength));
+        old.Position = 0;
+        var read = ModelCheckpoint.Read(old);
+        using var readModel = read.Model;
+        Assert.True(read.ChurnCalibration.IsIdentity);
+    }
 }

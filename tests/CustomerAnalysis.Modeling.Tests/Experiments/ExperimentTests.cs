@@ -31,7 +31,7 @@ public class ExperimentTests
 
         Assert.Equal(2, report.Trials.Count);
         Assert.Equal(report.Trials.Max(t => t.Validation["top1_accuracy"]), report.Best.Validation["top1_accuracy"]);
-        Assert.Equal(["majority_class", "markov_order1", "markov_order2"], report.Test.Baselines.Keys);
+        Assert.Equal(["majority_class", "markov_order1", "markov_order2", "gradient_boosted_trees"], report.Test.Baselines.Keys);
         Assert.All(report.Test.Baselines.Values, b => Assert.Equal(report.Test.Model.Count, b.Count));
         Assert.Equal(MetricNames.For(PredictionTask.Events), json["best"]!["test"]!.AsObject().Select(p => p.Key));
         Assert.Equal(report.Test.Model.Scalars["top1_accuracy"], json["best"]!["test"]!["top1_accuracy"]!.GetValue<double>());
@@ -59,13 +59,16 @@ public class ExperimentTests
         Assert.Equal("PNG"u8.ToArray(), sink.Artifacts["plots/roc_curve.png"][1..4]);
 
         var metrics = JsonNode.Parse(sink.Artifacts["metrics.json"])!;
-        Assert.Equal(["best", "baselines", "trials"], metrics.AsObject().Select(p => p.Key));
+        Assert.Equal(["best", "baselines", "trials", "failed_trials"], metrics.AsObject().Select(p => p.Key));
         Assert.NotNull(metrics["baselines"]!["logistic_regression"]!["roc_auc"]);
 
         var loaded = ModelCheckpoint.Read(new MemoryStream(sink.Artifacts["model.ckpt"]));
         using var loadedModel = loaded.Model;
         var again = TestEvaluator.Evaluate(data, loaded);
         Assert.Equal(result.Report.Test.Model.Scalars["roc_auc"], again.Model.Scalars["roc_auc"], 12);
+        // The trees are fitted again from the checkpoint's config: same inputs, same seed, same figures.
+        Assert.Equal(result.Report.Test.Baselines["gradient_boosted_trees"].Scalars["roc_auc"],
+            again.Baselines["gradient_boosted_trees"].Scalars["roc_auc"], 12);
         Assert.Equal(result.Report.Test.Model.Scalars["log_loss"], loaded.Metrics["test_log_loss"], 12);
 
         var export = JsonNode.Parse(sink.Artifacts["attention/test_attention.json"])!;
@@ -87,7 +90,7 @@ public class ExperimentTests
         ExperimentArtifacts.WriteMetrics(sink, test, "roc_auc", result.Report.Best.Validation);
         var plots = ExperimentArtifacts.WritePlots(sink, test, data);
 
-        Assert.Equal(["plots/confusion_matrix.png", "plots/true_vs_predicted.png", "plots/roc_curve.png"], plots);
+        Assert.Equal(["plots/confusion_matrix.png", "plots/true_vs_predicted.png", "plots/roc_curve.png", "plots/reliability.png"], plots);
         var metrics = JsonNode.Parse(sink.Artifacts["metrics.json"])!.AsObject();
         Assert.Equal(["grid_search_metric", "val", "test", "test_details", "baselines"], metrics.Select(p => p.Key));
         Assert.Equal(test.Model.Scalars["roc_auc"], metrics["test"]!["roc_auc"]!.GetValue<double>());

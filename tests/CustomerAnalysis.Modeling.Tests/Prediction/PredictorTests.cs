@@ -86,4 +86,28 @@ public class PredictorTests
         var ok = predictor.Predict([new SessionInput(["event_1", "event_2"], [0, 12])], top: 2);
         Assert.Equal(2, ok[0].TopEvents.Count);
     }
+
+    [Fact]
+    public void Churn_probabilities_are_served_through_the_checkpoints_calibration()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 60, test: 10);
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"hidden_size\": 8, \"max_sequence_length\": 6",
+            training: "\"num_epochs\": 2");
+        var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, new TrainingRun(1, 3));
+        var fitted = ModelCheckpoint.FromTraining(result, data.Vocabulary);
+        Assert.False(fitted.ChurnCalibration.IsIdentity);
+
+        // Slope 0 ignores the model: every user gets σ(intercept) = 0.3, below the 0.5 threshold.
+        var constant = new ModelCheckpoint(fitted.Config, fitted.Vocabulary, fitted.Model, churnCalibration: new(0, Math.Log(0.3 / 0.7)));
+        using var stream = new MemoryStream();
+        constant.Write(stream);
+        result.Model.Dispose();
+        stream.Position = 0;
+        using var predictor = Predictor.Load(stream);
+        var predictions = predictor.Predict([["event_3", "event_0", "event_5"], ["event_3", "event_5"]], top: 1);
+
+        Assert.Equal(new(0, Math.Log(0.3 / 0.7)), predictor.Checkpoint.ChurnCalibration);
+        Assert.All(predictions, p => Assert.Equal(0.3, p.ChurnProbability!.Value, 6));
+        Assert.All(predictions, p => Assert.False(p.Churns));
+    }
 }

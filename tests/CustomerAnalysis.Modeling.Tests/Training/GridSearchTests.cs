@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Tests.Training;
@@ -33,5 +35,79 @@ public class GridSearchTests
         Assert.Equal(0.02, result.Best.Trial.Config.Training.LearningRate); // the tiny rate cannot learn in 6 epochs
         Assert.Equal(data.Test.Count, result.TestPredictions.Count);
         Assert.Equal(SyntheticSequences.Accuracy(result.TestPredictions), result.TestScore);
+    }
+}
+
+public class GridSearchFailureTests
+{
+    /// <summary>Churn data whose training split has one label only: "balanced" class weights cannot be computed, so
+    /// a trial with them throws, and a trial without them trains.</summary>
+    private static PreparedDataset OneLabelChurn()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 120, validation: 40, test: 30);
+        return new PreparedDataset(data.Task, data.Options, data.Vocabulary,
+            data.Train.Select(e => e with { Label = 0 }).ToArray(), data.Validation, data.Test, data.Summary);
+    }
+
+    private static NnConfig Grid(string classWeights) => NnConfig.Parse($$"""
+        {
+          "model_type": "rnn",
+          "model_init_params": { "hidden_size": 4, "embedding_size": 4, "dropout_rate": 0, "attention_type": "last" },
+          "model_training_params": { "task": "churn", "device": "cpu", "num_epochs": 1, "batch_size": 32 },
+          "grid_search_params": { "class_weights": {{classWeights}}, "learning_rate": [0.01, 0.02] }
+        }
+        """);
+
+    [Fact]
+    public void A_failed_trial_is_recorded_with_its_error_and_the_others_still_finish()
+    {
+        var data = OneLabelChurn();
+        var reported = new ConcurrentBag<FailedTrial>();
+
+        var result = GridSearch.Run(data, Grid("""["balanced", "none"]"""), SyntheticSequences.AccuracyMetric,
+            new GridSearchRun(MaxParallelTrials: 2, Cores: 2, OnTrialFailed: reported.Add));
+        using var best = result.Best.Training.Model;
+
+        Assert.Equal([2, 3], result.Trials.Select(t => t.Trial.Index)); // class_weights varies slowest: 0 and 1 are balanced
+        Assert.Equal([0, 1], result.Failed.Select(f => f.Trial.Index));
+        Assert.All(result.Failed, f => Assert.Contains("only one label", f.Error));
+        Assert.Equal(2, reported.Count);
+        Assert.Contains(result.Best, result.Trials);
+        Assert.Equal(data.Test.Count, result.TestPredictions.Count);
+    }
+
+    [Fact]
+    public void The_experiment_report_lists_the_failed_trials_in_its_json()
+    {
+        var config = NnConfig.Parse("""
+        {
+          "model_type": "rnn",
+          "model_init_params": { "hidden_size": 4, "embedding_size": 4, "dropout_rate": 0 },
+          "model_training_params": { "task": "events", "device": "cpu", "num_epochs": 1, "batch_size": 32 },
+          "grid_search_params": { "attention_type": ["global", "last"] }
+        }
+        """);
+        // Trial 0 fails in the middle of its training (as a native error would: from inside Trainer.Train).
+        var run = new GridSearchRun(MaxParallelTrials: 1, Cores: 1,
+            OnEpoch: (trial, _) => { if (trial.Index == 0) throw new InvalidOperationException("simulated native failure\nframe #0: ..."); });
+
+        using var experiment = Experiment.Run(SyntheticSequences.Create(PredictionTask.Events, train: 120, validation: 40, test: 30), config, run);
+
+        var failed = experiment.Report.ToJson()["failed_trials"]!.AsArray();
+        Assert.Single(failed);
+        Assert.Equal(0, (int)failed[0]!["trial"]!);
+        Assert.Equal("global", (string?)failed[0]!["params"]!["attention_type"]);
+        Assert.Equal("InvalidOperationException: simulated native failure", (string?)failed[0]!["error"]); // one line
+        Assert.Equal(1, experiment.Report.Best.Index);
+        Assert.Single(experiment.Report.Trials);
+    }
+
+    [Fact]
+    public void When_every_trial_fails_the_search_throws_the_first_failure()
+    {
+        var error = Assert.Throws<InvalidInputException>(() => GridSearch.Run(OneLabelChurn(), Grid("""["balanced"]"""),
+            SyntheticSequences.AccuracyMetric, new GridSearchRun(MaxParallelTrials: 2, Cores: 2)));
+
+        Assert.Contains("only one label", error.Message);
     }
 }

@@ -1,0 +1,181 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation.Baselines;
+using CustomerAnalysis.Core.Preparation;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace CustomerAnalysis.Modeling.Baselines;
+
+/// <summary>
+/// How the gradient-boosted-trees baseline is fitted. The defaults are LightGBM's usual ones with a lower learning
+/// rate and early stopping on the validation split; one thread, because LightGBM's multi-threaded histograms sum in
+/// an order that depends on the thread split, and the baseline must give the same figures on every run.
+/// </summary>
+/// <param name="UseTimeGaps">Derive features from the gaps between events (off for the names-only original protocol,
+/// like the model there).</param>
+/// <param name="Seed">LightGBM's and ML.NET's seed.</param>
+/// <param name="MaxIterations">Boosting rounds at most (fewer when the validation loss stops improving).</param>
+/// <param name="EarlyStoppingRounds">Rounds without a better validation loss before stopping (only with a
+/// non-empty validation split).</param>
+public sealed record GradientBoostedTreesOptions(
+    bool UseTimeGaps = true,
+    int Seed = 42,
+    int MaxIterations = 400,
+    double LearningRate = 0.05,
+    int Leaves = 31,
+    int MinExamplesPerLeaf = 20,
+    int EarlyStoppingRounds = 30)
+{
+    internal void Validate()
+    {
+        if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "At least one boosting round.");
+        if (!(LearningRate > 0 && LearningRate <= 1)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate is in (0, 1].");
+        if (Leaves < 2) throw new ArgumentOutOfRangeException(nameof(Leaves), Leaves, "A tree has at least 2 leaves.");
+        if (MinExamplesPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(MinExamplesPerLeaf), MinExamplesPerLeaf, "At least one example per leaf.");
+        if (EarlyStoppingRounds < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingRounds), EarlyStoppingRounds, "0 (off) or more rounds.");
+    }
+}
+
+/// <summary>
+/// The baseline practitioners reach for first: LightGBM (through ML.NET) on aggregates of the input
+/// (<see cref="TreeFeatures"/>), fitted on the training split, early-stopped on the validation split.
+/// Names: <c>gradient_boosted_trees</c> for both tasks.
+/// </summary>
+public static class GradientBoostedTreesBaseline
+{
+    public const string BaselineName = "gradient_boosted_trees";
+
+    public static IChurnBaseline FitChurn(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample> validation,
+        int vocabularySize, GradientBoostedTreesOptions options)
+    {
+        options.Validate();
+        RequireTraining(train);
+        foreach (var example in train.Concat(validation))
+            if (example.Label is not (0 or 1))
+                throw new InvalidInputException($"Example '{example.Id}' has churn label {example.Label}; churn labels are 0 or 1.");
+        if (train.All(e => e.Label == train[0].Label))
+            throw new InvalidInputException(
+                "The gradient-boosted-trees baseline needs both churned and returned users in the training split; " +
+                $"all {train.Count} have label {train[0].Label}.");
+
+        var ml = new MLContext(options.Seed);
+        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps);
+        IDataView View(IReadOnlyList<SequenceExample> split) => ml.Data.LoadFromEnumerable(
+            split.Select(e => new ChurnRow { Features = TreeFeatures.Churn(e, vocabularySize, options.UseTimeGaps), Label = e.Label == 1 }),
+            Schema<ChurnRow>(width, label: null));
+        var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
+        {
+            NumberOfIterations = options.MaxIterations,
+            LearningRate = options.LearningRate,
+            NumberOfLeaves = options.Leaves,
+            MinimumExampleCountPerLeaf = options.MinExamplesPerLeaf,
+            EarlyStoppingRound = validation.Count > 0 ? options.EarlyStoppingRounds : 0,
+            Seed = options.Seed,
+            NumberOfThreads = 1,
+            Silent = true,
+            Verbose = false,
+        });
+        var model = validation.Count > 0 ? trainer.Fit(View(train), View(validation)) : trainer.Fit(View(train));
+        return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width);
+    }
+
+    public static INextEventBaseline FitNextEvent(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample> validation,
+        int vocabularySize, GradientBoostedTreesOptions options)
+    {
+        options.Validate();
+        RequireTraining(train);
+        foreach (var example in train.Concat(validation))
+            if (example.Label <= Vocabulary.Pad || example.Label >= vocabularySize)
+                throw new InvalidInputException(
+                    $"Example '{example.Id}' has label {example.Label}, outside the vocabulary's events (1..{vocabularySize - 1}).");
+
+        var ml = new MLContext(options.Seed);
+        var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps);
+        // The label is an ML.NET key over every vocabulary id, so class c's score lands in slot c even when some ids
+        // never occur as labels. LightGBM's trainer takes the key's raw value as the class: raw 0 is ML.NET's
+        // "missing", which is <PAD>, never a label.
+        var labelType = new KeyDataViewType(typeof(uint), vocabularySize);
+        IDataView View(IReadOnlyList<SequenceExample> split) => ml.Data.LoadFromEnumerable(
+            split.Select(e => new EventRow { Features = TreeFeatures.NextEvent(e, vocabularySize, options.UseTimeGaps), Label = (uint)e.Label }),
+            Schema<EventRow>(width, labelType));
+        var trainer = ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
+        {
+            NumberOfIterations = options.MaxIterations,
+            LearningRate = options.LearningRate,
+            NumberOfLeaves = options.Leaves,
+            MinimumExampleCountPerLeaf = options.MinExamplesPerLeaf,
+            EarlyStoppingRound = validation.Count > 0 ? options.EarlyStoppingRounds : 0,
+            Seed = options.Seed,
+            NumberOfThreads = 1,
+            Silent = true,
+            Verbose = false,
+        });
+        var model = validation.Count > 0 ? trainer.Fit(View(train), View(validation)) : trainer.Fit(View(train));
+        return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, labelType);
+    }
+
+    private static void RequireTraining(IReadOnlyList<SequenceExample> train)
+    {
+        if (train.Count == 0)
+            throw new InvalidInputException("A baseline needs at least one training example; the training split is empty.");
+    }
+
+    private static SchemaDefinition Schema<TRow>(int width, DataViewType? label)
+    {
+        var schema = SchemaDefinition.Create(typeof(TRow));
+        schema[nameof(ChurnRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        if (label is not null) schema[nameof(ChurnRow.Label)].ColumnType = label;
+        return schema;
+    }
+
+    private sealed class ChurnRow
+    {
+        public float[] Features { get; set; } = [];
+        public bool Label { get; set; }
+    }
+
+    private sealed class EventRow
+    {
+        public float[] Features { get; set; } = [];
+        public uint Label { get; set; }
+    }
+
+    private sealed class Churn(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width) : IChurnBaseline
+    {
+        public string Name => BaselineName;
+
+        public double[] PredictChurnProbabilities(IReadOnlyList<SequenceExample> examples)
+        {
+            if (examples.Count == 0) return [];
+            var view = ml.Data.LoadFromEnumerable(
+                examples.Select(e => new ChurnRow { Features = TreeFeatures.Churn(e, vocabularySize, useTimeGaps) }),
+                Schema<ChurnRow>(width, label: null));
+            return model.Transform(view).GetColumn<float>("Probability").Select(p => (double)p).ToArray();
+        }
+    }
+
+    private sealed class NextEvent(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
+        DataViewType labelType) : INextEventBaseline
+    {
+        public string Name => BaselineName;
+
+        public float[] PredictScores(IReadOnlyList<SequenceExample> examples)
+        {
+            var scores = new float[examples.Count * vocabularySize];
+            if (examples.Count == 0) return scores;
+            // Label 1 is a placeholder: scoring reads only the features.
+            var view = ml.Data.LoadFromEnumerable(
+                examples.Select(e => new EventRow { Features = TreeFeatures.NextEvent(e, vocabularySize, useTimeGaps), Label = 1 }),
+                Schema<EventRow>(width, labelType));
+            var i = 0;
+            foreach (var row in model.Transform(view).GetColumn<float[]>("Score"))
+            {
+                if (row.Length != vocabularySize)
+                    throw new InvalidOperationException($"The trees scored {row.Length} classes, not the vocabulary's {vocabularySize}.");
+                row.CopyTo(scores, i++ * vocabularySize);
+            }
+            return scores;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
+using CustomerAnalysis.Core.Evaluation.Baselines;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Baselines;
+
+namespace CustomerAnalysis.Modeling.Tests.Baselines;
+
+public sealed class GradientBoostedTreesBaselineTests
+{
+    // Small splits and few rounds: LightGBM on one thread stays well under a second per fit.
+    private static readonly GradientBoostedTreesOptions Fast = new(MaxIterations: 60, LearningRate: 0.2, MinExamplesPerLeaf: 5);
+
+    [Fact]
+    public void Churn_trees_learn_the_rule_that_majority_cannot()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 400, validation: 100, test: 150);
+        var labels = data.Test.Select(e => e.Label).ToArray();
+
+        var trees = GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, data.Vocabulary.Count, Fast);
+        var treesReport = ChurnMetrics.Compute(labels, trees.PredictChurnProbabilities(data.Test), 0.5);
+        var majority = ChurnMetrics.Compute(labels, MajorityClassBaseline.FitChurn(data.Train).PredictChurnProbabilities(data.Test), 0.5);
+
+        Assert.Equal(GradientBoostedTreesBaseline.BaselineName, trees.Name);
+        Assert.True(treesReport.Scalars[MetricNames.RocAuc] > 0.95, $"trees ROC-AUC {treesReport.Scalars[MetricNames.RocAuc]}");
+        Assert.Equal(0.5, majority.Scalars[MetricNames.RocAuc], 12);
+        Assert.True(treesReport.Scalars[MetricNames.Accuracy] > majority.Scalars[MetricNames.Accuracy] + 0.2);
+    }
+
+    [Fact]
+    public void Next_event_trees_learn_the_cycle_that_majority_cannot()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Events, train: 400, validation: 100, test: 150);
+        var labels = data.Test.Select(e => e.Label).ToArray();
+
+        var trees = GradientBoostedTreesBaseline.FitNextEvent(data.Train, data.Validation, data.Vocabulary.Count, Fast);
+        var scores = trees.PredictScores(data.Test);
+        var treesReport = NextEventMetrics.Compute(labels, scores, data.Vocabulary.Tokens);
+        var majority = NextEventMetrics.Compute(labels,
+            MajorityClassBaseline.FitNextEvent(data.Train, data.Vocabulary.Count).PredictScores(data.Test), data.Vocabulary.Tokens);
+
+        Assert.Equal(data.Test.Count * data.Vocabulary.Count, scores.Length);
+        Assert.True(treesReport.Scalars[MetricNames.Top1Accuracy] > 0.95, $"trees top-1 {treesReport.Scalars[MetricNames.Top1Accuracy]}");
+        Assert.True(majority.Scalars[MetricNames.Top1Accuracy] < 0.3);
+    }
+
+    [Fact]
+    public void Time_gap_features_are_read_only_when_asked_for()
+    {
+        // Churned users are those with a pause over 30 minutes: nothing in the event names tells them apart.
+        var random = new Random(3);
+        IReadOnlyList<SequenceExample> Make(int count) => Enumerable.Range(0, count).Select(i =>
+        {
+            var tokens = Enumerable.Range(0, random.Next(3, 10)).Select(_ => 2 + random.Next(SyntheticSequences.EventKinds)).ToArray();
+            var churned = random.Next(2);
+            var gaps = tokens.Select((_, t) => t == 0 ? 0f : random.Next(1, 600)).ToArray();
+            if (churned == 1) gaps[1 + random.Next(tokens.Length - 1)] = 3600 + random.Next(7200);
+            return new SequenceExample($"u{i}", $"u{i}", tokens, gaps, churned);
+        }).ToArray();
+        var (train, validation, test) = (Make(400), Make(100), Make(200));
+        var labels = test.Select(e => e.Label).ToArray();
+        double Auc(bool gaps) => ChurnMetrics.Compute(labels, GradientBoostedTreesBaseline
+            .FitChurn(train, validation, SyntheticSequences.Vocabulary.Count, Fast with { UseTimeGaps = gaps })
+            .PredictChurnProbabilities(test), 0.5).Scalars[MetricNames.RocAuc];
+
+        Assert.True(Auc(gaps: true) > 0.98, $"with gaps {Auc(true)}");
+        Assert.True(Auc(gaps: false) < 0.7, $"names only {Auc(false)}");
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_predictions_for_both_tasks()
+    {
+        var churn = SyntheticSequences.Create(PredictionTask.Churn, train: 300, validation: 80, test: 80, seed: 5);
+        double[] Churn(int seed) => GradientBoostedTreesBaseline
+            .FitChurn(churn.Train, churn.Validation, churn.Vocabulary.Count, Fast with { Seed = seed })
+            .PredictChurnProbabilities(churn.Test);
+        Assert.Equal(Churn(7), Churn(7));
+
+        var events = SyntheticSequences.Create(PredictionTask.Events, train: 300, validation: 80, test: 80, seed: 5);
+        float[] Events(int seed) => GradientBoostedTreesBaseline
+            .FitNextEvent(events.Train, events.Validation, events.Vocabulary.Count, Fast with { Seed = seed })
+            .PredictScores(events.Test);
+        Assert.Equal(Events(7), Events(7));
+    }
+
+    [Fact]
+    public void A_training_split_of_one_class_is_refused_by_name()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 50, validation: 10, test: 10);
+        var oneClass = data.Train.Select(e => e with { Label = 0 }).ToArray();
+        var error = Assert.Throws<InvalidInputException>(() =>
+            GradientBoostedTreesBaseline.FitChurn(oneClass, data.Validation, data.Vocabulary.Count, Fast));
+        Assert.Contains("both churned and returned", error.Message);
+    }
+
+    [Fact]
+    public void The_suite_lists_the_trees_after_its_own_baselines_and_refuses_a_name_twice()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 50, test: 50);
+        var trees = GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, data.Vocabulary.Count, Fast);
+
+        var reports = BaselineSuite.Evaluate(data.Train, data.Test, data.Vocabulary, PredictionTask.Churn, extraChurn: [trees]);
+
+        Assert.Equal([MajorityClassBaseline.BaselineName, LogisticRegressionBaseline.BaselineName, GradientBoostedTreesBaseline.BaselineName],
+            reports.Keys);
+        Assert.Throws<ArgumentException>(() => BaselineSuite.FitChurn(data.Train, data.Vocabulary.Count, [trees, trees]));
+    }
+}
