@@ -10,6 +10,7 @@ internal static class BenchCli
           profile --data <folder of GA4 parquet> [--out <ga4-profile.json>]
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
+          prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16]   (peak and time per activity)
           real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>]
           baselines --data <GA4 export> [--runs ...as real] [--seed N]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
@@ -43,6 +44,12 @@ internal static class BenchCli
                 }).GetAwaiter().GetResult(),
                 "prepare-vs-duckdb" => PrepareVsDuckDbCommand.Run(Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "runs", 3)),
+                "prepare-shards" => PrepareShardsBench.Run(Required(options, "input"),
+                    PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")),
+                    (options.GetValueOrDefault("shards") ?? "1,4,16").Split(',').Select(int.Parse).ToArray()),
+                "prepare-shard-step" => PrepareShardsBench.RunStep(Required(options, "step"), Required(options, "input"),
+                    PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "shard", 0),
+                    Int(options, "shards", 1), Required(options, "folder")),
                 "prepare-side" => PrepareVsDuckDbCommand.RunSide(Required(options, "side"), Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task"))),
                 "real" => ModelingBench.Real(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn-real.json",

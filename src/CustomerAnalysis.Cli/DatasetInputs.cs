@@ -8,11 +8,13 @@ namespace CustomerAnalysis.Cli;
 public static class DatasetInputs
 {
     public static async Task<PreparedDataset> PrepareAsync(string input, PredictionTask task, FileInfo? config,
-        string protocol, CancellationToken cancellationToken)
+        string protocol, CancellationToken cancellationToken, int shards = 1)
     {
         // The preparer applies the protocol's choices on top of these options.
         var options = config is null ? PrepareOptions.Default : PrepareOptionsFile.Load(config.FullName);
         var source = EventSources.Open(input, EventSourceOptions.FromEnvironment());
+        if (shards > 1)
+            return await PrepareShardedAsync(source, task, options, protocol, shards, cancellationToken);
         var events = await CommandLine.WithProgressAsync($"Reading {source.Description}", report =>
             source.ReadTableAsync(new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows ({Path.GetFileName(p.CurrentSource)})")),
                 cancellationToken));
@@ -35,6 +37,24 @@ public static class DatasetInputs
               $"(censored) and {churn.NoEngagement:N0} have no engagement event"
             : $"all {summary.Sessions:N0} session(s) have fewer than 2 events";
         return $"No {summary.Task} sequences could be made from {description}: {why}.";
+    }
+
+    /// <summary>One shard at a time in this process (memory bounded by a shard, as the pipeline's shard activities),
+    /// then the merge; the dataset equals the unsharded one.</summary>
+    private static async Task<PreparedDataset> PrepareShardedAsync(IEventSource source, PredictionTask task,
+        PrepareOptions options, string protocol, int shards, CancellationToken cancellationToken)
+    {
+        var parts = new List<PreparedShard>(shards);
+        for (var k = 0; k < shards; k++)
+        {
+            var shard = new Core.Events.UserShard(k, shards);
+            var events = await CommandLine.WithProgressAsync($"Shard {k + 1}/{shards}: reading {source.Description}", report =>
+                source.ReadShardAsync(shard, new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows of the shard")),
+                    cancellationToken));
+            parts.Add(DatasetPreparer.PrepareShard(events, task, options, protocol, shard));
+            Console.Error.WriteLine($"shards done: {k + 1}/{shards}");
+        }
+        return DatasetPreparer.Merge(parts);
     }
 
     /// <summary>A prepared dataset folder is read as is; anything else is treated as an export and prepared.</summary>

@@ -20,6 +20,14 @@ public sealed class TrainingFunctions(IServiceProvider services)
     public Task<DatasetReference> PrepareDataset([ActivityTrigger] PrepareInput input, FunctionContext context) =>
         Create<PrepareDatasetActivity>().RunAsync(new FunctionActivityContext(PrepareDatasetActivity.Name, context), input);
 
+    [Function(PrepareShardActivity.Name)]
+    public Task<ShardReference> PrepareShard([ActivityTrigger] PrepareShardInput input, FunctionContext context) =>
+        Create<PrepareShardActivity>().RunAsync(new FunctionActivityContext(PrepareShardActivity.Name, context), input);
+
+    [Function(MergeShardsActivity.Name)]
+    public Task<DatasetReference> MergeShards([ActivityTrigger] MergeShardsInput input, FunctionContext context) =>
+        Create<MergeShardsActivity>().RunAsync(new FunctionActivityContext(MergeShardsActivity.Name, context), input);
+
     [Function(DispatchTrialActivity.Name)]
     public Task<bool> DispatchTrial([ActivityTrigger] TrialInput input, FunctionContext context) =>
         Create<DispatchTrialActivity>().RunAsync(new FunctionActivityContext(DispatchTrialActivity.Name, context), input);

@@ -39,6 +39,10 @@ public sealed record EventSourceOptions
     /// <summary>How long a query job may stay incomplete before the read gives up.</summary>
     public TimeSpan BigQueryJobTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>BigQuery's <c>maximumBytesBilled</c> for each query job: a job that would bill more fails instead of
+    /// running (null: the project's default). <c>CA_BIGQUERY_MAX_BYTES_BILLED</c> sets it.</summary>
+    public long? BigQueryMaximumBytesBilled { get; init; }
+
     /// <summary>Defaults, with <c>CA_BIGQUERY_BASE_URL</c>, <c>CA_BIGQUERY_BILLING_PROJECT</c> and
     /// <c>CA_BIGQUERY_ON_GCE</c> (true/false) applied when set.</summary>
     public static EventSourceOptions FromEnvironment()
@@ -53,6 +57,14 @@ public sealed record EventSourceOptions
         }
         var billing = Environment.GetEnvironmentVariable("CA_BIGQUERY_BILLING_PROJECT");
         if (!string.IsNullOrWhiteSpace(billing)) options = options with { BigQueryBillingProject = billing };
+        var maxBytes = Environment.GetEnvironmentVariable("CA_BIGQUERY_MAX_BYTES_BILLED");
+        if (!string.IsNullOrWhiteSpace(maxBytes))
+            options = options with
+            {
+                BigQueryMaximumBytesBilled = long.TryParse(maxBytes, out var bytes) && bytes > 0
+                    ? bytes
+                    : throw new InvalidInputException($"CA_BIGQUERY_MAX_BYTES_BILLED is not a positive number of bytes: {maxBytes}"),
+            };
         var onGoogleCloud = Environment.GetEnvironmentVariable(GoogleAccessTokenProvider.OnGoogleCloudVariable);
         if (!string.IsNullOrWhiteSpace(onGoogleCloud))
         {

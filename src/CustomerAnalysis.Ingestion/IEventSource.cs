@@ -31,6 +31,14 @@ public interface IBatchEventSource
     Task<long?> CountRowsAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>A source that cuts its own user shards (BigQuery, server side, with its own hash): a shard of it is read
+/// as a whole source, without <see cref="UserShard"/>'s client-side filter.</summary>
+public interface IShardableEventSource
+{
+    /// <summary>The same source restricted to the users of <paramref name="shard"/> by the source's own rule.</summary>
+    IEventSource ForShard(UserShard shard);
+}
+
 public static class EventSourceExtensions
 {
     /// <summary>Reads every row into an <see cref="EventTable"/>, reporting progress every <paramref name="every"/> rows
@@ -40,7 +48,7 @@ public static class EventSourceExtensions
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
         CancellationToken cancellationToken = default, int every = 100_000)
     {
-        var table = await ReadAllRowsAsync(source, progress, every, cancellationToken).ConfigureAwait(false);
+        var table = await ReadAllRowsAsync(source, UserShard.Whole, progress, every, cancellationToken).ConfigureAwait(false);
         if (table.Count == 0) throw new InvalidInputException(NothingReadMessage(source.Description, table.Report));
         return table;
     }
@@ -66,13 +74,25 @@ public static class EventSourceExtensions
         _ => reason.ToString(),
     };
 
-    private static async Task<EventTable> ReadAllRowsAsync(IEventSource source, IProgress<ReadProgress>? progress, int every,
-        CancellationToken cancellationToken)
+    /// <summary>Reads the rows of <paramref name="shard"/>'s users into an <see cref="EventTable"/> (every row is read,
+    /// only the shard's are kept, so memory is bounded by the shard, not by the export). <paramref name="progress"/>
+    /// counts the shard's rows. A shard may hold no events (few users, many shards): that is not an error here.</summary>
+    public static Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
+        IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000) =>
+        !shard.IsWhole && source is IShardableEventSource shardable
+            ? ReadAllRowsAsync(shardable.ForShard(shard), UserShard.Whole, progress, every, cancellationToken)
+            : ReadAllRowsAsync(source, shard, progress, every, cancellationToken);
+
+    private static async Task<EventTable> ReadAllRowsAsync(IEventSource source, UserShard shard,
+        IProgress<ReadProgress>? progress, int every, CancellationToken cancellationToken)
     {
         if (source is IBatchEventSource batched)
         {
             var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
-            var builder = expectedRows is { } rows ? new EventTableBuilder(rows) : new EventTableBuilder();
+            // A shard's share of the rows, with a margin, so that growth by doubling rarely starts.
+            var builder = expectedRows is { } rows
+                ? new EventTableBuilder(shard.IsWhole ? rows : rows / shard.Count + rows / shard.Count / 10 + 4096) { Shard = shard }
+                : new EventTableBuilder { Shard = shard };
             await foreach (var batch in batched.ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
             {
                 var before = builder.RowsRead;
@@ -83,10 +103,10 @@ public static class EventSourceExtensions
             return builder.Build();
         }
 
-        var rowBuilder = new EventTableBuilder();
+        var rowBuilder = new EventTableBuilder { Shard = shard };
         await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
         {
-            rowBuilder.Add(row);
+            if (!rowBuilder.Add(row) && !shard.Owns(row.UserPseudoId)) continue;
             if (progress is not null && rowBuilder.RowsRead % every == 0)
                 progress.Report(new ReadProgress(rowBuilder.RowsRead, row.Source));
         }

@@ -15,6 +15,7 @@ public sealed record PipelineConfig
     [JsonPropertyName("models")] public ModelsSection Models { get; init; } = new();
     [JsonPropertyName("retraining")] public RetrainingSection Retraining { get; init; } = new();
     [JsonPropertyName("workers")] public WorkersSection Workers { get; init; } = new();
+    [JsonPropertyName("prepare")] public PrepareSection Prepare { get; init; } = new();
     /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
     [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
@@ -74,6 +75,20 @@ public sealed record PipelineConfig
         /// test data).</summary>
         [JsonPropertyName("source")] public string Source { get; init; } = DefaultDataFolder;
         [JsonPropertyName("tasks")] public IReadOnlyList<string> Tasks { get; init; } = ["events"];
+    }
+
+    /// <summary>How a run's prepare is cut up.</summary>
+    public sealed record PrepareSection
+    {
+        /// <summary>User shards: 1 reads the whole source in one activity; N &gt; 1 runs N activities that each keep
+        /// the users hashing to them (memory bounded by a shard) and merges their parts. Same dataset either way.</summary>
+        [JsonPropertyName("shards")] public int Shards { get; init; } = 1;
+
+        /// <exception cref="InvalidInputException">Not between 1 and <see cref="Core.Events.UserShard.MaxCount"/>.</exception>
+        public int ValidShards() => Shards is >= 1 and <= Core.Events.UserShard.MaxCount
+            ? Shards
+            : throw new InvalidInputException(
+                $"prepare.shards must be between 1 and {Core.Events.UserShard.MaxCount}, not {Shards}.");
     }
 
     /// <summary>The trial workers: how many processes the local host starts, and how work is leased, retried and

@@ -21,6 +21,9 @@ public sealed class TorchModelLoader : IModelLoader
 
         public double ChurnThreshold => predictor.Checkpoint.Config.Pipeline.ProbThreshold;
 
+        public bool KnowsEvent(string eventName) =>
+            predictor.Checkpoint.Vocabulary.Encode(eventName) is not (Vocabulary.Unk or Vocabulary.Pad);
+
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top)
         {
             if (Task != PredictionTask.Events) throw new NotSupportedException("This is a churn model.");

@@ -51,6 +51,38 @@ public class CommandTests(CliWorkspace workspace) : IClassFixture<CliWorkspace>
     }
 
     [Fact]
+    public void Prepare_with_shards_writes_the_same_dataset_files_as_without()
+    {
+        var whole = workspace.NewFolder("whole");
+        var sharded = workspace.NewFolder("sharded");
+        Assert.Equal(0, CliRunner.Run("prepare", "--input", workspace.Export, "--task", "churn", "--out", whole, "--json").ExitCode);
+        var result = CliRunner.Run("prepare", "--input", workspace.Export, "--task", "churn", "--out", sharded, "--shards", "3",
+            "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("shards done: 3/3", result.Stderr);
+        var files = Directory.GetFiles(whole).Select(Path.GetFileName).Order().ToArray();
+        Assert.Contains("train.jsonl", files);
+        Assert.Equal(files, Directory.GetFiles(sharded).Select(Path.GetFileName).Order());
+        foreach (var file in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(whole, file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(sharded, file!))),
+                $"{file} differs");
+    }
+
+    [Theory]
+    [InlineData("--shards", "0", "--shards must be between 1")]
+    [InlineData("--dry-run", null, "--dry-run needs a bq:// source")]
+    public void Prepare_with_bad_shard_or_dry_run_arguments_exits_2_with_one_error_line(string option, string? value, string error)
+    {
+        string[] args = ["prepare", "--input", workspace.Export, "--task", "events", "--out", workspace.NewFolder("bad-shards"), option];
+        var result = CliRunner.Run(value is null ? args : [.. args, value]);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("error:"));
+        Assert.Contains(error, line);
+    }
+
+    [Fact]
     public void Prepare_of_unreadable_input_exits_2()
     {
         var result = CliRunner.Run("prepare", "--input", Path.Combine(workspace.Folder, "no-such-export"), "--task", "events",

@@ -34,7 +34,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         {
             TrainingOrchestration.Name, PrepareDatasetActivity.Name, DispatchTrialActivity.Name,
             DispatchEvaluationActivity.Name, CheckWorkActivity.Name, RegisterActivity.Name, PromoteActivity.Name,
-            UpdateRunActivity.Name,
+            UpdateRunActivity.Name, PrepareShardActivity.Name, MergeShardsActivity.Name,
         };
         var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
 
@@ -81,6 +81,8 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         Assert.Equal(AuthorizationLevel.Function, routes["GET training/{id}"]);
         Assert.Equal(AuthorizationLevel.Function, routes["GET runs"]);
         Assert.Equal(AuthorizationLevel.Function, routes["GET models"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts/{*path}"]);
         Assert.Equal(AuthorizationLevel.Function, routes["POST models/{name}/versions/{version}/stage"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/next-event"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/churn"]);

@@ -118,7 +118,7 @@ public sealed class LookupTrialRunner : ITrialRunner
         checkpoint.Save(request.CheckpointPath);
         var accuracy = checkpoint.Accuracy(request.Dataset, request.Dataset.Validation);
         await File.WriteAllTextAsync(Path.Combine(request.PlotsDirectory, "loss.svg"),
-            $"<svg><text>{1 - accuracy}</text></svg>", cancellationToken);
+            $"""<svg xmlns="http://www.w3.org/2000/svg" width="240" height="60"><text x="8" y="36">loss {1 - accuracy:F3}</text></svg>""", cancellationToken);
         return new TrialResult(
             [new EpochMetrics(1, new Dictionary<string, double> { ["loss"] = 1 - accuracy })],
             new Dictionary<string, double> { ["accuracy"] = accuracy });
@@ -163,6 +163,8 @@ public sealed class LookupModelLoader : IModelLoader
     {
         public PredictionTask Task => PredictionTask.Events;
         public double ChurnThreshold => 0.5;
+
+        public bool KnowsEvent(string eventName) => SyntheticPreparer.Events.Contains(eventName);
 
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
             sessions.Select(events => new NextEventPrediction(

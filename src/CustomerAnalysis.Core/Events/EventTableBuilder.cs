@@ -44,12 +44,21 @@ public sealed class EventTableBuilder
         EnsureCapacity((int)Math.Min(expectedRows, Array.MaxLength));
     }
 
+    /// <summary>Only rows of this shard's users are read (kept or rejected); the others are skipped uncounted, so the
+    /// shards' counts add up to the unsharded ones. Rows without a user id belong to shard 0.</summary>
+    public UserShard Shard { get; init; } = UserShard.Whole;
+
+    // AddBatch with a shard: whether each of a batch's strings (as a user id) is this shard's, 0 until looked up.
+    private const sbyte NotOwned = -1, Owned = 1;
+    private sbyte[] _ownedString = [];
+
     public long RowsRead => _rowsRead;
     public int RowsKept => _count;
 
     /// <summary>Adds a row; returns false (and records why) when it lacks a required field.</summary>
     public bool Add(in SourceRow row)
     {
+        if (!Shard.Owns(row.UserPseudoId)) return false;
         _rowsRead++;
         var reason = Validate(row.UserPseudoId, row.EventTimestamp, row.EventName, row.GaSessionId);
         if (reason is { } r)
@@ -83,17 +92,37 @@ public sealed class EventTableBuilder
         var nameIdOfString = _nameIdOfString.AsSpan(0, strings.Length);
         userIdOfString.Fill(NotLookedUp);
         nameIdOfString.Fill(NotLookedUp);
+        var sharded = !Shard.IsWhole;
+        if (sharded)
+        {
+            if (_ownedString.Length < strings.Length) _ownedString = new sbyte[_userIdOfString.Length];
+            _ownedString.AsSpan(0, strings.Length).Clear();
+        }
+        var ownedString = _ownedString.AsSpan(0, sharded ? strings.Length : 0);
 
         EnsureCapacity(_count + batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            _rowsRead++;
             var user = batch.User[i];
             var name = batch.Name[i];
             if ((uint)(user + 1) > (uint)strings.Length || (uint)(name + 1) > (uint)strings.Length)
                 throw new ArgumentException(
                     $"Batch of {batch.Source}, row {batch.FirstRowNumber + i}: string number {Math.Max(user, name)} is not defined " +
                     $"(the batch has {strings.Length} strings)");
+            if (sharded)
+            {
+                if (user == SourceBatch.Missing)
+                {
+                    if (Shard.Index != 0) continue;
+                }
+                else
+                {
+                    ref var owned = ref ownedString[user];
+                    if (owned == 0) owned = Shard.Owns(strings[user]) ? Owned : NotOwned;
+                    if (owned == NotOwned) continue;
+                }
+            }
+            _rowsRead++;
             var userText = user == SourceBatch.Missing ? null : strings[user];
             var nameText = name == SourceBatch.Missing ? null : strings[name];
             var reason = Validate(userText, batch.Timestamp[i], nameText, batch.GaSessionId[i]);

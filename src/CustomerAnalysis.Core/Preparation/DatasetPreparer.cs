@@ -47,7 +47,19 @@ public static class DatasetPreparer
     /// (the options with the original project's choices forced); recorded in the summary. The dataset's
     /// <see cref="PreparedDataset.Options"/> are the options actually used.</param>
     /// <exception cref="InvalidInputException">Unknown protocol or invalid options.</exception>
-    public static PreparedDataset Prepare(EventTable events, PredictionTask task, PrepareOptions options, string protocol)
+    public static PreparedDataset Prepare(EventTable events, PredictionTask task, PrepareOptions options, string protocol) =>
+        // One shard holding every user: the unsharded prepare is the sharded one with N = 1, so the two cannot drift.
+        Merge([PrepareShard(events, task, options, protocol, UserShard.Whole)]);
+
+    /// <summary>
+    /// The per-user part of <see cref="Prepare"/> for the users of <paramref name="shard"/> (<paramref name="events"/>
+    /// holds only theirs: see <see cref="EventTableBuilder.Shard"/>): sessions, churn outcomes before censoring,
+    /// windows, truncation and gaps. <see cref="Merge"/> of every shard's part equals <see cref="Prepare"/> of the
+    /// whole table.
+    /// </summary>
+    /// <exception cref="InvalidInputException">Unknown protocol or invalid options.</exception>
+    public static PreparedShard PrepareShard(EventTable events, PredictionTask task, PrepareOptions options, string protocol,
+        UserShard shard)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(options);
@@ -66,63 +78,188 @@ public static class DatasetPreparer
             PredictionTask.Churn => FindUserSequences(events, effective),
             _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown prediction task."),
         };
-        var ids = SequenceIds(events, task, found.Candidates);
-        var splits = AssignSplits(events, task, effective, found.Candidates, ids);
+        var candidates = found.Candidates;
+        var sequences = new ShardSequence[candidates.Count];
+        // An array pair per sequence is most of the work; each index is written by one thread.
+        Parallel.For(0, sequences.Length, i => sequences[i] = ToSequence(events, task, found.Rows, candidates[i]));
+        return new PreparedShard
+        {
+            Shard = shard.Index,
+            ShardCount = shard.Count,
+            Task = task,
+            Protocol = protocol,
+            Options = effective,
+            RowsRead = events.Report.RowsRead,
+            RejectedByReason = new Dictionary<RejectReason, long>(events.Report.RejectedByReason),
+            Users = events.Users.Count,
+            Sessions = found.Sessions,
+            SessionsTooShort = found.SessionsTooShort,
+            MaxTimestamp = events.Count == 0 ? null : MaxOf(events.Timestamp),
+            EventNames = events.EventNames.ToArray(),
+            EventNameRows = CountRowsByName(events),
+            NoEngagement = found.NoEngagement,
+            EngagedUsers = found.EngagedUsers,
+            Sequences = sequences,
+        };
+    }
 
-        var vocabulary = BuildVocabulary(events, task, found, splits[(int)SplitPart.Train]);
-        var tokenOfName = events.EventNames.Select(vocabulary.Encode).ToArray();
+    /// <summary>
+    /// Joins the parts of every shard of one prepare (any order) into the dataset: churn users first engaged less
+    /// than the horizon before the end of the data (the latest event of any shard) are censored, the split is dealt
+    /// over all users by the seeded hash of their ids, the vocabulary is counted over the training split of every
+    /// shard, and the sequences are encoded with it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The parts are not exactly shards 0..N-1 of one prepare (same task, protocol
+    /// and options).</exception>
+    public static PreparedDataset Merge(IReadOnlyList<PreparedShard> shards)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        CheckShards(shards);
+        var first = shards[0];
+        var task = first.Task;
+        var options = first.Options;
+
+        // Global event names (the shards' own indexes are mapped to them) and rows per name.
+        var nameIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new List<string>();
+        var rowsByName = new List<long>();
+        var globalName = new int[shards.Count][];
+        for (var s = 0; s < shards.Count; s++)
+        {
+            var shardNames = shards[s].EventNames;
+            var map = globalName[s] = new int[shardNames.Count];
+            for (var n = 0; n < shardNames.Count; n++)
+            {
+                if (!nameIds.TryGetValue(shardNames[n], out var id))
+                {
+                    nameIds.Add(shardNames[n], id = names.Count);
+                    names.Add(shardNames[n]);
+                    rowsByName.Add(0);
+                }
+                map[n] = id;
+                rowsByName[id] += shards[s].EventNameRows[n];
+            }
+        }
+
+        // Censoring needs the end of the whole data, so it happens here, before anything else looks at the users.
+        var endOfData = shards.Max(p => p.MaxTimestamp) ?? 0;
+        var horizon = Microseconds(options.ChurnHorizonHours * 3600);
+        var censor = task == PredictionTask.Churn && options.CensorRecentUsers;
+        bool Censored(long firstEngagement) => censor && firstEngagement > endOfData - horizon;
+
+        var kept = new List<(int Shard, ShardSequence Sequence)>();
+        long truncated = 0;
+        for (var s = 0; s < shards.Count; s++)
+            foreach (var sequence in shards[s].Sequences)
+            {
+                if (task == PredictionTask.Churn && Censored(sequence.FirstEngagement)) continue;
+                kept.Add((s, sequence));
+                if (sequence.Truncated) truncated++;
+            }
+
+        var splits = AssignSplits(task, options, kept);
+        var vocabulary = BuildVocabulary(task, kept, splits[(int)SplitPart.Train], globalName, names);
+        var tokenOfName = names.Select(vocabulary.Encode).ToArray();
         var examples = new SequenceExample[splits.Length][];
         for (var part = 0; part < splits.Length; part++)
         {
-            var candidates = splits[part];
-            var encoded = examples[part] = new SequenceExample[candidates.Count];
-            // Encoding is most of the work (an array pair per sequence); each index is written by one thread.
+            var members = splits[part];
+            var encoded = examples[part] = new SequenceExample[members.Count];
             Parallel.For(0, encoded.Length, i =>
-                encoded[i] = Encode(events, task, found.Rows, found.Candidates[candidates[i]], ids[candidates[i]], tokenOfName));
+            {
+                var (s, sequence) = kept[members[i]];
+                encoded[i] = Encode(task, sequence, globalName[s], tokenOfName);
+            });
         }
         var unknownTargets = task == PredictionTask.Events
             ? examples.Sum(part => part.LongCount(e => e.Label == Vocabulary.Unk))
             : 0;
 
+        var rejectedByReason = new Dictionary<RejectReason, long>();
+        foreach (var shard in shards)
+            foreach (var (reason, count) in shard.RejectedByReason)
+                rejectedByReason[reason] = rejectedByReason.GetValueOrDefault(reason) + count;
+        object labels;
+        if (task == PredictionTask.Churn)
+        {
+            var outcomes = new long[Enum.GetValues<ShardChurnOutcome>().Length];
+            long censored = 0;
+            foreach (var user in shards.SelectMany(p => p.EngagedUsers))
+                if (Censored(user.FirstEngagement)) censored++;
+                else outcomes[(int)user.Outcome]++;
+            labels = new ChurnLabelCounts(outcomes[(int)ShardChurnOutcome.Churned],
+                outcomes[(int)ShardChurnOutcome.Returned], outcomes[(int)ShardChurnOutcome.Bounced], censored)
+            {
+                NoEngagement = shards.Sum(p => p.NoEngagement),
+            };
+        }
+        else
+        {
+            var targets = new long[names.Count];
+            foreach (var (s, sequence) in kept) targets[globalName[s][sequence.Label]]++;
+            labels = NameCounts(names, targets);
+        }
+
         var summary = new PrepareSummary
         {
             Task = TaskName(task),
-            Protocol = protocol,
-            RowsRead = events.Report.RowsRead,
-            RowsRejected = events.Report.RowsRejected,
-            RowsRejectedByReason = events.Report.RejectedByReason.ToDictionary(
+            Protocol = first.Protocol,
+            RowsRead = shards.Sum(p => p.RowsRead),
+            RowsRejected = rejectedByReason.Values.Sum(),
+            RowsRejectedByReason = rejectedByReason.ToDictionary(
                 r => JsonNamingPolicy.SnakeCaseLower.ConvertName(r.Key.ToString()), r => r.Value),
-            Users = events.Users.Count,
-            Sessions = found.Sessions,
-            EventNames = NameCounts(events, CountRowsByName(events)),
-            Sequences = found.Candidates.Count,
-            SessionsTooShort = found.SessionsTooShort,
-            SequencesTruncated = found.Truncated,
+            Users = shards.Sum(p => p.Users),
+            Sessions = shards.Sum(p => p.Sessions),
+            EventNames = NameCounts(names, rowsByName.ToArray()),
+            Sequences = kept.Count,
+            SessionsTooShort = shards.Sum(p => p.SessionsTooShort),
+            SequencesTruncated = truncated,
             UnknownTargets = unknownTargets,
-            Labels = task == PredictionTask.Churn
-                ? found.ChurnCounts!
-                : NameCounts(events, CountTargetsByName(events, found.Candidates)),
+            Labels = labels,
             Splits = new SplitSizes(examples[0].Length, examples[1].Length, examples[2].Length),
         };
-        return new PreparedDataset(task, effective, vocabulary, examples[0], examples[1], examples[2], summary);
+        return new PreparedDataset(task, options, vocabulary, examples[0], examples[1], examples[2], summary);
+    }
+
+    private static void CheckShards(IReadOnlyList<PreparedShard> shards)
+    {
+        if (shards.Count == 0) throw new ArgumentException("No shards to merge.", nameof(shards));
+        var first = shards[0];
+        var seen = new bool[first.ShardCount];
+        foreach (var shard in shards)
+        {
+            if (shard.ShardCount != first.ShardCount || shard.Task != first.Task || shard.Protocol != first.Protocol
+                || shard.Options != first.Options)
+                throw new ArgumentException(
+                    $"Shard {shard.Shard}/{shard.ShardCount} is of another prepare than shard {first.Shard}/{first.ShardCount}.",
+                    nameof(shards));
+            if ((uint)shard.Shard >= (uint)seen.Length || seen[shard.Shard])
+                throw new ArgumentException($"Shard {shard.Shard} of {shard.ShardCount} is out of range or given twice.",
+                    nameof(shards));
+            seen[shard.Shard] = true;
+        }
+        if (shards.Count != first.ShardCount)
+            throw new ArgumentException($"{shards.Count} of {first.ShardCount} shards given; every shard is needed.",
+                nameof(shards));
     }
 
     /// <summary>The task's name in summaries and dataset manifests.</summary>
     public static string TaskName(PredictionTask task) => PredictionTasks.Name(task);
 
-    /// <summary>
-    /// A sequence before encoding: its input is <c>Rows[Start .. Start + Length]</c> of the user event order, already
-    /// cut to the maximum length. <see cref="Label"/> is the target's event-name index (events) or 0/1 (churn).
-    /// </summary>
-    private readonly record struct Candidate(int User, long Session, int Start, int Length, int Label);
+    // A sequence found in a table: its input is Rows[Start .. Start + Length] of the user event order, already cut to
+    // the maximum length. Label is the target's event-name index (events) or 0/1 (churn).
+
+    /// <param name="FirstEngagement">Churn: the user's first engagement (µs), for censoring at the merge.</param>
+    private readonly record struct Candidate(int User, long Session, int Start, int Length, int Label, bool Truncated,
+        long FirstEngagement = 0);
 
     private sealed record FoundSequences(
         int[] Rows,
         List<Candidate> Candidates,
         long Sessions,
         long SessionsTooShort,
-        long Truncated,
-        ChurnLabelCounts? ChurnCounts);
+        long NoEngagement,
+        ShardUser[] EngagedUsers);
 
     private static FoundSequences FindSessionSequences(EventTable events, PrepareOptions options)
     {
@@ -131,7 +268,7 @@ public static class DatasetPreparer
         var session = events.GaSessionId;
         var name = events.NameIndex;
         var candidates = new List<Candidate>();
-        long sessions = 0, tooShort = 0, truncated = 0;
+        long sessions = 0, tooShort = 0;
         for (var user = 0; user < events.Users.Count; user++)
         {
             var userEnd = order.UserStart[user + 1];
@@ -149,27 +286,18 @@ public static class DatasetPreparer
                 else
                 {
                     var inputStart = start;
-                    if (inputLength > options.MaxSequenceLength)
+                    var truncated = inputLength > options.MaxSequenceLength;
+                    if (truncated)
                     {
                         inputStart += inputLength - options.MaxSequenceLength;
                         inputLength = options.MaxSequenceLength;
-                        truncated++;
                     }
-                    candidates.Add(new Candidate(user, sessionId, inputStart, inputLength, name[rows[end - 1]]));
+                    candidates.Add(new Candidate(user, sessionId, inputStart, inputLength, name[rows[end - 1]], truncated));
                 }
                 start = end;
             }
         }
-        return new FoundSequences(rows, candidates, sessions, tooShort, truncated, null);
-    }
-
-    private enum ChurnOutcome
-    {
-        NoEngagement,
-        Censored,
-        Bounced,
-        Churned,
-        Returned,
+        return new FoundSequences(rows, candidates, sessions, tooShort, 0, []);
     }
 
     private static FoundSequences FindUserSequences(EventTable events, PrepareOptions options)
@@ -180,14 +308,13 @@ public static class DatasetPreparer
         var name = events.NameIndex;
         var horizon = Microseconds(options.ChurnHorizonHours * 3600);
         var bounce = Microseconds(options.BounceMinutes * 60);
-        var endOfData = events.Count == 0 ? 0 : MaxOf(timestamp);
         // -1: every event is engagement; otherwise the name index of user_engagement (int.MinValue if it never occurs).
         var engagementName = options.EngagementEvents == EngagementEvents.All ? -1
             : IndexOfName(events, UserEngagementEventName) is var i and >= 0 ? i : int.MinValue;
 
         var candidates = new List<Candidate>();
-        var outcomes = new long[Enum.GetValues<ChurnOutcome>().Length];
-        long truncated = 0;
+        var engagedUsers = new List<ShardUser>();
+        long noEngagement = 0;
         var sessions = CountSessions(events, order);
         for (var user = 0; user < events.Users.Count; user++)
         {
@@ -205,17 +332,21 @@ public static class DatasetPreparer
                 engaged = true;
             }
 
-            var outcome = !engaged ? ChurnOutcome.NoEngagement
-                : options.CensorRecentUsers && first > endOfData - horizon ? ChurnOutcome.Censored
-                : last - first <= bounce ? ChurnOutcome.Bounced
-                : last - first < horizon ? ChurnOutcome.Churned
-                : ChurnOutcome.Returned;
-            outcomes[(int)outcome]++;
+            if (!engaged)
+            {
+                noEngagement++;
+                continue;
+            }
+            // Censoring (checked before bouncing) needs the end of the whole data: the merge applies it.
+            var outcome = last - first <= bounce ? ShardChurnOutcome.Bounced
+                : last - first < horizon ? ShardChurnOutcome.Churned
+                : ShardChurnOutcome.Returned;
+            engagedUsers.Add(new ShardUser(first, outcome));
             var label = outcome switch
             {
-                ChurnOutcome.Churned => 1,
-                ChurnOutcome.Returned => 0,
-                ChurnOutcome.Bounced when options.BouncedUsers == BouncedUsers.NotChurned => 0,
+                ShardChurnOutcome.Churned => 1,
+                ShardChurnOutcome.Returned => 0,
+                ShardChurnOutcome.Bounced when options.BouncedUsers == BouncedUsers.NotChurned => 0,
                 _ => -1,
             };
             if (label < 0) continue;
@@ -228,22 +359,15 @@ public static class DatasetPreparer
                     windowLength++;
             }
             var inputStart = userStart;
-            if (windowLength > options.MaxSequenceLength)
+            var truncated = windowLength > options.MaxSequenceLength;
+            if (truncated)
             {
                 inputStart += windowLength - options.MaxSequenceLength;
                 windowLength = options.MaxSequenceLength;
-                truncated++;
             }
-            candidates.Add(new Candidate(user, 0, inputStart, windowLength, label));
+            candidates.Add(new Candidate(user, 0, inputStart, windowLength, label, truncated, first));
         }
-
-        var counts = new ChurnLabelCounts(
-            outcomes[(int)ChurnOutcome.Churned], outcomes[(int)ChurnOutcome.Returned],
-            outcomes[(int)ChurnOutcome.Bounced], outcomes[(int)ChurnOutcome.Censored])
-        {
-            NoEngagement = outcomes[(int)ChurnOutcome.NoEngagement],
-        };
-        return new FoundSequences(rows, candidates, sessions, 0, truncated, counts);
+        return new FoundSequences(rows, candidates, sessions, 0, noEngagement, engagedUsers.ToArray());
     }
 
     /// <summary>Distinct (user, ga_session_id) pairs. The rows are in time order, not session order, so each user's
@@ -282,36 +406,43 @@ public static class DatasetPreparer
         return distinct;
     }
 
-    private static string[] SequenceIds(EventTable events, PredictionTask task, List<Candidate> candidates)
+    private static ShardSequence ToSequence(EventTable events, PredictionTask task, int[] rows, Candidate candidate)
     {
-        var ids = new string[candidates.Count];
-        // Formatting a million "user:session" strings is worth sharing out between threads.
-        Parallel.For(0, ids.Length, i =>
+        var name = events.NameIndex;
+        var timestamp = events.Timestamp;
+        var input = rows.AsSpan(candidate.Start, candidate.Length);
+        var names = new int[input.Length];
+        var gaps = new float[input.Length];
+        for (var i = 0; i < input.Length; i++)
         {
-            var user = events.Users[candidates[i].User];
-            ids[i] = task == PredictionTask.Churn ? user : $"{user}:{candidates[i].Session}";
-        });
-        return ids;
+            names[i] = name[input[i]];
+            if (i > 0) gaps[i] = (float)((timestamp[input[i]] - timestamp[input[i - 1]]) / MicrosecondsPerSecond);
+        }
+        var user = events.Users[candidate.User];
+        var id = task == PredictionTask.Churn ? user : $"{user}:{candidate.Session}";
+        return new ShardSequence(id, user, names, gaps, candidate.Label, candidate.Truncated, candidate.FirstEngagement);
     }
 
-    /// <summary>Candidate indexes of each split (train, validation, test), in the seeded shuffled order.</summary>
-    private static List<int>[] AssignSplits(EventTable events, PredictionTask task, PrepareOptions options,
-        List<Candidate> candidates, string[] ids)
+    /// <summary>Indexes into <paramref name="kept"/> of each split (train, validation, test), in the seeded shuffled
+    /// order. Each user's sequences are contiguous in <paramref name="kept"/> (a user is in one shard).</summary>
+    private static List<int>[] AssignSplits(PredictionTask task, PrepareOptions options,
+        List<(int Shard, ShardSequence Sequence)> kept)
     {
-        // Units: one per candidate (row mode), or one per user with all their candidates (contiguous, user mode).
+        // Units: one per sequence (row mode), or one per user with all their sequences (contiguous, user mode).
         var unitStart = new List<int>();
-        for (var c = 0; c < candidates.Count; c++)
-            if (options.SplitMode == SplitMode.Row || c == 0 || candidates[c].User != candidates[c - 1].User)
+        for (var c = 0; c < kept.Count; c++)
+            if (options.SplitMode == SplitMode.Row || c == 0 || kept[c].Sequence.User != kept[c - 1].Sequence.User
+                || kept[c].Shard != kept[c - 1].Shard)
                 unitStart.Add(c);
-        unitStart.Add(candidates.Count);
+        unitStart.Add(kept.Count);
         var unitCount = unitStart.Count - 1;
         var keys = new string[unitCount];
         var weights = new int[unitCount];
         for (var u = 0; u < unitCount; u++)
         {
-            var first = unitStart[u];
-            keys[u] = options.SplitMode == SplitMode.Row ? ids[first] : events.Users[candidates[first].User];
-            weights[u] = unitStart[u + 1] - first;
+            var sequence = kept[unitStart[u]].Sequence;
+            keys[u] = options.SplitMode == SplitMode.Row ? sequence.Id : sequence.User;
+            weights[u] = unitStart[u + 1] - unitStart[u];
         }
 
         var shuffled = SplitAssigner.ShuffledOrder(keys, options.Seed);
@@ -321,7 +452,7 @@ public static class DatasetPreparer
             // Stratified: each label is dealt separately, so each split gets the same share of churned users.
             foreach (var label in new[] { 0, 1 })
             {
-                var units = Enumerable.Range(0, unitCount).Where(u => candidates[unitStart[u]].Label == label).ToArray();
+                var units = Enumerable.Range(0, unitCount).Where(u => kept[unitStart[u]].Sequence.Label == label).ToArray();
                 var labelParts = SplitAssigner.Assign(
                     units.Select(u => keys[u]).ToArray(), units.Select(u => weights[u]).ToArray(), options.Split, options.Seed);
                 for (var i = 0; i < units.Length; i++) parts[units[i]] = labelParts[i];
@@ -339,38 +470,29 @@ public static class DatasetPreparer
         return splits;
     }
 
-    private static Vocabulary BuildVocabulary(EventTable events, PredictionTask task, FoundSequences found,
-        List<int> train)
+    private static Vocabulary BuildVocabulary(PredictionTask task, List<(int Shard, ShardSequence Sequence)> kept,
+        List<int> train, int[][] globalName, List<string> names)
     {
-        var counts = new long[events.EventNames.Count];
-        var name = events.NameIndex;
+        var counts = new long[names.Count];
         foreach (var c in train)
         {
-            var candidate = found.Candidates[c];
-            foreach (var row in found.Rows.AsSpan(candidate.Start, candidate.Length)) counts[name[row]]++;
+            var (s, sequence) = kept[c];
+            var map = globalName[s];
+            foreach (var n in sequence.Names) counts[map[n]]++;
             // The events task predicts names, so a name seen only as a training target must be a token too.
-            if (task == PredictionTask.Events) counts[candidate.Label]++;
+            if (task == PredictionTask.Events) counts[map[sequence.Label]]++;
         }
         return Vocabulary.FromCounts(Enumerable.Range(0, counts.Length)
             .Where(n => counts[n] > 0)
-            .Select(n => KeyValuePair.Create(events.EventNames[n], counts[n])));
+            .Select(n => KeyValuePair.Create(names[n], counts[n])));
     }
 
-    private static SequenceExample Encode(EventTable events, PredictionTask task, int[] rows, Candidate candidate,
-        string id, int[] tokenOfName)
+    private static SequenceExample Encode(PredictionTask task, ShardSequence sequence, int[] globalName, int[] tokenOfName)
     {
-        var name = events.NameIndex;
-        var timestamp = events.Timestamp;
-        var input = rows.AsSpan(candidate.Start, candidate.Length);
-        var tokens = new int[input.Length];
-        var gaps = new float[input.Length];
-        for (var i = 0; i < input.Length; i++)
-        {
-            tokens[i] = tokenOfName[name[input[i]]];
-            if (i > 0) gaps[i] = (float)((timestamp[input[i]] - timestamp[input[i - 1]]) / MicrosecondsPerSecond);
-        }
-        var label = task == PredictionTask.Events ? tokenOfName[candidate.Label] : candidate.Label;
-        return new SequenceExample(id, events.Users[candidate.User], tokens, gaps, label);
+        var tokens = new int[sequence.Names.Length];
+        for (var i = 0; i < tokens.Length; i++) tokens[i] = tokenOfName[globalName[sequence.Names[i]]];
+        var label = task == PredictionTask.Events ? tokenOfName[globalName[sequence.Label]] : sequence.Label;
+        return new SequenceExample(sequence.Id, sequence.User, tokens, sequence.GapSeconds, label);
     }
 
     private static long[] CountRowsByName(EventTable events)
@@ -380,20 +502,13 @@ public static class DatasetPreparer
         return counts;
     }
 
-    private static long[] CountTargetsByName(EventTable events, List<Candidate> candidates)
-    {
-        var counts = new long[events.EventNames.Count];
-        foreach (var candidate in candidates) counts[candidate.Label]++;
-        return counts;
-    }
-
     /// <summary>Name → count, most frequent first (ties by name), leaving out zeros.</summary>
-    private static Dictionary<string, long> NameCounts(EventTable events, long[] countByName) =>
+    private static Dictionary<string, long> NameCounts(IReadOnlyList<string> names, long[] countByName) =>
         Enumerable.Range(0, countByName.Length)
             .Where(n => countByName[n] > 0)
             .OrderByDescending(n => countByName[n])
-            .ThenBy(n => events.EventNames[n], StringComparer.Ordinal)
-            .ToDictionary(n => events.EventNames[n], n => countByName[n]);
+            .ThenBy(n => names[n], StringComparer.Ordinal)
+            .ToDictionary(n => names[n], n => countByName[n]);
 
     private static int IndexOfName(EventTable events, string eventName)
     {

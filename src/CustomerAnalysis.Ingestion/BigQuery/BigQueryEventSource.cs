@@ -1,3 +1,5 @@
+using System.Globalization;
+using CustomerAnalysis.Core;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,10 +12,85 @@ namespace CustomerAnalysis.Ingestion.BigQuery;
 /// (jobs.query), then result pages (jobs.getQueryResults with pageToken) until there are no more.
 /// A job that is not complete yet is polled. Memory holds one page at a time.
 /// </summary>
-public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOptions options) : IEventSource
+/// <remarks>
+/// A shard (<see cref="ForShard"/>) is cut server side: its query keeps the users with
+/// <c>ABS(MOD(FARM_FINGERPRINT(user_pseudo_id), N)) = k</c> (rows without a user in shard 0) and returns one row per
+/// user, their events in an array sorted within the user — no global <c>ORDER BY</c>, which BigQuery runs on one
+/// worker. So for <c>bq://</c> sources BigQuery's FarmHash decides shard membership, not
+/// <see cref="UserShard"/>'s XxHash64: shard k of a BigQuery read and shard k of the same data as files hold
+/// different users, and each is still a partition of the users. (<c>MOD</c> before <c>ABS</c>: <c>ABS</c> of the
+/// smallest INT64 fingerprint overflows.)
+/// </remarks>
+public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOptions options, UserShard? shard = null)
+    : IEventSource, IShardableEventSource
 {
     public BigQueryTableRange Range { get; } = range;
-    public string Description => Range.ToString();
+    public string Description => Shard is { } s ? $"{Range} (shard {s})" : Range.ToString();
+
+    /// <summary>The users this source reads; null for all (the flat, globally ordered query).</summary>
+    public UserShard? Shard { get; } = shard is { IsWhole: true } ? null : shard;
+
+    public IEventSource ForShard(UserShard userShard) => new BigQueryEventSource(Range, options, userShard);
+
+    /// <summary>The sharded query: the shard's users, one row per user, only the needed columns, each user's events
+    /// sorted by table suffix, then the product's event order, then name (deterministic source order within a user,
+    /// which is the only order preparation uses).</summary>
+    public string ShardSql =>
+        $"""
+        SELECT user_pseudo_id,
+          ARRAY_AGG(STRUCT(event_timestamp, event_name, event_bundle_sequence_id, ga_session_id)
+            ORDER BY table_suffix, event_timestamp, event_bundle_sequence_id, event_name) AS events
+        FROM (
+          SELECT user_pseudo_id, event_timestamp, event_name, event_bundle_sequence_id,
+            {(Range.IsWildcard ? "_TABLE_SUFFIX" : "''")} AS table_suffix,
+            (SELECT p.value.int_value FROM UNNEST(event_params) AS p WITH OFFSET AS position
+             WHERE p.key = 'ga_session_id' AND p.value.int_value IS NOT NULL
+             ORDER BY position LIMIT 1) AS ga_session_id
+          FROM `{Range.TableId}`
+          WHERE {(Range.IsWildcard ? "_TABLE_SUFFIX BETWEEN @from AND @to AND " : "")}(ABS(MOD(FARM_FINGERPRINT(user_pseudo_id), @shards)) = @shard
+            OR (user_pseudo_id IS NULL AND @shard = 0))
+        )
+        GROUP BY user_pseudo_id
+        """;
+
+    /// <summary>A dry run of the query this source would run (<c>dryRun</c>: BigQuery validates it and reports what it
+    /// would scan, without running or billing it). Returns <c>totalBytesProcessed</c>.</summary>
+    public async Task<long> DryRunAsync(CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider(options.BigQueryOnGoogleCloud));
+        var request = QueryRequest();
+        request["dryRun"] = true;
+        using var response = await client.QueryAsync(BillingProject, request, cancellationToken).ConfigureAwait(false);
+        ThrowOnErrors(response.RootElement, Description);
+        return response.RootElement.TryGetProperty("totalBytesProcessed", out var bytes)
+               && long.TryParse(bytes.GetString(), out var total)
+            ? total
+            : throw new InvalidDataException("BigQuery's dry run answered without totalBytesProcessed");
+    }
+
+    private string BillingProject => Range.BillingProject ?? options.BigQueryBillingProject ?? Range.Project;
+
+    /// <summary>A successful (HTTP 200) response may still carry the job's <c>errors</c>; like Google's clients, a read
+    /// fails on them. Bad queries and exceeded byte caps are the user's to fix (<see cref="InvalidInputException"/>);
+    /// BigQuery's own failures are transient (<see cref="BigQueryUnavailableException"/>).</summary>
+    internal static void ThrowOnErrors(JsonElement response, string source)
+    {
+        if (!response.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.Array
+            || errors.GetArrayLength() == 0)
+            return;
+        var reasons = new List<string>();
+        var messages = new List<string>();
+        foreach (var error in errors.EnumerateArray())
+        {
+            if (error.TryGetProperty("reason", out var reason) && reason.GetString() is { } r) reasons.Add(r);
+            if (error.TryGetProperty("message", out var message) && message.GetString() is { } m) messages.Add(m);
+        }
+        var text = $"BigQuery job for {source} failed: {string.Join("; ", messages.Count > 0 ? messages : reasons)}";
+        if (reasons.Count > 0 && reasons.All(r => r is "backendError" or "internalError" or "rateLimitExceeded"))
+            throw new BigQueryUnavailableException(text);
+        throw new InvalidInputException(text);
+    }
 
     /// <summary>
     /// The query. The session id is the int_value of the first <c>ga_session_id</c> entry of <c>event_params</c>, as the
@@ -35,7 +112,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var client = new BigQueryRestClient(http, options, options.BigQueryAccessTokens ?? new GoogleAccessTokenProvider(options.BigQueryOnGoogleCloud));
-        var project = Range.BillingProject ?? options.BigQueryBillingProject ?? Range.Project;
+        var project = BillingProject;
         var strings = new StringPool();
         long rowNumber = 0;
         System.Diagnostics.Stopwatch? incompleteFor = null;
@@ -45,7 +122,10 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
         {
             QueryPage parsed;
             using (page)
+            {
+                ThrowOnErrors(page.RootElement, Description);
                 parsed = QueryPage.Read(page.RootElement, strings, Description, ref rowNumber);
+            }
             foreach (var row in parsed.Rows) yield return row;
 
             if (!parsed.JobComplete)
@@ -68,16 +148,29 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     {
         var request = new JsonObject
         {
-            ["query"] = Sql,
+            ["query"] = Shard is null ? Sql : ShardSql,
             ["useLegacySql"] = false,
             ["maxResults"] = options.BigQueryPageSize,
             ["timeoutMs"] = 10_000,
         };
         if (Range.Location is not null) request["location"] = Range.Location;
+        // An int64 is a JSON string in the REST API.
+        if (options.BigQueryMaximumBytesBilled is { } maxBytes) request["maximumBytesBilled"] = maxBytes.ToString(CultureInfo.InvariantCulture);
+        var parameters = new JsonArray();
         if (Range.IsWildcard)
         {
+            parameters.Add(StringParameter("from", Range.FromSuffix!));
+            parameters.Add(StringParameter("to", Range.ToSuffix!));
+        }
+        if (Shard is { } s)
+        {
+            parameters.Add(Int64Parameter("shards", s.Count));
+            parameters.Add(Int64Parameter("shard", s.Index));
+        }
+        if (parameters.Count > 0)
+        {
             request["parameterMode"] = "NAMED";
-            request["queryParameters"] = new JsonArray(StringParameter("from", Range.FromSuffix!), StringParameter("to", Range.ToSuffix!));
+            request["queryParameters"] = parameters;
         }
         return request;
     }
@@ -87,6 +180,13 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
         ["name"] = name,
         ["parameterType"] = new JsonObject { ["type"] = "STRING" },
         ["parameterValue"] = new JsonObject { ["value"] = value },
+    };
+
+    private static JsonObject Int64Parameter(string name, long value) => new()
+    {
+        ["name"] = name,
+        ["parameterType"] = new JsonObject { ["type"] = "INT64" },
+        ["parameterValue"] = new JsonObject { ["value"] = value.ToString(CultureInfo.InvariantCulture) },
     };
 
     private sealed record JobReference(string ProjectId, string JobId, string? Location);
@@ -114,6 +214,18 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
                 foreach (var rowJson in rowArray.EnumerateArray())
                 {
                     var row = BigQueryRowDecoder.DecodeRow(rowJson, schema);
+                    if (schema.Any(f => f.Name == "events"))
+                    {
+                        // A shard query's row: one user, their events in order.
+                        var user = Pooled(row["user_pseudo_id"] as string, strings);
+                        foreach (var item in row["events"] as IReadOnlyList<object?> ?? [])
+                        {
+                            var e = (BigQueryRecord)item!;
+                            rows.Add(new SourceRow(user, e["event_timestamp"] as long?, Pooled(e["event_name"] as string, strings),
+                                e["ga_session_id"] as long?, e["event_bundle_sequence_id"] as long?, source, ++rowNumber));
+                        }
+                        continue;
+                    }
                     rows.Add(new SourceRow(
                         Pooled(row["user_pseudo_id"] as string, strings),
                         row["event_timestamp"] as long?,

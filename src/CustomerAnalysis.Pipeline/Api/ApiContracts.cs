@@ -30,7 +30,11 @@ public sealed record AttentionWeight(
 
 public sealed record NextEventResult(
     [property: JsonPropertyName("top")] IReadOnlyList<EventProbability> Top,
-    [property: JsonPropertyName("attention")] IReadOnlyList<AttentionWeight> Attention);
+    [property: JsonPropertyName("attention")] IReadOnlyList<AttentionWeight> Attention)
+{
+    /// <summary>Positions of the input events the model's vocabulary lacks (read as <c>&lt;UNK&gt;</c>).</summary>
+    [JsonPropertyName("unknown")] public IReadOnlyList<int> Unknown { get; init; } = [];
+}
 
 public sealed record NextEventResponse(
     [property: JsonPropertyName("model")] ModelIdentity Model,
@@ -38,7 +42,11 @@ public sealed record NextEventResponse(
 
 public sealed record ChurnResult(
     [property: JsonPropertyName("probability")] double Probability,
-    [property: JsonPropertyName("churned")] bool Churned);
+    [property: JsonPropertyName("churned")] bool Churned)
+{
+    /// <summary>Positions of the input events the model's vocabulary lacks (read as <c>&lt;UNK&gt;</c>).</summary>
+    [JsonPropertyName("unknown")] public IReadOnlyList<int> Unknown { get; init; } = [];
+}
 
 public sealed record ChurnResponse(
     [property: JsonPropertyName("model")] ModelIdentity Model,

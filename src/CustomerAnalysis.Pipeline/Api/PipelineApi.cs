@@ -237,7 +237,8 @@ public sealed class PipelineApi(
         return Results.Json(new NextEventResponse(
             new ModelIdentity(served.Name, served.Version),
             predictions.Select((p, i) => new NextEventResult(p.Top,
-                sessions[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())).ToList()));
+                sessions[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
+                { Unknown = UnknownEvents(served.Predictor, sessions[i]) }).ToList()));
     }
 
     // POST /api/predict/churn
@@ -250,8 +251,12 @@ public sealed class PipelineApi(
         var threshold = served.Predictor.ChurnThreshold;
         var probabilities = served.Predictor.PredictChurn(users);
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
-            probabilities.Select(p => new ChurnResult(p, p >= threshold)).ToList()));
+            probabilities.Select((p, i) => new ChurnResult(p, p >= threshold)
+                { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList()));
     }
+
+    private static IReadOnlyList<int> UnknownEvents(IPredictor predictor, IReadOnlyList<InputEvent> events) =>
+        Enumerable.Range(0, events.Count).Where(i => !predictor.KnowsEvent(events[i].Name)).ToList();
 
     /// <summary>The served model: the loaded one at once; else loaded now, within <see cref="ModelLoadDeadline"/>
     /// (a host started while storage is down says so, 503, instead of hanging).</summary>

@@ -13,10 +13,11 @@ public static class UiPage
     private const string ResourceName = "CustomerAnalysis.Pipeline.Api.Ui.index.html";
 
     // The page may run its inline script and styles and call this origin's API, nothing else: a stray external
-    // reference fails loudly in the browser instead of silently needing the internet.
+    // reference fails loudly in the browser instead of silently needing the internet. Images: its own drawings
+    // (data:), and the run's stored plots, fetched with the key and shown as blob: URLs.
     private const string ContentSecurityPolicy =
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; " +
-        "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        "img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     private static readonly Lazy<byte[]> Page = new(Load);
 

@@ -19,10 +19,12 @@ public static class PipelineServices
         // Preparation is data work (read the export, label, split, write the dataset blob): it runs beside the
         // orchestration. Model work (trials, evaluation) goes to the trial workers.
         services.TryAddSingleton<IDatasetPreparer, ExportDatasetPreparer>();
+        services.TryAddSingleton<IShardPreparer, ExportDatasetPreparer>();
         services.AddSingleton<ProductionModelCache>();
         services.AddSingleton<IPromotionListener>(sp => sp.GetRequiredService<ProductionModelCache>());
         services.AddSingleton<TrainingLauncher>();
         services.AddSingleton<PipelineApi>();
+        services.AddSingleton<ArtifactsApi>();
         services.AddSingleton<RetrainingJob>();
         return services;
     }

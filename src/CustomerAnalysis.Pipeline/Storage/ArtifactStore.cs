@@ -14,11 +14,16 @@ namespace CustomerAnalysis.Pipeline.Storage;
 public static class ArtifactNames
 {
     public static string Dataset(string runId) => $"runs/{runId}/dataset.json.gz";
+    /// <summary>Shard k of n of a sharded prepare (merged into <see cref="Dataset"/>).</summary>
+    public static string DatasetShard(string runId, int shard, int shards) =>
+        $"runs/{runId}/dataset-shards/{shard:D4}-of-{shards:D4}.json.gz";
     public static string TrialFolder(string runId, string trialId) => $"runs/{runId}/trials/{trialId}/";
     public static string Checkpoint(string runId, string trialId) => TrialFolder(runId, trialId) + "checkpoint.bin";
     public static string Plot(string runId, string trialId, string fileName) =>
         TrialFolder(runId, trialId) + "plots/" + fileName;
     public static string Evaluation(string runId) => $"runs/{runId}/evaluation.json";
+    /// <summary>The prepared data's summary (rows, users, labels, split sizes) as JSON, for the dashboard.</summary>
+    public static string DataSummary(string runId) => $"runs/{runId}/data_summary.json";
     /// <summary>The winner's evaluation artifacts (plots, attention export): <c>runs/{run}/evaluation/{name}</c>.</summary>
     public static string EvaluationFolder(string runId) => $"runs/{runId}/evaluation/";
 }
@@ -79,5 +84,16 @@ public sealed class ArtifactStore(PipelineStorage storage)
         names.Sort(StringComparer.Ordinal);
         return names;
     }
-}
 
+    /// <summary>Blob names under a prefix with their sizes in bytes, sorted by name.</summary>
+    public async Task<IReadOnlyList<(string Name, long Size)>> ListWithSizesAsync(string prefix,
+        CancellationToken cancellationToken = default)
+    {
+        var items = new List<(string Name, long Size)>();
+        await foreach (BlobItem item in Container.GetBlobsAsync(
+                           new GetBlobsOptions { Prefix = prefix }, cancellationToken))
+            items.Add((item.Name, item.Properties.ContentLength ?? 0));
+        items.Sort((a, b) => StringComparer.Ordinal.Compare(a.Name, b.Name));
+        return items;
+    }
+}

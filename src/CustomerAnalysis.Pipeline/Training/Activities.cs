@@ -36,6 +36,67 @@ public sealed class PrepareDatasetActivity(
             using var buffer = new MemoryStream();
             await DatasetBlobFormat.WriteAsync(dataset, buffer);
             buffer.Position = 0;
+            // The summary goes first: a replay that finds the dataset finds its summary too.
+            await artifacts.UploadAsync(ArtifactNames.DataSummary(input.RunId),
+                new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(dataset.Summary)));
+            await artifacts.UploadAsync(blob, buffer);
+        }
+        var stored = await DatasetCache.Shared.GetAsync(artifacts, blob);
+        return new DatasetReference(blob, stored.Train.Count, stored.Validation.Count, stored.Test.Count);
+    }
+}
+
+/// <summary>Reads one shard's users from the source and writes their part of the dataset to Blob. Run again (a retry,
+/// a replay after a crash), it reuses a part already written: the part is uploaded in one call, so it is complete.</summary>
+public sealed class PrepareShardActivity(
+    IShardPreparer preparer, ArtifactStore artifacts, RunStore runs, PipelineStorageOptions storageOptions)
+    : TaskActivity<PrepareShardInput, ShardReference>
+{
+    public const string Name = nameof(PrepareShardActivity);
+
+    public override async Task<ShardReference> RunAsync(TaskActivityContext context, PrepareShardInput input)
+    {
+        if (input.Shard == 0)
+            await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled
+                ? r
+                : r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
+        var blob = ArtifactNames.DatasetShard(input.RunId, input.Shard, input.Shards);
+        if (await artifacts.ExistsAsync(blob))
+            return new ShardReference(blob, input.Shard, -1);
+        var shard = new Core.Events.UserShard(input.Shard, input.Shards);
+        // Each shard resolves (for blob://, downloads) the source itself: activities may run on different machines.
+        using var local = await LocalSource.ResolveAsync(input.Source, storageOptions);
+        var part = await preparer.PrepareShardAsync(local.Path, input.Task, input.Options, shard, CancellationToken.None);
+        using var buffer = new MemoryStream();
+        await DatasetBlobFormat.WriteShardAsync(part, buffer);
+        buffer.Position = 0;
+        await artifacts.UploadAsync(blob, buffer);
+        return new ShardReference(blob, input.Shard, part.Sequences.Count);
+    }
+}
+
+/// <summary>Merges the parts of every shard (<see cref="DatasetPreparer.Merge"/>) into the run's dataset blob, the one
+/// the trials read. Idempotent like <see cref="PrepareDatasetActivity"/>.</summary>
+public sealed class MergeShardsActivity(ArtifactStore artifacts) : TaskActivity<MergeShardsInput, DatasetReference>
+{
+    public const string Name = nameof(MergeShardsActivity);
+
+    public override async Task<DatasetReference> RunAsync(TaskActivityContext context, MergeShardsInput input)
+    {
+        var blob = ArtifactNames.Dataset(input.RunId);
+        if (!await artifacts.ExistsAsync(blob))
+        {
+            var parts = new List<PreparedShard>(input.Shards);
+            for (var k = 0; k < input.Shards; k++)
+            {
+                await using var stream = await artifacts.OpenReadAsync(ArtifactNames.DatasetShard(input.RunId, k, input.Shards));
+                parts.Add(await DatasetBlobFormat.ReadShardAsync(stream));
+            }
+            var dataset = DatasetPreparer.Merge(parts);
+            parts.Clear();
+            using var buffer = new MemoryStream();
+            await DatasetBlobFormat.WriteAsync(dataset, buffer);
+            buffer.Position = 0;
             await artifacts.UploadAsync(blob, buffer);
         }
         var stored = await DatasetCache.Shared.GetAsync(artifacts, blob);

@@ -4,7 +4,8 @@ using CustomerAnalysis.Core.Preparation;
 
 namespace CustomerAnalysis.Pipeline.Training;
 
-/// <summary>A prepared dataset as a blob: gzipped JSON of <see cref="PreparedDataset"/>.</summary>
+/// <summary>A prepared dataset as a blob: gzipped JSON of <see cref="PreparedDataset"/>; one shard's part of it
+/// (before the merge) likewise, gzipped JSON of <see cref="PreparedShard"/>.</summary>
 public static class DatasetBlobFormat
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
@@ -13,6 +14,20 @@ public static class DatasetBlobFormat
     {
         await using var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true);
         await JsonSerializer.SerializeAsync(gzip, dataset, Json, cancellationToken);
+    }
+
+    public static async Task WriteShardAsync(PreparedShard shard, Stream destination,
+        CancellationToken cancellationToken = default)
+    {
+        await using var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true);
+        await JsonSerializer.SerializeAsync(gzip, shard, Json, cancellationToken);
+    }
+
+    public static async Task<PreparedShard> ReadShardAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        await using var gzip = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
+        return await JsonSerializer.DeserializeAsync<PreparedShard>(gzip, Json, cancellationToken)
+               ?? throw new InvalidDataException("The dataset shard blob holds null.");
     }
 
     public static async Task<PreparedDataset> ReadAsync(Stream source, CancellationToken cancellationToken = default)

@@ -72,6 +72,7 @@ public static class ModelConfigs
                 ? PrepareOptions.Default
                 : PrepareOptionsFile.Parse(request.Prepare.ToJsonString(), "overrides.prepare"),
             Wait = pipeline.Workers.ToWorkWait(),
+            Shards = pipeline.Prepare.ValidShards(),
         };
     }
 

@@ -25,6 +25,15 @@ public interface IDatasetPreparer
     void CheckSource(string source);
 }
 
+/// <summary>Reads the users of one shard of a source (every row is read, only the shard's kept) and prepares their part
+/// of the dataset (<see cref="DatasetPreparer.PrepareShard"/>); the parts are merged with
+/// <see cref="DatasetPreparer.Merge"/>. Sources as for <see cref="IDatasetPreparer"/>.</summary>
+public interface IShardPreparer
+{
+    Task<PreparedShard> PrepareShardAsync(string source, PredictionTask task, PrepareOptions options,
+        Core.Events.UserShard shard, CancellationToken cancellationToken);
+}
+
 /// <summary>What one grid-search trial gets.</summary>
 /// <param name="ModelConfig">The run's full model config (NnConfig JSON, grid included).</param>
 /// <param name="Params">The grid point: setting name → value (applied on top of <paramref name="ModelConfig"/>).</param>
@@ -95,6 +104,10 @@ public interface IPredictor : IDisposable
 
     /// <exception cref="NotSupportedException">The model is not an events model.</exception>
     IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top);
+
+    /// <summary>Whether the model's vocabulary has this event name; an unknown one is read as <c>&lt;UNK&gt;</c>. A
+    /// predictor that cannot tell says it knows every name.</summary>
+    bool KnowsEvent(string eventName) => true;
 
     /// <summary>Churn probability per user.</summary>
     /// <exception cref="NotSupportedException">The model is not a churn model.</exception>

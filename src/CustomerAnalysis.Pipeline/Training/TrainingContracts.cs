@@ -21,6 +21,10 @@ public sealed record TrainingInput
     /// threshold (<c>prob_threshold</c>). See <see cref="TrainingPlan"/>.</summary>
     public required string ModelConfig { get; init; }
     public PrepareOptions PrepareOptions { get; init; } = PrepareOptions.Default;
+    /// <summary>User shards the prepare is cut into (pipeline config <c>prepare.shards</c>): 1 prepares in one
+    /// activity; N &gt; 1 runs one activity per shard, each reading only its users, and merges their parts. The
+    /// dataset is the same either way.</summary>
+    public int Shards { get; init; } = 1;
     /// <summary>How the orchestration waits for the trial workers (from the pipeline config's <c>workers</c>).</summary>
     public WorkWait Wait { get; init; } = new();
 }
@@ -46,6 +50,9 @@ public sealed record TrainingProgress
     [JsonPropertyName("trials_total")] public int TrialsTotal { get; init; }
     [JsonPropertyName("best_trial_id")] public string? BestTrialId { get; init; }
     [JsonPropertyName("best_validation_metric")] public double? BestValidationMetric { get; init; }
+    /// <summary>A sharded prepare: shard activities finished, of <see cref="ShardsTotal"/> (0 when unsharded).</summary>
+    [JsonPropertyName("shards_done")] public int ShardsDone { get; init; }
+    [JsonPropertyName("shards_total")] public int ShardsTotal { get; init; }
 }
 
 /// <summary>Stages shown in <see cref="TrainingProgress.Stage"/> and the run record.</summary>
@@ -92,6 +99,15 @@ public static class RunProgress
 public sealed record PrepareInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options);
 
 public sealed record DatasetReference(string Blob, int Train, int Validation, int Test);
+
+/// <summary>Prepare shard <paramref name="Shard"/> of <paramref name="Shards"/>.</summary>
+public sealed record PrepareShardInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options, int Shard,
+    int Shards);
+
+/// <param name="Sequences">Sequences of the shard before censoring.</param>
+public sealed record ShardReference(string Blob, int Shard, int Sequences);
+
+public sealed record MergeShardsInput(string RunId, int Shards);
 
 public sealed record TrialInput(
     string RunId, string TrialId, string DatasetBlob, string ModelConfig, IReadOnlyDictionary<string, JsonElement> Params,

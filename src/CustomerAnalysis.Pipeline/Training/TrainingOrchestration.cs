@@ -31,8 +31,12 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
         context.SetCustomStatus(progress);
         try
         {
-            var dataset = await context.CallActivityAsync<DatasetReference>(PrepareDatasetActivity.Name,
-                new PrepareInput(runId, input.Source, input.Task, input.PrepareOptions), Retry);
+            DatasetReference dataset;
+            if (input.Shards <= 1)
+                dataset = await context.CallActivityAsync<DatasetReference>(PrepareDatasetActivity.Name,
+                    new PrepareInput(runId, input.Source, input.Task, input.PrepareOptions), Retry);
+            else
+                (dataset, progress) = await PrepareShardedAsync(context, runId, input, progress);
 
             var plan = TrainingPlan.From(input);
             var grid = plan.Trials;
@@ -118,6 +122,30 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
             context.SetCustomStatus(progress with { Stage = TrainingStages.Failed });
             throw;
         }
+    }
+
+    /// <summary>Fans out one prepare activity per user shard (each writes its part to Blob), counting them done in the
+    /// custom status as they finish, then merges the parts into the dataset the trials read.</summary>
+    private static async Task<(DatasetReference, TrainingProgress)> PrepareShardedAsync(TaskOrchestrationContext context,
+        string runId, TrainingInput input, TrainingProgress progress)
+    {
+        progress = progress with { ShardsTotal = input.Shards };
+        context.SetCustomStatus(progress);
+        var pending = Enumerable.Range(0, input.Shards)
+            .Select(k => context.CallActivityAsync<ShardReference>(PrepareShardActivity.Name,
+                new PrepareShardInput(runId, input.Source, input.Task, input.PrepareOptions, k, input.Shards), Retry))
+            .ToList();
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending);
+            pending.Remove(done);
+            await done; // a shard that failed all its attempts fails the run here
+            progress = progress with { ShardsDone = progress.ShardsDone + 1 };
+            context.SetCustomStatus(progress);
+        }
+        var dataset = await context.CallActivityAsync<DatasetReference>(MergeShardsActivity.Name,
+            new MergeShardsInput(runId, input.Shards), Retry);
+        return (dataset, progress);
     }
 
     /// <summary>Waits for the completions of <paramref name="workIds"/> (external events raised by the completion

@@ -11,6 +11,8 @@ public static class TrainingTasks
     public static DurableTaskRegistry AddTrainingTasks(this DurableTaskRegistry tasks) => tasks
         .AddOrchestrator<TrainingOrchestration>()
         .AddActivity<PrepareDatasetActivity>()
+        .AddActivity<PrepareShardActivity>()
+        .AddActivity<MergeShardsActivity>()
         .AddActivity<DispatchTrialActivity>()
         .AddActivity<DispatchEvaluationActivity>()
         .AddActivity<CheckWorkActivity>()

@@ -19,6 +19,15 @@ internal sealed class FakeBigQueryServer : IDisposable
     private readonly Queue<(int Status, string Body)> _answers;
     private readonly Task _serving;
 
+    private readonly Func<ReceivedRequest, (int Status, string Body)>? _handler;
+
+    /// <summary>A fake that computes each answer from the request (e.g. a shard query answered from a table it
+    /// holds), for reads whose requests are not known in advance.</summary>
+    public FakeBigQueryServer(Func<ReceivedRequest, (int Status, string Body)> handler) : this()
+    {
+        _handler = handler;
+    }
+
     public FakeBigQueryServer(params (int Status, string Body)[] answers)
     {
         _answers = new Queue<(int, string)>(answers);
@@ -49,11 +58,12 @@ internal sealed class FakeBigQueryServer : IDisposable
             var query = context.Request.QueryString.AllKeys.Where(k => k is not null)
                 .ToDictionary(k => k!, k => context.Request.QueryString[k]!);
             var body = await reader.ReadToEndAsync();
-            // Requests come one at a time (the reader awaits each answer), so the list needs no lock.
-            Requests.Add(new ReceivedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, query,
-                context.Request.Headers["Authorization"], body));
+            var received = new ReceivedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, query,
+                context.Request.Headers["Authorization"], body);
+            lock (Requests) Requests.Add(received);
 
-            var (status, answer) = _answers.Count > 0
+            var (status, answer) = _handler is not null ? _handler(received)
+                : _answers.Count > 0
                 ? _answers.Dequeue()
                 : (500, """{"error":{"code":500,"message":"fake server: no scripted answer left"}}""");
             var bytes = Encoding.UTF8.GetBytes(answer);

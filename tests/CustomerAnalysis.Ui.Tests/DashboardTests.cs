@@ -1,0 +1,247 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using CustomerAnalysis.Pipeline.Tests;
+using Microsoft.Playwright;
+
+namespace CustomerAnalysis.Ui.Tests;
+
+/// <summary>The web UI in a real browser (chromium, headless) against the local server: every view, the error states,
+/// a stage change and a 360 px viewport. Screenshots of each go to TestResults/screenshots/.</summary>
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
+{
+    public const string Name = "Dashboard";
+}
+
+[Collection(DashboardCollection.Name)]
+public sealed class DashboardTests(DashboardFixture ui)
+{
+    [Fact]
+    public async Task Predict_marks_unknown_events_and_shows_attention_per_event()
+    {
+        var page = await ui.NewPageAsync(withKey: false);
+        await page.GotoAsync("/?events=page_view,mystery_event,view_item&top=3");
+
+        await page.Locator(".bars").WaitForAsync();
+        Assert.Equal(3, await page.Locator(".bars .bar").CountAsync());
+        Assert.Contains("'mystery_event' (#2)", await page.Locator("#unknown-events").InnerTextAsync());
+        var unknownCell = page.Locator(".heatmap .cell.unknown");
+        Assert.Equal(1, await unknownCell.CountAsync());
+        Assert.Contains("mystery_event", await unknownCell.InnerTextAsync());
+        Assert.Equal(3, await page.Locator(".heatmap .cell").CountAsync());
+        await DashboardFixture.ScreenshotAsync(page, "predict");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task An_uploaded_csv_is_scored_in_one_batch_with_unknown_events_named()
+    {
+        var page = await ui.NewPageAsync(withKey: false);
+        await page.GotoAsync("/#predict");
+        await page.SetInputFilesAsync("#batch-file", new FilePayload
+        {
+            Name = "sessions.csv", MimeType = "text/csv",
+            Buffer = "page_view,view_item\nadd_to_cart\n\nview_item,mystery_event\n"u8.ToArray(),
+        });
+        var rows = page.Locator("#batch-table tbody tr");
+        await rows.First.WaitForAsync();
+        Assert.Equal(3, await rows.CountAsync());
+        // The funnel rule of the synthetic data: after view_item comes add_to_cart, after add_to_cart begin_checkout.
+        Assert.Contains("add_to_cart", await rows.Nth(0).InnerTextAsync());
+        Assert.Contains("begin_checkout", await rows.Nth(1).InnerTextAsync());
+        Assert.EndsWith("mystery_event", (await rows.Nth(2).Locator("td").Last.InnerTextAsync()).Trim());
+        await DashboardFixture.ScreenshotAsync(page, "predict-batch");
+
+        // A file that is not what the page expects: the problem, not a half-drawn table.
+        await page.SetInputFilesAsync("#batch-file", new FilePayload
+        {
+            Name = "bad.json", MimeType = "application/json", Buffer = "{\"sessions\": 3}"u8.ToArray(),
+        });
+        await page.Locator("#batch-error", new() { HasText = "bad.json: expected" }).WaitForAsync();
+        Assert.Equal(0, await rows.CountAsync());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Runs_list_shows_metrics_and_duration_and_filters_and_sorts()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/#runs");
+        var rows = page.Locator("#runs-list tbody tr");
+        await rows.First.WaitForAsync();
+        Assert.Equal(2, await rows.CountAsync());
+        // Test metric columns and the duration of the completed run.
+        Assert.Equal(1, await page.Locator("#runs-list thead button[data-sort='metric:accuracy']").CountAsync());
+        var completed = page.Locator($"#runs-list tr[data-run='{ui.CompletedRun}']");
+        Assert.Matches(@"\d+(\.\d)? s", await completed.Locator("td").Nth(6).InnerTextAsync());
+
+        // Newest first by default: the failed run was started second. Sorting by Created again flips it.
+        Assert.Equal(ui.FailedRun, await rows.First.GetAttributeAsync("data-run"));
+        await page.Locator("button[data-sort='created_at']").ClickAsync();
+        Assert.Equal(ui.CompletedRun, await rows.First.GetAttributeAsync("data-run"));
+
+        await page.SelectOptionAsync("#filter-status", "failed");
+        Assert.Equal(1, await rows.CountAsync());
+        Assert.Equal(ui.FailedRun, await rows.First.GetAttributeAsync("data-run"));
+        await page.SelectOptionAsync("#filter-status", "");
+        await page.SelectOptionAsync("#filter-task", "churn");
+        Assert.Contains("No run matches", await page.Locator("#runs-table").InnerTextAsync());
+        await page.SelectOptionAsync("#filter-task", "");
+        await DashboardFixture.ScreenshotAsync(page, "runs");
+
+        // Keyboard: the run link is reachable and opens the run.
+        await completed.Locator("a").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync($"**/#run/{ui.CompletedRun}");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Run_detail_draws_training_curves_and_shows_plots_metrics_data_and_config()
+    {
+        var page = await ui.NewPageAsync();
+        ui.ConsoleErrors.Clear();
+        await page.GotoAsync($"/#run/{ui.CompletedRun}");
+
+        var charts = page.Locator("svg[data-trial]");
+        await charts.First.WaitForAsync();
+        Assert.Equal(ui.Trials.Count, await charts.CountAsync());
+        // Each chart has its loss curves and the validation metric, with the best epoch marked where it is.
+        foreach (var series in new[] { "train_loss", "val_loss", "val_accuracy" })
+            Assert.Equal(ui.Trials.Count, await page.Locator($"svg[data-trial] polyline[data-series='{series}']").CountAsync());
+        Assert.Equal($"{CurvesTrialRunner.BestEpoch}", await page.Locator(".best-epoch").First.GetAttributeAsync("data-epoch"));
+
+        // Test metrics beside the baselines, the best of each column highlighted.
+        var result = page.Locator("#result-metrics");
+        Assert.Contains("majority", await result.InnerTextAsync());
+        Assert.True(await result.Locator("td.best").CountAsync() >= 1);
+
+        // Stored plots: the PNG and the trials' SVGs, loaded through the keyed artifacts route.
+        await page.WaitForFunctionAsync(
+            "() => { const imgs = [...document.querySelectorAll('#plots img')]; return imgs.length >= 3 && imgs.every(i => i.complete && i.naturalWidth > 0); }");
+        Assert.Equal(1, await page.Locator("#plots img[data-artifact='evaluation/plots/confusion_matrix.png']").CountAsync());
+
+        var data = await page.Locator("#data-summary").InnerTextAsync();
+        Assert.Contains("train 210, validation 45, test 45", data);
+        Assert.Contains("grid_search_params", await page.Locator("#model-config").InnerTextAsync());
+        Assert.Matches(@"Duration\s+\d+(\.\d)? s", await page.Locator(".kv").First.InnerTextAsync());
+        await DashboardFixture.ScreenshotAsync(page, "run");
+        Assert.Empty(ui.ConsoleErrors);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Compare_sets_trials_side_by_side_marks_differences_and_plots_a_parameter_against_a_metric()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync($"/#run/{ui.CompletedRun}");
+        await page.Locator("#compare-trials").ClickAsync();
+        await page.WaitForURLAsync("**/#compare/**");
+
+        var parameters = page.Locator("#compare-params");
+        await parameters.WaitForAsync();
+        Assert.Equal(ui.Trials.Count + 1, await parameters.Locator("thead th").CountAsync());
+        Assert.Equal(1, await parameters.Locator("tr.diff[data-param='num_layers']").CountAsync());
+        Assert.Contains("accuracy", await page.Locator("#compare-metrics").InnerTextAsync());
+        Assert.Equal(1, await page.Locator("#compare-metrics td.best").CountAsync());
+        Assert.Equal(ui.Trials.Count, await page.Locator("#scatter .point").CountAsync());
+        Assert.Equal("num_layers", await page.Locator("#scatter-x").InputValueAsync());
+        await DashboardFixture.ScreenshotAsync(page, "compare");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_stage_change_needs_confirmation_and_the_version_links_its_run()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/#models");
+        var row = page.Locator($"tr[data-model='next-event/{ui.ProductionVersion}']");
+        await row.WaitForAsync();
+        Assert.Contains("Production", await row.Locator(".badge").First.InnerTextAsync());
+        Assert.Contains("champion", await row.InnerTextAsync());
+        Assert.Equal($"#run/{ui.CompletedRun}", await row.Locator("a").GetAttributeAsync("href"));
+
+        // Declined: nothing changes.
+        string? asked = null;
+        void Dismiss(object? _, IDialog dialog) { asked = dialog.Message; _ = dialog.DismissAsync(); }
+        page.Dialog += Dismiss;
+        await row.Locator("button[data-stage='Staging']").ClickAsync();
+        Assert.Contains("from Production to Staging", asked);
+        Assert.Equal("Production", await StageAsync());
+        page.Dialog -= Dismiss;
+
+        // Accepted: the registry changes, and the page says so; then back to production.
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await row.Locator("button[data-stage='Staging']").ClickAsync();
+        await page.Locator("#models-notice", new() { HasText = "is now Staging" }).WaitForAsync();
+        Assert.Equal("Staging", await StageAsync());
+        await DashboardFixture.ScreenshotAsync(page, "models-staged");
+        await row.Locator("button[data-stage='Production']").ClickAsync();
+        await page.Locator("#models-notice", new() { HasText = "is now Production" }).WaitForAsync();
+        Assert.Equal("Production", await StageAsync());
+        await DashboardFixture.ScreenshotAsync(page, "models");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Errors_say_what_is_wrong_no_key_unknown_run_failed_run()
+    {
+        var page = await ui.NewPageAsync(withKey: false);
+        await page.GotoAsync("/#runs");
+        await page.Locator("#runs-error", new() { HasText = "x-api-key" }).WaitForAsync();
+        Assert.StartsWith("401", await page.Locator("#runs-error").InnerTextAsync());
+        await DashboardFixture.ScreenshotAsync(page, "error-no-key");
+
+        // Typing the key in loads the view.
+        await page.FillAsync("#api-key", ServerHarness.Key);
+        await page.Locator("#api-key").DispatchEventAsync("change");
+        await page.Locator("#runs-list").WaitForAsync();
+        Assert.Equal("", await page.Locator("#runs-error").InnerTextAsync());
+
+        await page.GotoAsync("/#run/no-such-run");
+        await page.Locator("#run-error", new() { HasText = "No training run 'no-such-run'" }).WaitForAsync();
+        await DashboardFixture.ScreenshotAsync(page, "error-unknown-run");
+
+        await page.GotoAsync($"/#run/{ui.FailedRun}");
+        var failure = page.Locator("#run-failure");
+        await failure.WaitForAsync();
+        Assert.Contains("Unknown test source", await failure.InnerTextAsync());
+        Assert.Contains("failed", await page.Locator("#run-detail .badge").First.InnerTextAsync());
+        await DashboardFixture.ScreenshotAsync(page, "error-failed-run");
+        await page.Context.CloseAsync();
+    }
+
+    [Theory]
+    [InlineData("predict", "/?events=session_start,page_view,view_item,add_to_cart,begin_checkout,mystery_event", ".heatmap")]
+    [InlineData("models", "/#models", "tr[data-model]")]
+    [InlineData("runs", "/#runs", "#runs-list")]
+    [InlineData("run", "/#run/{run}", "svg[data-trial]")]
+    [InlineData("compare", "/#compare/{run}", "#scatter svg")]
+    public async Task At_360_px_wide_no_view_overflows_sideways(string view, string url, string ready)
+    {
+        var page = await ui.NewPageAsync(width: 360, height: 740);
+        await page.GotoAsync(url.Replace("{run}", ui.CompletedRun));
+        await page.Locator(ready).First.WaitForAsync();
+        var overflow = await page.EvaluateAsync<JsonElement>(
+            "() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })");
+        Assert.True(overflow.GetProperty("scroll").GetInt32() <= overflow.GetProperty("width").GetInt32(),
+            $"{view}: the page is {overflow.GetProperty("scroll")} px wide in a {overflow.GetProperty("width")} px viewport");
+        // The header's key field and the predict button stay inside the viewport.
+        foreach (var selector in new[] { "#api-key", "#predict-button" })
+        {
+            var box = await page.Locator(selector).BoundingBoxAsync();
+            if (box is null) continue; // not on this view
+            Assert.True(box.X >= 0 && box.X + box.Width <= 360, $"{view}: {selector} spills out ({box.X} + {box.Width})");
+        }
+        await DashboardFixture.ScreenshotAsync(page, "narrow-" + view);
+        await page.Context.CloseAsync();
+    }
+
+    private async Task<string?> StageAsync()
+    {
+        using var response = await ui.Server.Http.SendAsync(ServerHarness.Get("api/models"));
+        var models = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return models.GetProperty("models").EnumerateArray()
+            .Single(m => m.GetProperty("version").GetInt32() == ui.ProductionVersion).GetProperty("stage").GetString();
+    }
+}
