@@ -66,10 +66,10 @@ public static class ApiRoutes
             {
                 var http = pages.HttpContext;
                 var status = http.Response.StatusCode;
-                var target = $"{http.Request.Method} {http.Request.Path}";
                 var detail = status switch
                 {
-                    StatusCodes.Status404NotFound => $"No route for {target}.",
+                    // The path is not echoed: it may be a probe (../, a file name) that a client would log as found.
+                    StatusCodes.Status404NotFound => $"No route for {http.Request.Method} at this path; the API's routes are under /api/.",
                     StatusCodes.Status405MethodNotAllowed =>
                         $"{http.Request.Method} is not allowed on {http.Request.Path}; allowed: {http.Response.Headers.Allow}.",
                     _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) + ".",
