@@ -151,7 +151,7 @@ internal static class ModelingBench
     {
         var source = EventSources.Open(data, EventSourceOptions.FromEnvironment());
         var clock = Stopwatch.StartNew();
-        var events = source.ReadTableAsync(null, CancellationToken.None).GetAwaiter().GetResult();
+        var events = source.ReadTableAsync().GetAwaiter().GetResult();
         Console.Error.WriteLine($"read {source.Description} in {clock.Elapsed.TotalSeconds:0.0} s");
         return events;
     }

@@ -210,7 +210,7 @@ internal static class ProfileCommand
     }
 
     /// <summary>Share of values in each [min, max] bin (values past the last bin count in it); empty bins dropped.</summary>
-    private static ProfileBin[] Histogram(IReadOnlyCollection<double> values, (double Min, double Max)[] bins)
+    private static ProfileBin[] Histogram(List<double> values, (double Min, double Max)[] bins)
     {
         var counts = new double[bins.Length];
         foreach (var value in values)

@@ -157,9 +157,11 @@ internal static class ServeBench
 
         /// <summary>One trial at a time (the engine dispatches them all at once), timed once it holds the gate, so
         /// the wall time is prepare + Σ trials + evaluate + the orchestration's own cost.</summary>
-        private sealed class Runner(TimedPlugins timer, ITrialRunner inner) : ITrialRunner
+        private sealed class Runner(TimedPlugins timer, ITrialRunner inner) : ITrialRunner, IDisposable
         {
             private readonly SemaphoreSlim _gate = new(1, 1);
+
+            public void Dispose() => _gate.Dispose();
 
             public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
             {

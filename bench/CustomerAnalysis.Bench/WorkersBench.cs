@@ -42,7 +42,7 @@ internal static class WorkersBench
             Console.WriteLine($"data: ~{events:N0} synthetic events; {trials} trials x {epochs} epochs; {Environment.ProcessorCount} cores");
 
             var config = NnConfig.Parse(model.ToJsonString());
-            var table = await EventSources.Open(data, EventSourceOptions.FromEnvironment()).ReadTableAsync(null, CancellationToken.None);
+            var table = await EventSources.Open(data, EventSourceOptions.FromEnvironment()).ReadTableAsync();
             var prepared = DatasetPreparer.Prepare(table, PredictionTask.Events, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
             var clock = Stopwatch.StartNew();
             GridSearch.Run(prepared, config, PredictionScoring.ValidationMetricFor(config), new GridSearchRun());

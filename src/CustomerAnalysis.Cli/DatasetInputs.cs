@@ -17,7 +17,7 @@ public static class DatasetInputs
             return await PrepareShardedAsync(source, task, options, protocol, shards, cancellationToken);
         var events = await CommandLine.WithProgressAsync($"Reading {source.Description}", report =>
             source.ReadTableAsync(new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows ({Path.GetFileName(p.CurrentSource)})")),
-                cancellationToken));
+                cancellationToken: cancellationToken));
 
         foreach (var rejected in events.Report.FirstRejected)
             Console.Error.WriteLine($"rejected: {rejected.Source} row {rejected.RowNumber}: {rejected.Reason}");
@@ -50,7 +50,7 @@ public static class DatasetInputs
             var shard = new Core.Events.UserShard(k, shards);
             var events = await CommandLine.WithProgressAsync($"Shard {k + 1}/{shards}: reading {source.Description}", report =>
                 source.ReadShardAsync(shard, new Progress<ReadProgress>(p => report($"{p.RowsRead:N0} rows of the shard")),
-                    cancellationToken));
+                    cancellationToken: cancellationToken));
             parts.Add(DatasetPreparer.PrepareShard(events, task, options, protocol, shard));
             Console.Error.WriteLine($"shards done: {k + 1}/{shards}");
         }
@@ -62,7 +62,7 @@ public static class DatasetInputs
         string protocol, CancellationToken cancellationToken)
     {
         if (Directory.Exists(data) && File.Exists(Path.Combine(data, PreparedDatasetFiles.ManifestFileName)))
-            return await PreparedDatasetFiles.ReadAsync(data);
+            return await PreparedDatasetFiles.ReadAsync(data, cancellationToken);
         return await PrepareAsync(data, task, config, protocol, cancellationToken);
     }
 }

@@ -12,7 +12,7 @@ namespace CustomerAnalysis.Functions;
 public sealed class TrainingFunctions(IServiceProvider services)
 {
     [Function(TrainingOrchestration.Name)]
-    public Task<TrainingResult> Train([OrchestrationTrigger] TaskOrchestrationContext context) =>
+    public static Task<TrainingResult> Train([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new TrainingOrchestration().RunAsync(context, context.GetInput<TrainingInput>()
             ?? throw new InvalidOperationException("The training orchestration was started without input."));
 
@@ -43,7 +43,7 @@ public sealed class TrainingFunctions(IServiceProvider services)
     /// <summary>The completion relay: a trial worker's report becomes the event its orchestration waits for. The
     /// queue is <c>{name_prefix}-trial-done</c>, named by the <c>TrialDoneQueue</c> app setting.</summary>
     [Function("RelayWorkCompletion")]
-    public Task RelayCompletion([QueueTrigger("%TrialDoneQueue%")] string message, [DurableClient] DurableTaskClient client,
+    public static Task RelayCompletion([QueueTrigger("%TrialDoneQueue%")] string message, [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
         CompletionRelay.RelayAsync(client, WorkQueues.ParseCompletion(message), cancellationToken);
 

@@ -10,7 +10,7 @@ namespace CustomerAnalysis.Functions;
 public sealed class UiFunction
 {
     [Function("Ui")]
-    public IActionResult Run(
+    public static IActionResult Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "ui")] HttpRequest request) =>
         new HttpResultAction(UiPage.Result());
 }

@@ -46,7 +46,7 @@ public static class EventSourceExtensions
     /// <exception cref="InvalidInputException">Not one event could be kept: the source is empty, or every row was
     /// rejected (not a GA4 export, or the wrong columns). Training on nothing is never what was meant.</exception>
     public static async Task<EventTable> ReadTableAsync(this IEventSource source, IProgress<ReadProgress>? progress = null,
-        CancellationToken cancellationToken = default, int every = 100_000)
+        int every = 100_000, CancellationToken cancellationToken = default)
     {
         var table = await ReadAllRowsAsync(source, UserShard.Whole, progress, every, cancellationToken).ConfigureAwait(false);
         if (table.Count == 0) throw new InvalidInputException(NothingReadMessage(source.Description, table.Report));
@@ -78,7 +78,7 @@ public static class EventSourceExtensions
     /// only the shard's are kept, so memory is bounded by the shard, not by the export). <paramref name="progress"/>
     /// counts the shard's rows. A shard may hold no events (few users, many shards): that is not an error here.</summary>
     public static Task<EventTable> ReadShardAsync(this IEventSource source, UserShard shard,
-        IProgress<ReadProgress>? progress = null, CancellationToken cancellationToken = default, int every = 100_000) =>
+        IProgress<ReadProgress>? progress = null, int every = 100_000, CancellationToken cancellationToken = default) =>
         !shard.IsWhole && source is IShardableEventSource shardable
             ? ReadAllRowsAsync(shardable.ForShard(shard), UserShard.Whole, progress, every, cancellationToken)
             : ReadAllRowsAsync(source, shard, progress, every, cancellationToken);

@@ -100,7 +100,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         var body = new MemoryStream();
         context.Response.Body = body;
 
-        var result = new UiFunction().Run(context.Request);
+        var result = UiFunction.Run(context.Request);
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor()));
 
         Assert.Equal(200, context.Response.StatusCode);

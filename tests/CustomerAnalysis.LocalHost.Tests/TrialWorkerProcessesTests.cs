@@ -104,7 +104,7 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
         }
     }
 
-    private static IEnumerable<JsonElement> Trials(JsonElement status) => status.GetProperty("trials").EnumerateArray();
+    private static JsonElement.ArrayEnumerator Trials(JsonElement status) => status.GetProperty("trials").EnumerateArray();
 
     private static bool Ended(JsonElement status) =>
         status.GetProperty("runtime_status").GetString() is "Completed" or "Failed" or "Terminated";
@@ -182,7 +182,7 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
         await using var _ = host;
         using var __ = http;
         var runId = await StartRunAsync(http);
-        await WaitAsync(http, runId, s => Trials(s).Count(t => t.GetProperty("status").GetString() == "running") >= 1);
+        await WaitAsync(http, runId, s => Trials(s).Any(t => t.GetProperty("status").GetString() == "running"));
 
         using var cancel = await http.PostAsync($"api/training/{runId}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);

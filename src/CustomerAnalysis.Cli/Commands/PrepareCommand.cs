@@ -42,7 +42,7 @@ public static class PrepareCommand
                 throw new Core.InvalidInputException("--out is required (unless --dry-run).");
             var dataset = await DatasetInputs.PrepareAsync(parsed.GetValue(input)!, parsed.GetValue(task),
                 parsed.GetValue(config), parsed.GetValue(protocol)!, cancellationToken, shardCount);
-            await PreparedDatasetFiles.WriteAsync(dataset, parsed.GetValue(output)!.FullName);
+            await PreparedDatasetFiles.WriteAsync(dataset, parsed.GetValue(output)!.FullName, cancellationToken);
 
             if (parsed.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(dataset.Summary));

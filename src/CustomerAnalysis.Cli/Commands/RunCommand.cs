@@ -47,17 +47,17 @@ public static class RunCommand
             var clock = Stopwatch.StartNew();
             var configFile = parsed.GetValue(config)!;
             // The API calls below carry this process's admin key (a random one unless configured).
-            var pipeline = LocalStack.WithSessionAdminKey(
-                LocalStack.LoadConfig(configFile, storage: null, parsed.GetValue(settings)), out _);
+            var pipeline = LocalHosting.WithSessionAdminKey(
+                LocalHosting.LoadConfig(configFile, storage: null, parsed.GetValue(settings)), out _);
             var root = pipeline.RootDirectory;
-            await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, root, cancellationToken);
+            await LocalHosting.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, root, cancellationToken);
             var data = Path.GetFullPath(PipelineConfig.DefaultDataFolder, root);
             await EnsureDefaultDataAsync(data, cancellationToken);
             // Resolved before anything starts, so a bad model config fails fast.
             var inputs = QuickRun.All.Select(run => run.Resolve(pipeline, data)).ToList();
 
             Console.Error.WriteLine($"Starting the local host (Durable engine on Azurite, HTTP API, {pipeline.Workers.Count} trial worker processes)");
-            await using var server = await LocalStack.StartServerAsync(configFile, pipeline, port: 0, retrainingTimer: false, cancellationToken);
+            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, port: 0, retrainingTimer: false, cancellationToken);
             var client = server.Services.GetRequiredService<DurableTaskClient>();
             var launcher = server.Services.GetRequiredService<TrainingLauncher>();
             var runIds = new List<string>();
@@ -111,7 +111,7 @@ public static class RunCommand
     /// <summary>Polls the runs' custom status until all have ended, showing each one's stage, trials and best so far
     /// (a line per change when stderr is redirected, one live line on a terminal).</summary>
     private static Task<IReadOnlyList<OrchestrationMetadata>> FollowAsync(
-        DurableTaskClient client, IReadOnlyList<(QuickRun Run, string RunId)> runs, CancellationToken cancellationToken) =>
+        DurableTaskClient client, List<(QuickRun Run, string RunId)> runs, CancellationToken cancellationToken) =>
         CommandLine.WithProgressAsync("Training", async report =>
         {
             var started = Stopwatch.StartNew();

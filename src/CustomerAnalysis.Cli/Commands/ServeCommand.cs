@@ -28,7 +28,7 @@ public static class ServeCommand
         storage.Validators.Add(result =>
         {
             foreach (var token in result.Tokens)
-                if (LocalStack.ConnectionStringProblem(token.Value) is { } problem)
+                if (LocalHosting.ConnectionStringProblem(token.Value) is { } problem)
                     result.AddError($"--storage is not an Azure Storage connection string: {problem}");
         });
         var config = PipelineConfigOption();
@@ -41,13 +41,13 @@ public static class ServeCommand
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var configFile = parsed.GetValue(config)!;
-            var pipeline = LocalStack.WithSessionAdminKey(
-                LocalStack.LoadConfig(configFile, parsed.GetValue(storage), parsed.GetValue(settings)), out var sessionKey);
+            var pipeline = LocalHosting.WithSessionAdminKey(
+                LocalHosting.LoadConfig(configFile, parsed.GetValue(storage), parsed.GetValue(settings)), out var sessionKey);
             if (sessionKey != null)
                 Console.Error.WriteLine($"Admin key for this session (x-api-key): {sessionKey} " +
                                         "(set api.admin_key in config/pipeline.local.json to keep one)");
-            await LocalStack.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
-            await using var server = await LocalStack.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
+            await LocalHosting.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
+            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address()}api/ and the web UI at {server.Address()} with {pipeline.Workers.Count} trial " +
                                     $"worker processes (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
             await server.WaitForShutdownAsync(cancellationToken);

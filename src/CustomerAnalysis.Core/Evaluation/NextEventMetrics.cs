@@ -124,7 +124,7 @@ public static class NextEventMetrics
         return result;
     }
 
-    private static ConfusionMatrix Confusion(int[] labels, int[] predicted, IReadOnlyList<ClassMetrics> classes)
+    private static ConfusionMatrix Confusion(int[] labels, int[] predicted, List<ClassMetrics> classes)
     {
         var position = new Dictionary<int, int>();
         for (var i = 0; i < classes.Count; i++) position[classes[i].ClassId] = i;
@@ -145,7 +145,7 @@ public static class NextEventMetrics
         if (labels.Length == 0)
             throw new ArgumentException("No examples to score.", nameof(labels));
         if (classCount < 1)
-            throw new ArgumentException("No classes: classNames is empty.", "classNames");
+            throw new ArgumentException("No classes: classNames is empty.", nameof(classCount));
         if (scores.Length != (long)labels.Length * classCount)
             throw new ArgumentException(
                 $"{scores.Length} scores for {labels.Length} examples × {classCount} classes " +

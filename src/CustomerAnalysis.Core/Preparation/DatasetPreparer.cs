@@ -503,7 +503,7 @@ public static class DatasetPreparer
     }
 
     /// <summary>Name → count, most frequent first (ties by name), leaving out zeros.</summary>
-    private static Dictionary<string, long> NameCounts(IReadOnlyList<string> names, long[] countByName) =>
+    private static Dictionary<string, long> NameCounts(List<string> names, long[] countByName) =>
         Enumerable.Range(0, countByName.Length)
             .Where(n => countByName[n] > 0)
             .OrderByDescending(n => countByName[n])

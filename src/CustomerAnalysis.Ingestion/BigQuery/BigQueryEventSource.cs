@@ -30,7 +30,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     /// <summary>The users this source reads; null for all (the flat, globally ordered query).</summary>
     public UserShard? Shard { get; } = shard is { IsWhole: true } ? null : shard;
 
-    public IEventSource ForShard(UserShard userShard) => new BigQueryEventSource(Range, options, userShard);
+    public IEventSource ForShard(UserShard shard) => new BigQueryEventSource(Range, options, shard);
 
     /// <summary>The sharded query: the shard's users, one row per user, only the needed columns, each user's events
     /// sorted by table suffix, then the product's event order, then name (deterministic source order within a user,

@@ -231,7 +231,7 @@ internal static class ColumnScanner
             var destination = Rent(ref buffer, count);
             if (maxLevel == 0)
             {
-                destination.Fill(0); // not stored: every slot is at level 0
+                destination.Clear(); // not stored: every slot is at level 0
                 return destination;
             }
             var length = page.Length - position;

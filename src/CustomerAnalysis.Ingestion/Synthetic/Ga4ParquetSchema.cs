@@ -43,9 +43,9 @@ internal static class Ga4ParquetSchema
             Str("item_list_name"), Str("item_list_index"), Str("promotion_id"), Str("promotion_name"),
             Str("creative_name"), Str("creative_slot")));
 
-    private static DataField Str(string name) => new DataField<string>(name, nullable: true);
-    private static DataField Long(string name) => new DataField<long?>(name);
-    private static DataField Dbl(string name) => new DataField<double?>(name);
+    private static DataField<string> Str(string name) => new(name, nullable: true);
+    private static DataField<long?> Long(string name) => new(name);
+    private static DataField<double?> Dbl(string name) => new(name);
 
     private static ListField RequiredList(string name, params Field[] elementFields) =>
         Required(new ListField(name, Required(new StructField("element", elementFields))));

@@ -15,6 +15,8 @@ namespace CustomerAnalysis.Modeling.Experiments;
 /// </summary>
 public static class ExperimentArtifacts
 {
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     public const string CheckpointName = "model.ckpt";
     public const string MetricsName = "metrics.json";
     public const string ConfusionMatrixName = "plots/confusion_matrix.png";
@@ -138,7 +140,7 @@ public static class ExperimentArtifacts
         var export = AttentionCollector.Collect(checkpoint, test, "test");
         var analysis = CumulativeAttentionAnalysis.Analyze(export, checkpoint.Config.Pipeline.AttentionThreshold);
         using (var stream = sink.Create(AttentionExportName)) JsonSerializer.Serialize(stream, export);
-        using (var stream = sink.Create(AttentionAnalysisName)) JsonSerializer.Serialize(stream, analysis, new JsonSerializerOptions { WriteIndented = true });
+        using (var stream = sink.Create(AttentionAnalysisName)) JsonSerializer.Serialize(stream, analysis, IndentedJson);
 
         // A few sequences long enough to show where attention goes, spread over the split.
         var rows = export.Heads.SelectMany(batch => batch.BatchInputs.Zip(batch.AttentionWeights)).ToArray();

@@ -27,8 +27,8 @@ public sealed record GridSearchRun(
     int Cores = 0,
     Action<TrialSpec, EpochRecord>? OnEpoch = null,
     Action<TrialResult>? OnTrialCompleted = null,
-    CancellationToken Cancellation = default,
-    Action<FailedTrial>? OnTrialFailed = null);
+    Action<FailedTrial>? OnTrialFailed = null,
+    CancellationToken Cancellation = default);
 
 /// <summary>
 /// Trains every configuration of <c>grid_search_params</c> (their cartesian product), several at once on dedicated

@@ -14,7 +14,7 @@ internal static partial class NativeMemory
     public static void Trim()
     {
         if (!OperatingSystem.IsLinux()) return;
-        try { MallocTrim(0); }
+        try { _ = MallocTrim(0); } // 1 if memory was released, 0 if none could be: either is fine
         catch (EntryPointNotFoundException) { } // Not glibc (e.g. musl): nothing to trim.
         catch (DllNotFoundException) { }
     }

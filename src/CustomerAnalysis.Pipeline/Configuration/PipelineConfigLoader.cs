@@ -177,7 +177,7 @@ public static class PipelineConfigLoader
             : null;
     }
 
-    private static JsonNode? Scalar(string? value, Type type, string key)
+    private static JsonValue? Scalar(string? value, Type type, string key)
     {
         if (value == null) return null;
         if (type == typeof(string) || type == typeof(Uri) || type == typeof(TimeSpan) || type.IsEnum) return JsonValue.Create(value);

@@ -16,7 +16,7 @@ public sealed class ExportDatasetPreparer : IDatasetPreparer, IShardPreparer
         UserShard shard, CancellationToken cancellationToken)
     {
         var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment())
-            .ReadShardAsync(shard, progress: null, cancellationToken);
+            .ReadShardAsync(shard, progress: null, cancellationToken: cancellationToken);
         return DatasetPreparer.PrepareShard(events, task, options, DatasetPreparer.DefaultProtocol, shard);
     }
 
@@ -24,7 +24,7 @@ public sealed class ExportDatasetPreparer : IDatasetPreparer, IShardPreparer
         CancellationToken cancellationToken)
     {
         var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment())
-            .ReadTableAsync(progress: null, cancellationToken);
+            .ReadTableAsync(progress: null, cancellationToken: cancellationToken);
         return DatasetPreparer.Prepare(events, task, options, DatasetPreparer.DefaultProtocol);
     }
 

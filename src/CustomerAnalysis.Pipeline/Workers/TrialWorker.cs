@@ -94,7 +94,7 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
 
     private async Task HandleAsync(QueueMessage message, CancellationToken stoppingToken)
     {
-        var lease = new Lease(queues, message, options.Lease);
+        using var lease = new Lease(queues, message, options.Lease);
         WorkItem item;
         try
         {
@@ -144,7 +144,7 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
             Worker = options.Name,
         };
         await runs.UpsertTrialAsync(running, stoppingToken);
-        var outcome = await WorkAsync(input.RunId, lease, stoppingToken, token => executor.TrainAsync(input, running, token));
+        var outcome = await WorkAsync(input.RunId, lease, token => executor.TrainAsync(input, running, token), stoppingToken);
         switch (outcome)
         {
             case { Result: { } result }:
@@ -184,7 +184,7 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
                 RunId = work.RunId, WorkId = WorkEvents.EvaluationId, Succeeded = false,
                 Error = $"the evaluation was delivered {attempt - 1} times without finishing",
             };
-        var outcome = await WorkAsync(work.RunId, lease, stoppingToken, token => executor.EvaluateAsync(work, token));
+        var outcome = await WorkAsync(work.RunId, lease, token => executor.EvaluateAsync(work, token), stoppingToken);
         if (outcome.Result is { } result)
             return new WorkCompletion { RunId = work.RunId, WorkId = WorkEvents.EvaluationId, Succeeded = true, Evaluation = result };
         if (outcome.Cancelled)
@@ -202,8 +202,8 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
 
     /// <summary>Runs <paramref name="work"/> while renewing the lease, watching the run for cancellation and
     /// enforcing the timeout.</summary>
-    private async Task<Outcome<T>> WorkAsync<T>(string runId, Lease lease, CancellationToken stoppingToken,
-        Func<CancellationToken, Task<T>> work) where T : class
+    private async Task<Outcome<T>> WorkAsync<T>(string runId, Lease lease, Func<CancellationToken, Task<T>> work,
+        CancellationToken stoppingToken) where T : class
     {
         using var cancelled = new CancellationTokenSource();
         using var timeout = new CancellationTokenSource(options.TrialTimeout, clock);
@@ -296,8 +296,10 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>A taken message's pop receipt, which each renewal replaces.</summary>
-    private sealed class Lease(WorkQueues queues, QueueMessage message, TimeSpan duration)
+    private sealed class Lease(WorkQueues queues, QueueMessage message, TimeSpan duration) : IDisposable
     {
+        public void Dispose() => _gate.Dispose();
+
         private string _receipt = message.PopReceipt;
         private readonly SemaphoreSlim _gate = new(1, 1);
 

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Builder;
 namespace CustomerAnalysis.Cli;
 
 /// <summary>What <c>ca serve</c> and <c>ca run</c> share: the pipeline config, Azurite, the local server.</summary>
-public static class LocalStack
+public static class LocalHosting
 {
     /// <summary>The pipeline config with its layers (config/pipeline.local.json, CA__ environment variables), then
     /// <paramref name="settings"/> (<c>--set section:key=value</c>) and the storage connection when one is given.</summary>
