@@ -32,7 +32,11 @@ public static class LocalPipelineHost
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (loggerFactory != null) builder.Services.AddSingleton(loggerFactory);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, options.Port);
+            RequestHeadLimits.ConfigureKestrel(kestrel.Limits);
+        });
         builder.Services.AddProblemDetails();
         builder.Services
             .AddCustomerAnalysisPipeline(config)
@@ -43,6 +47,7 @@ public static class LocalPipelineHost
         configureServices(builder.Services);
 
         var web = builder.Build();
+        web.UseCustomerAnalysisProblems();
         web.MapCustomerAnalysisApi().MapCustomerAnalysisUi();
         await web.StartAsync(cancellationToken);
         return web;

@@ -153,8 +153,20 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
         var result = done.GetProperty("result");
         Assert.Equal(4, result.GetProperty("trials_succeeded").GetInt32());
         Assert.Equal(4, result.GetProperty("trials_failed").GetInt32());
-        // The evaluation ran on a worker too, and the promoted model answers.
+        // The evaluation ran on a worker too, and the model answers once in production (this short training may end
+        // below a baseline: then it is held back and put in production by hand with force).
         Assert.True(result.GetProperty("test").GetProperty("accuracy").GetDouble() > 0);
+        if (!result.GetProperty("promoted").GetBoolean())
+        {
+            Assert.Contains("baseline", result.GetProperty("promotion_reason").GetString());
+            using var force = new HttpRequestMessage(HttpMethod.Post,
+                $"api/models/{result.GetProperty("model_name").GetString()}/versions/{result.GetProperty("model_version").GetInt32()}/stage")
+            {
+                Content = new StringContent("""{"stage": "Production", "force": true}""", Encoding.UTF8, "application/json"),
+            };
+            using var forced = await http.SendAsync(force);
+            Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+        }
         using var predict = await http.PostAsync("api/predict/next-event",
             new StringContent("""{"events": ["session_start", "page_view"]}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, predict.StatusCode);

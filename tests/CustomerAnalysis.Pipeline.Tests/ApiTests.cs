@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline.Hosting;
+using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,6 +58,67 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
     }
 
+    [Fact]
+    public async Task A_model_held_back_by_a_baseline_is_promoted_by_hand_only_with_force()
+    {
+        await using var server = await SharedServer();
+        var name = AzuriteFixture.UniqueName("held");
+        // num_layers 1 trains the lookup double's blind table: no better than the majority baseline.
+        var status = await server.TrainAsync("""{"source": "synthetic:300", "task": "events", "name": """ + $"\"{name}\"" +
+            """, "overrides": {"grid": {"num_layers": [1]}}}""");
+        var result = status.GetProperty("result");
+        Assert.False(result.GetProperty("promoted").GetBoolean());
+        Assert.Contains("does not beat the majority baseline", result.GetProperty("promotion_reason").GetString());
+        var version = result.GetProperty("model_version").GetInt32();
+        var stage = $"api/models/{name}/versions/{version}/stage";
+
+        using var refused = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage, """{"stage": "Production"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("held back", problem.GetProperty("detail").GetString());
+        Assert.Contains("\"force\": true", problem.GetProperty("detail").GetString());
+        using var wrongForce = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
+            """{"stage": "Production", "force": "yes"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, wrongForce.StatusCode);
+
+        using var forced = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
+            """{"stage": "Production", "force": true}"""));
+        Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+        var promoted = await forced.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Production", promoted.GetProperty("stage").GetString());
+        Assert.Contains("does not beat", promoted.GetProperty("held_back").GetString()); // still says why it was held
+    }
+
+    [Fact]
+    public async Task Updates_delivered_again_after_the_last_never_move_a_run_back()
+    {
+        await using var server = await SharedServer();
+        var name = AzuriteFixture.UniqueName("stale");
+        var status = await server.TrainAsync("""{"source": "synthetic:300", "task": "events", "name": """ + $"\"{name}\"}}");
+        var runId = status.GetProperty("run").GetProperty("run_id").GetString()!;
+        Assert.Equal("completed", status.GetProperty("run").GetProperty("status").GetString());
+
+        // The updates the orchestration sent before its last, delivered again after it (activities run at least once;
+        // a host killed mid-run replays them): prepare's, the stage updates, and a failure that lost the race.
+        var prepare = ActivatorUtilities.CreateInstance<PrepareDatasetActivity>(server.Services);
+        await prepare.RunAsync(null!, new PrepareInput(runId, "synthetic:300", Core.Preparation.PredictionTask.Events,
+            Core.Preparation.PrepareOptions.Default));
+        var update = ActivatorUtilities.CreateInstance<UpdateRunActivity>(server.Services);
+        foreach (var stage in new[] { TrainingStages.Train, TrainingStages.Evaluate, TrainingStages.Prepare })
+            await update.RunAsync(null!, new RunUpdate(runId, RunStatus.Running, stage, null, null, null, null, null));
+        await update.RunAsync(null!, new RunUpdate(runId, RunStatus.Failed, TrainingStages.Failed, null, null, null, null, "late"));
+
+        using var own = await server.Http.SendAsync(ServerHarness.Get($"api/training/{runId}"));
+        var run = (await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run");
+        Assert.Equal(("completed", "done"), (run.GetProperty("status").GetString(), run.GetProperty("stage").GetString()));
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("error").ValueKind);
+        Assert.Equal(status.GetProperty("run").GetRawText(), run.GetRawText()); // not a field changed
+        using var list = await server.Http.SendAsync(ServerHarness.Get("api/runs"));
+        var listed = (await list.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runs").EnumerateArray()
+            .Single(r => r.GetProperty("run_id").GetString() == runId);
+        Assert.Equal(run.GetRawText(), listed.GetRawText()); // the runs list and the run's own status agree
+    }
+
     public static TheoryData<string, string, string, bool, string, int, string> BadRequests => new()
     {
         // method, path, body, with key, content type, expected status, expected words in the detail
@@ -100,6 +162,48 @@ public sealed class ApiTests(AzuriteFixture azurite)
         { "POST", "api/predict/churn", """{"users": []}""", false, "application/json", 400, "'users' is empty" },
         { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "text/csv", 415, "application/json" },
         { "POST", "api/predict/churn", """{"events": ["a"]}""", false, "application/json", 404, "No production model 'churn'" },
+        // Text that cannot be decoded: a lone UTF-16 surrogate escape, in any string or key of any route.
+        { "POST", "api/predict/next-event", """{"events": ["\ud800"]}""", false, "application/json", 400, "'events[0]' is not valid text: it holds a lone UTF-16 surrogate" },
+        { "POST", "api/predict/next-event", """{"sessions": [["a", {"name": "x\udc00"}]]}""", false, "application/json", 400, "'sessions[0][1].name' is not valid text" },
+        { "POST", "api/predict/next-event", """{"events": [{"name": "a", "timestamp": "\ud800"}]}""", false, "application/json", 400, "'events[0].timestamp' is not valid text" },
+        { "POST", "api/predict/churn", """{"users": [["a"], ["\udbff"]]}""", false, "application/json", 400, "'users[1][0]' is not valid text" },
+        { "POST", "api/predict/churn", """{"events": ["a"], "\ud800": 1}""", false, "application/json", 400, "A key in the body is not valid text" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": {"model_training_params.num_epochs": "\ud800"}}}""", true, "application/json", 400, "'overrides.config.model_training_params.num_epochs' is not valid text" },
+        { "POST", "api/training", """{"source": "\udfff", "task": "events"}""", true, "application/json", 400, "'source' is not valid text" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "\ud800"}""", true, "application/json", 400, "'stage' is not valid text" },
+        // 'top' of every wrong type.
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": "3"}""", false, "application/json", 400, "'top' must be an integer from 1 to 50 (got a string)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": "NaN"}""", false, "application/json", 400, "'top' must be an integer from 1 to 50 (got a string)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": true}""", false, "application/json", 400, "(got a boolean)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": null}""", false, "application/json", 400, "(got null)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": {}}""", false, "application/json", 400, "(got an object)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": 2.5}""", false, "application/json", 400, "(got 2.5)" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": 1e400}""", false, "application/json", 400, "'top' must be an integer" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "top": NaN}""", false, "application/json", 400, "not valid JSON (line 1, byte 26)" },
+        // Wrong JSON types, unknown and repeated fields: named in the API's words, never a .NET type.
+        { "POST", "api/training", """{"source": "x", "task": 5}""", true, "application/json", 400, "'task' has the wrong type: expected a string, got a number" },
+        { "POST", "api/training", """{"source": null, "task": "events"}""", true, "application/json", 400, "'source' has the wrong type: expected a string, got null" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "model": true}""", true, "application/json", 400, "'model' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "name": ["a"]}""", true, "application/json", 400, "'name' has the wrong type: expected a string, got an array" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": "epochs=3"}""", true, "application/json", 400, "'overrides' has the wrong type: expected an object, got a string" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"config": []}}""", true, "application/json", 400, "'overrides.config' has the wrong type: expected an object, got an array" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"grid": 1}}""", true, "application/json", 400, "'overrides.grid' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"prepare": null}}""", true, "application/json", 400, "'overrides.prepare' has the wrong type" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "overrides": {"gird": {}}}""", true, "application/json", 400, "Unknown field 'overrides.gird'" },
+        { "POST", "api/training", """{"source": "x", "task": "events", "sorce": "y"}""", true, "application/json", 400, "Unknown field 'sorce'" },
+        { "POST", "api/training", """{"source": "x", "source": "y", "task": "events"}""", true, "application/json", 400, "'source' is given twice" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": 1}""", true, "application/json", 400, "'stage' has the wrong type: expected a string, got a number" },
+        { "POST", "api/predict/next-event", """{"events": ["a"], "sessions": [["b"]]}""", false, "application/json", 400, "both 'events' and 'sessions'" },
+        { "POST", "api/predict/next-event", """{"events": [{"name": "a", "time": "x"}]}""", false, "application/json", 400, "Unknown field 'events[0].time'" },
+        { "POST", "api/predict/next-event", """{"events": "page_view"}""", false, "application/json", 400, "'events' must be an array of events (got a string)" },
+        { "POST", "api/predict/churn", """{"users": {"a": ["b"]}}""", false, "application/json", 400, "'users' must be an array of arrays of events (got an object)" },
+        { "POST", "api/predict/churn", """{"users": [["a"]], "threshold": 0.2}""", false, "application/json", 400, "Unknown field 'threshold'" },
+        { "POST", "api/training", "\"source\"", true, "application/json", 400, "Body must be a JSON object (got a string)" },
+        // Only JSON, and only in UTF-8.
+        { "POST", "api/predict/next-event", """{"events": ["a"]}""", false, "text/plain", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "application/x-www-form-urlencoded", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "text/plain+json", 415, "application/json" },
+        { "POST", "api/training", """{"source": "x", "task": "events"}""", true, "application/json; charset=iso-8859-1", 415, "charset must be utf-8" },
     };
 
     [Theory]
@@ -117,6 +221,180 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains(detail, problem.GetProperty("detail").GetString());
+        AssertDisclosesNothing(problem);
+    }
+
+    /// <summary>A problem names fields and values in the API's words: no .NET type, no server path.</summary>
+    private static void AssertDisclosesNothing(JsonElement problem)
+    {
+        var text = problem.GetRawText();
+        foreach (var secret in new[] { "CustomerAnalysis.", "System.", "JsonObject", LookupModelConfigs.Directory,
+                     Path.GetTempPath(), AppContext.BaseDirectory })
+            Assert.DoesNotContain(secret, text);
+    }
+
+    public static TheoryData<string, string> BadSubmissions => new()
+    {
+        // request (source, task and overrides; {dir} is a folder of test files), expected words in the detail
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [0.01, -1, "x"]}}}""", "grid_search_params.learning_rate[1] = -1" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [0.01, "x"]}}}""", "grid_search_params.learning_rate[1] = \"x\"" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"learning_rate": [null]}}}""", "grid_search_params.learning_rate must be a non-empty array of values" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"grid": {"num_layers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "hidden_size": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "learning_rate": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]}}}""", "more than 1000 combinations" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"config": {"model_training_params.num_epochs": null}}}""", "num_epochs" },
+        { """{"source": "synthetic:50", "task": "events", "overrides": {"config": {"model_training_params.learning_rate": "fast"}}}""", "learning_rate" },
+        // Sources that can never work.
+        { """{"source": "{dir}/missing", "task": "events"}""", "Input not found" },
+        { """{"source": "{dir}/notes.txt", "task": "events"}""", "Unsupported input file" },
+        { """{"source": "{dir}/fake.parquet", "task": "events"}""", "is not a Parquet file" },
+        { """{"source": "{dir}/config.json", "task": "events"}""", "no \"event_name\"" },
+        { """{"source": "{dir}/empty.ndjson", "task": "events"}""", "is empty" },
+        { """{"source": "{dir}/csv.json", "task": "events"}""", "is not JSON" },
+        { """{"source": "{dir}/events_*.parquet", "task": "events"}""", "No export files" },
+        { """{"source": "{dir}/nowhere/*.json", "task": "events"}""", "does not exist" },
+        { """{"source": "{dir}", "task": "events"}""", "config.json has no \"event_name\"" }, // a folder: each export file is checked
+        { """{"source": "bq://project", "task": "events"}""", "Invalid BigQuery URI bq://project: expected project.dataset.table" },
+        { """{"source": "bq://my-project.analytics.events_*", "task": "events"}""", "needs from=yyyymmdd" },
+        { """{"source": "bq://my-project.analytics.events_*?from=20210231&to=20210301", "task": "events"}""", "from" },
+        { """{"source": "blob://", "task": "events"}""", "names no container" },
+        { """{"source": "blob:///prefix", "task": "events"}""", "names no container" },
+        { """{"source": "blob://My_Data/prefix", "task": "events"}""", "'My_Data' is not a valid container name" },
+        { """{"source": "blob://ab/x", "task": "events"}""", "'ab' is not a valid container name" },
+        { """{"source": "blob://a--b/x", "task": "events"}""", "'a--b' is not a valid container name" },
+        { """{"source": "blob://-ab/x", "task": "events"}""", "is not a valid container name" },
+        { """{"source": "file:///data/events.parquet", "task": "events"}""", "Source scheme 'file://' is not read by the pipeline" },
+        { """{"source": "http://example.com/events.json", "task": "events"}""", "Source scheme 'http://'" },
+        { """{"source": "s3://bucket/events", "task": "events"}""", "Source scheme 's3://'" },
+        { """{"source": "{dir}/events.ndjson\u0000.txt", "task": "events"}""", "control character (U+0000)" },
+        { """{"source": "blob://data/a\nb", "task": "events"}""", "control character (U+000A)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSubmissions))]
+    public async Task A_training_request_that_can_never_work_is_refused_at_submit(string body, string detail)
+    {
+        await using var server = await SharedServer();
+        var before = await RunCountAsync(server.Http);
+        using var response = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/training",
+            body.Replace("{dir}", SourceFiles.Value)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var given = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString();
+        Assert.Contains(detail, given);
+        Assert.Equal(before, await RunCountAsync(server.Http)); // nothing was recorded or started
+    }
+
+    [Fact]
+    public void A_GA4_export_passes_the_submit_check()
+    {
+        // The counterpart of the refusals above: the real preparer's check lets real exports through.
+        new ExportDatasetPreparer().CheckSource(Path.Combine(SourceFiles.Value, "events.ndjson"));
+        new ExportDatasetPreparer().CheckSource(Path.Combine(SourceFiles.Value, "*.ndjson"));
+        new ExportDatasetPreparer().CheckSource("bq://my-project.analytics.events_*?from=20210101&to=20210131");
+        TrainingSources.Check("blob://ga4-exports/2021/", new ExportDatasetPreparer());
+        var real = Path.Combine(AzuriteFixture.RepoRoot, "..", "shared", "data", "ga4");
+        if (Directory.Exists(real) && Directory.EnumerateFiles(real, "*.parquet").FirstOrDefault() is { } parquet)
+            new ExportDatasetPreparer().CheckSource(parquet);
+    }
+
+    private static async Task<int> RunCountAsync(HttpClient http)
+    {
+        using var response = await http.SendAsync(ServerHarness.Get("api/runs"));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runs").GetArrayLength();
+    }
+
+    /// <summary>A folder of files that look like exports and are not (and one that is).</summary>
+    private static readonly Lazy<string> SourceFiles = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory("ca-api-sources-").FullName;
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an export");
+        File.WriteAllText(Path.Combine(dir, "fake.parquet"), "this is not parquet at all");
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "rnn"}""");
+        File.WriteAllText(Path.Combine(dir, "empty.ndjson"), "");
+        File.WriteAllText(Path.Combine(dir, "csv.json"), "event_name,user\npage_view,u1\n");
+        File.WriteAllText(Path.Combine(dir, "events.ndjson"),
+            """{"event_date": "20210101", "event_timestamp": "1609459200000000", "event_name": "page_view", "user_pseudo_id": "u1"}""" + "\n");
+        return dir;
+    });
+
+    [Theory]
+    [InlineData("api/predict/next-event", false)]
+    [InlineData("api/predict/churn", false)]
+    [InlineData("api/training", true)]
+    [InlineData("api/models/m/versions/1/stage", true)]
+    public async Task A_body_that_is_not_UTF8_is_a_problem_on_every_route(string path, bool withKey)
+    {
+        await using var server = await SharedServer();
+        // {"events": ["a\xFF"]}: a byte that starts no UTF-8 character, inside a string.
+        byte[] body = [.. "{\"events\": [\"a"u8, 0xFF, .. "\"]}"u8];
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        if (withKey) request.Headers.Add("x-api-key", ServerHarness.Key);
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Body is not valid UTF-8 (at byte 14): JSON must be sent as UTF-8 text.",
+            problem.GetProperty("detail").GetString());
+    }
+
+    public static TheoryData<string, string, int, string> HostAnswers => new()
+    {
+        // method, path, expected status, expected words in the detail
+        { "GET", "api/nothing", 404, "No route for GET at this path" },
+        { "GET", "api/training/../../etc/passwd", 404, "No route for GET at this path" },
+        { "GET", "api/training/..%2F..%2Fetc", 404, "No training run '..%2F..%2Fetc'" },
+        { "GET", "api/training", 405, "GET is not allowed on /api/training; allowed: POST" },
+        { "DELETE", "api/runs", 405, "DELETE is not allowed on /api/runs; allowed: GET" },
+        { "PUT", "api/predict/next-event", 405, "allowed: POST" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostAnswers))]
+    public async Task Answers_of_the_host_itself_are_problems_too(string method, string path, int status, string detail)
+    {
+        await using var server = await SharedServer();
+        using var request = ServerHarness.Get(path);
+        request.Method = new HttpMethod(method);
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_NUL_in_the_path_is_refused_before_any_route()
+    {
+        // Kestrel refuses a request target holding %00 itself (a bare 400, before any middleware could write a
+        // problem); what matters here is that it never reaches a store lookup or a 5xx.
+        await using var server = await SharedServer();
+        foreach (var path in new[] { "api/training/%00", "api/training/a%00b" })
+        {
+            using var response = await server.Http.SendAsync(ServerHarness.Get(path));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
+
+    [Theory]
+    [InlineData(40_000, 1, 431, "request headers are")]   // over the API's limit, under Kestrel's
+    [InlineData(200_000, 1, 431, "request headers are")]  // over Kestrel's default limit too
+    [InlineData(10, 150, 431, "headers; the limit is 100")]
+    [InlineData(0, 0, 414, "request target is")]
+    public async Task Oversized_request_heads_are_problems(int headerBytes, int headerCount, int status, string detail)
+    {
+        await using var server = await SharedServer();
+        using var request = ServerHarness.Get(headerBytes == 0 ? "api/runs?q=" + new string('q', 10_000) : "api/runs");
+        for (var i = 0; i < headerCount; i++)
+            request.Headers.Add($"x-filler-{i}", new string('h', headerBytes));
+        using var response = await server.Http.SendAsync(request);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(detail, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -222,6 +500,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
     private sealed class NoDispose(ServerHarness server) : IAsyncDisposable
     {
         public HttpClient Http => server.Http;
+        public Task<JsonElement> TrainAsync(string body) => server.TrainAsync(body);
         public IServiceProvider Services => server.Server.Services;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

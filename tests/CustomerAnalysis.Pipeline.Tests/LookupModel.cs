@@ -16,11 +16,23 @@ public sealed class SyntheticPreparer : IDatasetPreparer
 {
     public static readonly string[] Events = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"];
 
+    /// <summary>A synthetic source, or any other checked as the real preparer checks it (so the API's submit checks
+    /// can be tested on real paths); only synthetic ones can be prepared.</summary>
+    public void CheckSource(string source)
+    {
+        if (source.StartsWith("synthetic:")) Count(source);
+        else new ExportDatasetPreparer().CheckSource(source);
+    }
+
+    private static int Count(string source) =>
+        source.StartsWith("synthetic:") && int.TryParse(source["synthetic:".Length..], out var count)
+            ? count
+            : throw new Core.InvalidInputException($"Unknown test source '{source}'.");
+
     public Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
         CancellationToken cancellationToken)
     {
-        if (!source.StartsWith("synthetic:") || !int.TryParse(source["synthetic:".Length..], out var count))
-            throw new Core.InvalidInputException($"Unknown test source '{source}'.");
+        var count = Count(source);
         var vocabulary = new Vocabulary([Vocabulary.PadToken, Vocabulary.UnkToken, .. Events]);
         var random = new Random(options.Seed);
         var examples = new List<SequenceExample>();

@@ -63,7 +63,10 @@ public sealed class ServerHarness : IAsyncDisposable
     public static HttpRequestMessage Json(HttpMethod method, string path, string body, bool withKey = true,
         string contentType = "application/json")
     {
-        var request = new HttpRequestMessage(method, path) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+        var content = new StringContent(body, Encoding.UTF8);
+        // Parsed as a whole header, so a type with parameters (a charset) can be sent as it is.
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        var request = new HttpRequestMessage(method, path) { Content = content };
         if (withKey) request.Headers.Add("x-api-key", Key);
         return request;
     }

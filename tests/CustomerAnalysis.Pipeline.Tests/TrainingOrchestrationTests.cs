@@ -118,6 +118,8 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
         private int _attempts;
         public int Attempts => _attempts;
 
+        public void CheckSource(string source) => _inner.CheckSource(source);
+
         public Task<Core.Preparation.PreparedDataset> PrepareAsync(string source, Core.Preparation.PredictionTask task,
             Core.Preparation.PrepareOptions options, CancellationToken cancellationToken)
         {

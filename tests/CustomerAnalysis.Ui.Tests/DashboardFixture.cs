@@ -46,7 +46,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         CompletedRun = completed.GetProperty("run").GetProperty("run_id").GetString()!;
         Trials = completed.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("trial_id").GetString()!).ToList();
         ProductionVersion = completed.GetProperty("result").GetProperty("model_version").GetInt32();
-        var failed = await Server.TrainAsync("""{"source": "synthetic:not-a-number", "task": "events"}""");
+        // A run that fails: its only trial fails (a source that can never work is refused at submit now).
+        var failed = await Server.TrainAsync("""{"source": "synthetic:300", "task": "events", "overrides": {"grid": {"learning_rate": ["""
+            + LookupTrialRunner.FailingLearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]}}}");
         FailedRun = failed.GetProperty("run").GetProperty("run_id").GetString()!;
 
         _playwright = await Playwright.CreateAsync();

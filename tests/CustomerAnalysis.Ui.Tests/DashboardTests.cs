@@ -205,7 +205,7 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.GotoAsync($"/#run/{ui.FailedRun}");
         var failure = page.Locator("#run-failure");
         await failure.WaitForAsync();
-        Assert.Contains("Unknown test source", await failure.InnerTextAsync());
+        Assert.Contains("All 1 trials failed", await failure.InnerTextAsync()); // the run's own error, as recorded
         Assert.Contains("failed", await page.Locator("#run-detail .badge").First.InnerTextAsync());
         await DashboardFixture.ScreenshotAsync(page, "error-failed-run");
         await page.Context.CloseAsync();

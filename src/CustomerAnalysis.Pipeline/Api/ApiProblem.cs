@@ -1,26 +1,39 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace CustomerAnalysis.Pipeline.Api;
 
 /// <summary>A request the API refuses: becomes an <c>application/problem+json</c> response with this status.</summary>
-public sealed class ApiProblem(int status, string detail) : Exception(detail)
+/// <param name="retryAfterSeconds">Sent as <c>Retry-After</c> (a 503 the client may retry).</param>
+public sealed class ApiProblem(int status, string detail, int? retryAfterSeconds = null) : Exception(detail)
 {
     public int Status { get; } = status;
+    public int? RetryAfterSeconds { get; } = retryAfterSeconds;
 
     public static ApiProblem BadRequest(string detail) => new(StatusCodes.Status400BadRequest, detail);
     public static ApiProblem NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
 
-    public IResult ToResult() => Results.Problem(detail: Message, statusCode: Status, title: Title(Status));
+    public IResult ToResult()
+    {
+        var problem = Results.Problem(detail: Message, statusCode: Status, title: Title(Status));
+        return RetryAfterSeconds is { } seconds ? new WithRetryAfter(problem, seconds) : problem;
+    }
+
+    /// <summary>Writes this problem as the response (for middleware, where there is no endpoint result).</summary>
+    public Task WriteAsync(HttpContext context) => ToResult().ExecuteAsync(context);
 
     private static string Title(int status) => status switch
     {
-        400 => "Bad request",
-        401 => "Unauthorized",
-        404 => "Not found",
-        409 => "Conflict",
-        413 => "Payload too large",
-        415 => "Unsupported media type",
-        503 => "Service unavailable",
-        _ => "Error",
+        500 => "Internal server error",
+        _ => ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error",
     };
+
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 }

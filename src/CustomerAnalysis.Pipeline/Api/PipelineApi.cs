@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
-using Microsoft.Net.Http.Headers;
 
 namespace CustomerAnalysis.Pipeline.Api;
 
@@ -18,7 +18,7 @@ namespace CustomerAnalysis.Pipeline.Api;
 /// </summary>
 public sealed class PipelineApi(
     PipelineConfig config, TrainingLauncher launcher, RunStore runs, ModelRegistry registry, ProductionModelCache models,
-    TimeProvider clock)
+    IDatasetPreparer preparer, TimeProvider clock)
 {
     public const string ApiKeyHeader = "x-api-key";
     private const int MaxTop = 50;
@@ -40,8 +40,33 @@ public sealed class PipelineApi(
         }
         catch (ModelUnavailableException e)
         {
-            return new ApiProblem(StatusCodes.Status503ServiceUnavailable, e.Message).ToResult();
+            return new ApiProblem(StatusCodes.Status503ServiceUnavailable, e.Message, RetryAfterSeconds).ToResult();
         }
+        catch (Exception e) when (StorageOutage.Is(e))
+        {
+            // The storage error's own text names the account's address: not for clients.
+            return StorageUnavailable("Storage is unavailable").ToResult();
+        }
+    }
+
+    /// <summary>How long a route waits on storage (tables, the Durable client) before answering 503: a storage
+    /// account that is down or frozen must not hold requests for the SDK's default 100 s per try.</summary>
+    public TimeSpan StorageDeadline { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The prediction routes' wait when the model must first be loaded (registry, checkpoint download, load).</summary>
+    public TimeSpan ModelLoadDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    private const int RetryAfterSeconds = 5;
+
+    private static ApiProblem StorageUnavailable(string what) => new(StatusCodes.Status503ServiceUnavailable,
+        $"{what}: storage did not answer; try again later.", RetryAfterSeconds);
+
+    /// <summary>A token for the storage calls of one request: the request's, cut off at <paramref name="limit"/>.</summary>
+    private static CancellationTokenSource Deadline(CancellationToken aborted, TimeSpan limit)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        deadline.CancelAfter(limit);
+        return deadline;
     }
 
     /// <summary>Why a key-protected route refuses the request, or null when it carries the configured admin key. With
@@ -66,24 +91,43 @@ public sealed class PipelineApi(
     }
 
     // POST /api/training
+    /// <summary>Body: <c>source</c> (anything <c>ca prepare --input</c> accepts, or <c>blob://container/prefix</c>),
+    /// <c>task</c> (<c>events</c>, <c>churn</c>), optional <c>model</c> (a model config name), <c>name</c> (the registry
+    /// name) and <c>overrides</c>: <c>config</c> (<c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>),
+    /// <c>grid</c> (replaces <c>grid_search_params</c>), <c>prepare</c> (like <c>config/prepare.json</c>).</summary>
     public async Task<IResult> StartTrainingAsync(HttpRequest request, DurableTaskClient client)
     {
         using var json = await ReadJsonAsync(request);
-        var body = Deserialize<TrainingRequestBody>(json);
-        if (string.IsNullOrWhiteSpace(body.Source))
+        var root = json.Root;
+        JsonFields.AllowOnly(root, "", "source", "task", "model", "name", "overrides");
+        var source = JsonFields.String(root, "source");
+        if (string.IsNullOrWhiteSpace(source))
             throw ApiProblem.BadRequest("'source' is required: a path 'ca prepare --input' accepts, or blob://container/prefix.");
-        if (!PredictionTasks.TryParse(body.Task, out var task))
-            throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{body.Task}').");
-        var input = ModelConfigs.Resolve(config, new TrainingRequest(body.Source, task, body.Model, body.Name,
-            body.Overrides?.Config, body.Overrides?.Grid, body.Overrides?.Prepare));
-        var runId = await launcher.StartAsync(client, input, cancellationToken: request.HttpContext.RequestAborted);
+        var taskName = JsonFields.String(root, "task");
+        if (!PredictionTasks.TryParse(taskName, out var task))
+            throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{taskName}').");
+        JsonObject? settings = null, grid = null, prepare = null;
+        if (JsonFields.Object(root, "overrides") is { } overrides)
+        {
+            JsonFields.AllowOnly(overrides, "overrides", "config", "grid", "prepare");
+            settings = JsonFields.Node(overrides, "config", "overrides");
+            grid = JsonFields.Node(overrides, "grid", "overrides");
+            prepare = JsonFields.Node(overrides, "prepare", "overrides");
+        }
+        var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task,
+            JsonFields.String(root, "model"), JsonFields.String(root, "name"), settings, grid, prepare));
+        TrainingSources.Check(source, preparer);
+        using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+        var runId = await launcher.StartAsync(client, input, cancellationToken: deadline.Token);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
     }
 
     // GET /api/training/{id}
-    public async Task<IResult> GetTrainingAsync(string runId, DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task<IResult> GetTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
         var instance = await client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken);
@@ -102,17 +146,22 @@ public sealed class PipelineApi(
     // POST /api/training/{id}/cancel
     /// <summary>Stops a run: its record says cancelled (the trial workers drop its queued items and stop the trials they
     /// are running within a few seconds), and its orchestration is terminated. A run that has ended is a 409.</summary>
-    public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
         if (run.Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled)
             throw new ApiProblem(StatusCodes.Status409Conflict, $"Run '{runId}' has already ended ({run.Status.ToString().ToLowerInvariant()}).");
-        var cancelled = await runs.UpdateRunAsync(runId, r => r with
+        // Conditioned on the record read (UpdateRunAsync): a run that ended meanwhile is left as it ended.
+        var cancelled = await runs.UpdateRunAsync(runId, r => RunProgress.HasEnded(r.Status) ? r : r with
         {
             Status = RunStatus.Cancelled, Stage = TrainingStages.Cancelled, CompletedAt = clock.GetUtcNow(),
             Error = "cancelled by request",
         }, cancellationToken);
+        if (cancelled.Status != RunStatus.Cancelled)
+            throw new ApiProblem(StatusCodes.Status409Conflict, $"Run '{runId}' has already ended ({cancelled.Status.ToString().ToLowerInvariant()}).");
         var instance = await client.GetInstanceAsync(runId, cancellationToken);
         if (instance is { IsCompleted: false })
             await client.TerminateInstanceAsync(runId, "cancelled by request", cancellationToken);
@@ -120,28 +169,43 @@ public sealed class PipelineApi(
     }
 
     // GET /api/runs
-    public async Task<IResult> ListRunsAsync(CancellationToken cancellationToken) =>
-        Results.Json(new { runs = await runs.ListRunsAsync(cancellationToken: cancellationToken) });
+    public async Task<IResult> ListRunsAsync(CancellationToken aborted)
+    {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        return Results.Json(new { runs = await runs.ListRunsAsync(cancellationToken: deadline.Token) });
+    }
 
     // GET /api/models
-    public async Task<IResult> ListModelsAsync(CancellationToken cancellationToken) =>
-        Results.Json(new { models = await registry.ListAllAsync(cancellationToken) });
+    public async Task<IResult> ListModelsAsync(CancellationToken aborted)
+    {
+        using var deadline = Deadline(aborted, StorageDeadline);
+        return Results.Json(new { models = await registry.ListAllAsync(deadline.Token) });
+    }
 
     // POST /api/models/{name}/versions/{version}/stage
+    /// <summary>Body: <c>stage</c> (None, Staging, Production, Archived) and optional <c>force</c>: a version its run held
+    /// back (it does not beat a baseline) is promoted to Production only with <c>"force": true</c>.</summary>
     public async Task<IResult> ChangeStageAsync(string name, string version, HttpRequest request)
     {
         ModelNames.Validate(name);
         if (!int.TryParse(version, out var number) || number < 1)
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
         using var json = await ReadJsonAsync(request);
-        var body = Deserialize<StageChangeBody>(json);
-        if (!Enum.TryParse<ModelStage>(body.Stage, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
-            || int.TryParse(body.Stage, out _))
+        JsonFields.AllowOnly(json.Root, "", "stage", "force");
+        var stageName = JsonFields.String(json.Root, "stage");
+        var force = JsonFields.Boolean(json.Root, "force") ?? false;
+        if (!Enum.TryParse<ModelStage>(stageName, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
+            || int.TryParse(stageName, out _))
             throw ApiProblem.BadRequest(
-                $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{body.Stage}').");
+                $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{stageName}').");
         try
         {
-            var cancellationToken = request.HttpContext.RequestAborted;
+            using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+            var cancellationToken = deadline.Token;
+            if (stage == ModelStage.Production && !force
+                && await registry.GetVersionAsync(name, number, cancellationToken) is { HeldBack: { } heldBack })
+                throw new ApiProblem(StatusCodes.Status409Conflict,
+                    $"Version {number} of '{name}' was held back by its run ({heldBack}); send \"force\": true to promote it anyway.");
             var productionBefore = (await registry.GetProductionAsync(name, cancellationToken))?.Version;
             var changed = await registry.SetStageAsync(name, number, stage, cancellationToken);
             // Only a change of the production pointer concerns the served model: promoted here, or left production.
@@ -164,11 +228,9 @@ public sealed class PipelineApi(
     public async Task<IResult> PredictNextEventAsync(HttpRequest request)
     {
         using var json = await ReadJsonAsync(request);
-        var sessions = ReadSequences(json.RootElement, "events", "sessions");
-        var top = 3;
-        if (json.RootElement.TryGetProperty("top", out var topElement)
-            && (!topElement.TryGetInt32(out top) || top < 1 || top > MaxTop))
-            throw ApiProblem.BadRequest($"'top' must be an integer from 1 to {MaxTop}.");
+        JsonFields.AllowOnly(json.Root, "", "events", "sessions", "top");
+        var sessions = ReadSequences(json.Root, "events", "sessions");
+        var top = JsonFields.Integer(json.Root, "top", 1, MaxTop) ?? 3;
 
         var served = await ServedAsync(config.Models.Events.Name, request.HttpContext.RequestAborted);
         var predictions = served.Predictor.PredictNextEvent(sessions, top);
@@ -183,7 +245,8 @@ public sealed class PipelineApi(
     public async Task<IResult> PredictChurnAsync(HttpRequest request)
     {
         using var json = await ReadJsonAsync(request);
-        var users = ReadSequences(json.RootElement, "events", "users");
+        JsonFields.AllowOnly(json.Root, "", "events", "users");
+        var users = ReadSequences(json.Root, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
         var threshold = served.Predictor.ChurnThreshold;
         var probabilities = served.Predictor.PredictChurn(users);
@@ -195,73 +258,38 @@ public sealed class PipelineApi(
     private static IReadOnlyList<int> UnknownEvents(IPredictor predictor, IReadOnlyList<InputEvent> events) =>
         Enumerable.Range(0, events.Count).Where(i => !predictor.KnowsEvent(events[i].Name)).ToList();
 
-    private async Task<ServedModel> ServedAsync(string name, CancellationToken cancellationToken) =>
-        await models.GetAsync(name, cancellationToken)
-        ?? throw ApiProblem.NotFound($"No production model '{name}' yet: train one with POST /api/training.");
-
-    /// <summary>Checks media type and size, then parses the body.</summary>
-    private async Task<JsonDocument> ReadJsonAsync(HttpRequest request)
+    /// <summary>The served model: the loaded one at once; else loaded now, within <see cref="ModelLoadDeadline"/>
+    /// (a host started while storage is down says so, 503, instead of hanging).</summary>
+    private async Task<ServedModel> ServedAsync(string name, CancellationToken aborted)
     {
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
-            || !(mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-                 || mediaType.MediaType.Value!.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
-            throw new ApiProblem(StatusCodes.Status415UnsupportedMediaType,
-                $"Content-Type must be application/json (got '{request.ContentType}').");
-        var limit = config.Api.MaxBodyBytes;
-        if (request.ContentLength > limit)
-            throw new ApiProblem(StatusCodes.Status413PayloadTooLarge,
-                $"Body is {request.ContentLength} bytes; the limit is {limit}.");
-
-        // Read at most limit + 1 bytes: a chunked body without Content-Length is held to the same limit.
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit)
-                throw new ApiProblem(StatusCodes.Status413PayloadTooLarge, $"Body is over the limit of {limit} bytes.");
-        }
-        if (buffer.Length == 0)
-            throw ApiProblem.BadRequest("Body is empty: a JSON object is expected.");
+        using var deadline = Deadline(aborted, ModelLoadDeadline);
         try
         {
-            var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                document.Dispose();
-                throw ApiProblem.BadRequest("Body must be a JSON object.");
-            }
-            return document;
+            return await models.GetAsync(name, deadline.Token)
+                   ?? throw ApiProblem.NotFound($"No production model '{name}' yet: train one with POST /api/training.");
         }
-        catch (JsonException e)
+        catch (Exception e) when (StorageOutage.Is(e) || e is ModelUnavailableException { InnerException: { } inner }
+                                  && StorageOutage.Is(inner))
         {
-            throw ApiProblem.BadRequest($"Body is not valid JSON: {e.Message}");
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable,
+                $"Model '{name}' not loaded: storage unavailable; try again later.", RetryAfterSeconds);
         }
     }
 
-    private static T Deserialize<T>(JsonDocument json)
-    {
-        try
-        {
-            return json.Deserialize<T>()!;
-        }
-        catch (JsonException e)
-        {
-            throw ApiProblem.BadRequest($"Body has a field of the wrong type: {e.Message}");
-        }
-    }
+    private Task<JsonBody> ReadJsonAsync(HttpRequest request) => JsonBody.ReadAsync(request, config.Api.MaxBodyBytes);
 
     /// <summary>Reads <c>{"events": [...]}</c> (one sequence) or <c>{"{batch}": [[...], ...]}</c>. An event is a
     /// name, or an object with <c>name</c> and optional ISO-8601 <c>timestamp</c>.</summary>
     internal static IReadOnlyList<IReadOnlyList<InputEvent>> ReadSequences(JsonElement root, string single, string batch)
     {
         if (root.TryGetProperty(single, out var events))
-            return [ReadEvents(events, single)];
+            return root.TryGetProperty(batch, out _)
+                ? throw ApiProblem.BadRequest($"Body has both '{single}' and '{batch}': give one of them.")
+                : [ReadEvents(events, single)];
         if (!root.TryGetProperty(batch, out var sequences))
             throw ApiProblem.BadRequest($"Body needs '{single}' (one sequence) or '{batch}' (a list of sequences).");
         if (sequences.ValueKind != JsonValueKind.Array)
-            throw ApiProblem.BadRequest($"'{batch}' must be an array of arrays of events.");
+            throw ApiProblem.BadRequest($"'{batch}' must be an array of arrays of events (got {JsonBody.Kind(sequences)}).");
         if (sequences.GetArrayLength() == 0)
             throw ApiProblem.BadRequest($"'{batch}' is empty.");
         return sequences.EnumerateArray().Select((s, i) => ReadEvents(s, $"{batch}[{i}]")).ToList();
@@ -270,7 +298,7 @@ public sealed class PipelineApi(
     private static IReadOnlyList<InputEvent> ReadEvents(JsonElement events, string path)
     {
         if (events.ValueKind != JsonValueKind.Array)
-            throw ApiProblem.BadRequest($"'{path}' must be an array of events.");
+            throw ApiProblem.BadRequest($"'{path}' must be an array of events (got {JsonBody.Kind(events)}).");
         if (events.GetArrayLength() == 0)
             throw ApiProblem.BadRequest($"'{path}' is empty: at least one event is needed.");
         var result = new List<InputEvent>(events.GetArrayLength());
@@ -284,6 +312,7 @@ public sealed class PipelineApi(
                      && e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
                      && n.GetString() is { Length: > 0 } objectName)
             {
+                JsonFields.AllowOnly(e, at, "name", "timestamp");
                 DateTimeOffset? timestamp = null;
                 if (e.TryGetProperty("timestamp", out var t))
                     timestamp = t.ValueKind == JsonValueKind.String && t.TryGetDateTimeOffset(out var parsed)
@@ -293,8 +322,15 @@ public sealed class PipelineApi(
             }
             else
                 throw ApiProblem.BadRequest(
-                    $"'{at}' must be a non-empty event name or an object with a non-empty 'name'.");
+                    $"'{at}' must be a non-empty event name or an object with a non-empty 'name' (got {Given(e)}).");
         }
         return result;
     }
+
+    private static string Given(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => "an empty string",
+        JsonValueKind.Object => "an object without a non-empty string 'name'",
+        _ => JsonBody.Kind(e),
+    };
 }

@@ -135,8 +135,14 @@ public sealed class ProductionModelCache(ModelRegistry registry, ArtifactStore a
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Even an InvalidInputException from the loader (a damaged checkpoint) is our fault, not the client's.
+            // A damaged checkpoint is said as the loader says it, with the blob's name for the local copy's path; a
+            // storage error is not (it names the account's address).
+            var cause = e is Core.InvalidInputException
+                ? e.Message.Replace(path, production.CheckpointBlob, StringComparison.Ordinal)
+                    .Replace(_directory, "(model folder)", StringComparison.Ordinal)
+                : "its checkpoint could not be read";
             throw new ModelUnavailableException(
-                $"Production model '{name}' v{production.Version} cannot be loaded: {e.Message}", e);
+                $"Production model '{name}' v{production.Version} cannot be loaded: {cause}", e);
         }
     }
 

@@ -136,6 +136,23 @@ public sealed class ModelRegistry(PipelineStorage storage)
         }
     }
 
+    private const string HeldBackProperty = "HeldBack";
+
+    /// <summary>Records why a run did not promote its version (<see cref="ModelVersionRecord.HeldBack"/>): a merge of one
+    /// property, so it can run again and never races the stage columns.</summary>
+    public async Task HoldBackAsync(string name, int version, string reason, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await storage.Models.UpdateEntityAsync(new TableEntity(name, RowKey(version)) { [HeldBackProperty] = reason },
+                ETag.All, TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new KeyNotFoundException($"Model '{name}' has no version {version}.", e);
+        }
+    }
+
     /// <summary>Sets a stage by hand (admin route). Production goes through <see cref="PromoteAsync"/> against the
     /// current production; leaving production clears the pointer. Throws <see cref="ConcurrencyConflictException"/>
     /// when a concurrent change to the same model wins.</summary>
@@ -212,5 +229,6 @@ public sealed class ModelRegistry(PipelineStorage storage)
         CheckpointBlob = e.GetString("CheckpointBlob"),
         TestMetrics = JsonSerializer.Deserialize<Dictionary<string, double>>(e.GetString("TestMetricsJson") ?? "{}")!,
         CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? default,
+        HeldBack = e.GetString(HeldBackProperty),
     };
 }

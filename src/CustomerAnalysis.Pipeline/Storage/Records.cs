@@ -94,4 +94,7 @@ public sealed record ModelVersionRecord
     [JsonPropertyName("test_metrics")] public IReadOnlyDictionary<string, double> TestMetrics { get; init; } =
         new Dictionary<string, double>();
     [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>Why its run did not promote it (it does not beat a baseline); null when nothing held it back.
+    /// Promoting such a version by hand needs <c>"force": true</c>.</summary>
+    [JsonPropertyName("held_back")] public string? HeldBack { get; init; }
 }

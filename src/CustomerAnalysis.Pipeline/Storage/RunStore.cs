@@ -12,9 +12,11 @@ public sealed class RunStore(PipelineStorage storage)
 {
     private const string RunPartition = "run";
 
-    public async Task UpsertRunAsync(RunRecord run, CancellationToken cancellationToken = default)
-    {
-        var entity = new TableEntity(RunPartition, run.RunId)
+    public async Task UpsertRunAsync(RunRecord run, CancellationToken cancellationToken = default) =>
+        await storage.Runs.UpsertEntityAsync(ToEntity(run), TableUpdateMode.Replace, cancellationToken);
+
+    private static TableEntity ToEntity(RunRecord run) =>
+        new(RunPartition, run.RunId)
         {
             ["Status"] = run.Status.ToString(),
             ["Stage"] = run.Stage,
@@ -30,18 +32,32 @@ public sealed class RunStore(PipelineStorage storage)
             ["ResultJson"] = run.ResultJson,
             ["Error"] = run.Error,
         };
-        await storage.Runs.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
-    }
 
-    /// <summary>Changes a run's status/stage keeping the rest (read-modify-write; the orchestration is the only writer).</summary>
+    /// <summary>Changes a run's record keeping the rest: read, change, write back conditioned on the ETag read, again
+    /// from the read when another writer got there first (a redelivered activity, a cancel), so that no change is
+    /// made from a stale read. A change that returns the record it was given writes nothing.</summary>
     public async Task<RunRecord> UpdateRunAsync(string runId, Func<RunRecord, RunRecord> change,
         CancellationToken cancellationToken = default)
     {
-        var run = await GetRunAsync(runId, cancellationToken)
-                  ?? throw new KeyNotFoundException($"Run '{runId}' not found.");
-        var changed = change(run);
-        await UpsertRunAsync(changed, cancellationToken);
-        return changed;
+        while (true)
+        {
+            var response = IsValidKey(runId)
+                ? await storage.Runs.GetEntityIfExistsAsync<TableEntity>(RunPartition, runId, cancellationToken: cancellationToken)
+                : null;
+            if (response is not { HasValue: true }) throw new KeyNotFoundException($"Run '{runId}' not found.");
+            var run = ToRun(response.Value!);
+            var changed = change(run);
+            if (ReferenceEquals(changed, run) || changed == run) return run;
+            try
+            {
+                await storage.Runs.UpdateEntityAsync(ToEntity(changed), response.Value!.ETag, TableUpdateMode.Replace,
+                    cancellationToken);
+                return changed;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
     }
 
     /// <summary>The run, or null when there is none. An id with characters Table keys refuse ('/', '\', '#', '?',

@@ -23,9 +23,10 @@ public sealed class PrepareDatasetActivity(
 
     public override async Task<DatasetReference> RunAsync(TaskActivityContext context, PrepareInput input)
     {
-        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled
-            ? r
-            : r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare });
+        // Redelivered after the run moved on (or was cancelled), this changes nothing: see RunProgress.
+        await runs.UpdateRunAsync(input.RunId, r => RunProgress.MovesForward(r, RunStatus.Running, TrainingStages.Prepare)
+            ? r with { Status = RunStatus.Running, Stage = TrainingStages.Prepare }
+            : r);
         var blob = ArtifactNames.Dataset(input.RunId);
         // The dataset blob is written in one upload, so if it exists it is complete: reuse it.
         if (!await artifacts.ExistsAsync(blob))
@@ -209,8 +210,11 @@ public sealed class RegisterActivity(ModelRegistry registry, TimeProvider clock)
             input.CheckpointBlob, input.TestMetrics, clock.GetUtcNow())).Version;
 }
 
-/// <summary>Champion/challenger: promotes the new version if there is no production model, or if it beats it on the
-/// metric, both scored on this run's test split. The swap is conditioned on production still being that champion.</summary>
+/// <summary>Promotes the new version if it beats the best baseline (a model no better than, say, the majority class
+/// is never served on its own) and then the production model (champion/challenger), all scored on this run's test
+/// split on the run's metric. A version held back by a baseline is recorded so (<see cref="ModelRegistry.HoldBackAsync"/>;
+/// promoting it by hand needs force), also when it is the first of its name. The swap is conditioned on production
+/// still being that champion.</summary>
 public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromotionListener> listeners)
     : TaskActivity<PromoteInput, PromoteOutput>
 {
@@ -219,17 +223,29 @@ public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromoti
     public override async Task<PromoteOutput> RunAsync(TaskActivityContext context, PromoteInput input)
     {
         // A metric left out as NaN (undefined on this test split) never beats a number: the shared rule decides.
-        var challenger = input.ChallengerMetrics.GetValueOrDefault(input.Metric, double.NaN);
+        var metric = input.Metric;
+        var challenger = input.ChallengerMetrics.GetValueOrDefault(metric, double.NaN);
+        var baseline = BestBaseline(input);
+        if (baseline is { } best && !MetricNames.IsBetter(metric, challenger, best.Score))
+        {
+            var heldBack = $"test {metric} {challenger:0.####} does not beat the {best.Name} baseline ({best.Score:0.####})";
+            await registry.HoldBackAsync(input.ModelName, input.Version, heldBack);
+            return new PromoteOutput(false, heldBack);
+        }
+        var beatsBaseline = baseline is { } b
+            ? $"beats the {b.Name} baseline ({b.Score:0.####})"
+            : $"no baseline reports {metric}";
+
         string reason;
         if (input.Champion is null)
-            reason = "no production model";
+            reason = $"test {metric} {challenger:0.####} {beatsBaseline}; no production model";
         else
         {
-            var champion = input.Champion.TestMetrics.GetValueOrDefault(input.Metric, double.NaN);
-            if (!MetricNames.IsBetter(input.Metric, challenger, champion))
+            var champion = input.Champion.TestMetrics.GetValueOrDefault(metric, double.NaN);
+            if (!MetricNames.IsBetter(metric, challenger, champion))
                 return new PromoteOutput(false,
-                    $"test {input.Metric} {challenger:0.####} does not beat production v{input.Champion.Version} ({champion:0.####})");
-            reason = $"test {input.Metric} {challenger:0.####} beats production v{input.Champion.Version} ({champion:0.####})";
+                    $"test {metric} {challenger:0.####} does not beat production v{input.Champion.Version} ({champion:0.####})");
+            reason = $"test {metric} {challenger:0.####} {beatsBaseline} and production v{input.Champion.Version} ({champion:0.####})";
         }
 
         var result = await registry.PromoteAsync(input.ModelName, input.Version, input.Champion?.Version);
@@ -239,6 +255,19 @@ public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromoti
             listener.OnPromoted(input.ModelName, input.Version);
         return new PromoteOutput(true, reason);
     }
+
+    /// <summary>The baseline with the best score on the metric; baselines that do not report it (or leave it undefined)
+    /// are not compared.</summary>
+    private static (string Name, double Score)? BestBaseline(PromoteInput input)
+    {
+        (string Name, double Score)? best = null;
+        foreach (var (name, metrics) in (input.Baselines ?? new Dictionary<string, IReadOnlyDictionary<string, double>>())
+                     .OrderBy(b => b.Key, StringComparer.Ordinal))
+            if (metrics.TryGetValue(input.Metric, out var score) && !double.IsNaN(score)
+                && (best is null || MetricNames.IsBetter(input.Metric, score, best.Value.Score)))
+                best = (name, score);
+        return best;
+    }
 }
 
 /// <summary>Told when this process promotes a model (e.g. the prediction cache swaps models at once).</summary>
@@ -247,7 +276,7 @@ public interface IPromotionListener
     void OnPromoted(string modelName, int version);
 }
 
-/// <summary>Writes the run's status, stage and result to the runs table.</summary>
+/// <summary>Writes the run's status, stage and result to the runs table, only ever forward.</summary>
 public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskActivity<RunUpdate, bool>
 {
     public const string Name = nameof(UpdateRunActivity);
@@ -255,8 +284,9 @@ public sealed class UpdateRunActivity(RunStore runs, TimeProvider clock) : TaskA
     public override async Task<bool> RunAsync(TaskActivityContext context, RunUpdate input)
     {
         var finished = input.Status is RunStatus.Completed or RunStatus.Failed;
-        // A cancelled run stays cancelled: an update still in flight when it was cancelled does not revive it.
-        await runs.UpdateRunAsync(input.RunId, r => r.Status == RunStatus.Cancelled ? r : r with
+        // An update delivered again after a later one (activities run at least once) or still in flight when the run
+        // was cancelled changes nothing: a run's record only moves forward (RunProgress).
+        await runs.UpdateRunAsync(input.RunId, r => !RunProgress.MovesForward(r, input.Status, input.Stage) ? r : r with
         {
             Status = input.Status,
             Stage = input.Stage,

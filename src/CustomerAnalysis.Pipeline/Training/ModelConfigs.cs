@@ -60,6 +60,7 @@ public static class ModelConfigs
         {
             throw new InvalidInputException($"Model config '{model}' with the overrides is invalid: {e.Message}", e);
         }
+        CheckGrid(resolved, model);
         return new TrainingInput
         {
             Source = request.Source,
@@ -75,6 +76,49 @@ public static class ModelConfigs
         };
     }
 
+    /// <summary>The most trials one run may have (the grid's cartesian product); a bigger grid is refused at submit.</summary>
+    public const int MaxTrials = 1000;
+
+    /// <summary>Walks the grid as the run will, so that a bad grid fails at submit, naming the key, instead of in the
+    /// run: each value alone (named <c>grid_search_params.key[i]</c>), the product's size, then every combination
+    /// through <see cref="ModelGrid.Expand"/> (the settings the trials will use).</summary>
+    private static void CheckGrid(NnConfig config, string model)
+    {
+        var invalid = $"Model config '{model}' with the overrides is invalid:";
+        long trials = 1;
+        foreach (var (key, values) in config.Grid)
+        {
+            for (var i = 0; i < values.Count; i++)
+            {
+                var at = $"{NnConfig.GridGroup}.{key}[{i}]";
+                if (values[i] is not { } value)
+                    throw new InvalidInputException($"{invalid} {at} is null.");
+                try
+                {
+                    config.WithSettings(new Dictionary<string, JsonNode>(StringComparer.Ordinal) { [key] = value });
+                }
+                catch (InvalidInputException e)
+                {
+                    var shown = value.ToJsonString();
+                    throw new InvalidInputException(
+                        $"{invalid} {at} = {(shown.Length <= 40 ? shown : shown[..40] + "…")}: {e.Message}", e);
+                }
+            }
+            trials *= values.Count;
+            if (trials > MaxTrials)
+                throw new InvalidInputException(
+                    $"{invalid} {NnConfig.GridGroup} has more than {MaxTrials} combinations (at key {key}).");
+        }
+        try
+        {
+            ModelGrid.Expand(config);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{invalid} a combination of {NnConfig.GridGroup}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Model config names available (file names without <c>.json</c> in the config folder).</summary>
     public static IReadOnlyList<string> Available(PipelineConfig pipeline) =>
         Directory.Exists(pipeline.ModelConfigDirectory)
@@ -87,7 +131,8 @@ public static class ModelConfigs
         var available = Available(pipeline);
         if (!available.Contains(model, StringComparer.Ordinal))
             throw new InvalidInputException(
-                $"Unknown model '{model}'; available: {string.Join(", ", available)} (files in {pipeline.ModelConfigDirectory}).");
+                // The server's folder is not named: the caller may be a remote client.
+                $"Unknown model '{model}'; available: {string.Join(", ", available)}.");
         return NnConfig.Load(Path.Combine(pipeline.ModelConfigDirectory, model + ".json"));
     }
 

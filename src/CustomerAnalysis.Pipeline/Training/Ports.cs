@@ -17,6 +17,12 @@ public interface IDatasetPreparer
 {
     Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
         CancellationToken cancellationToken);
+
+    /// <summary>Checks at submit what can be checked of a source this preparer reads (syntax, that local files exist
+    /// and look like an export), so that a source that can never work is refused before the run starts.
+    /// <c>blob://</c> sources are checked by <see cref="TrainingSources"/> before they get here.</summary>
+    /// <exception cref="Core.InvalidInputException">The source cannot work.</exception>
+    void CheckSource(string source);
 }
 
 /// <summary>Reads the users of one shard of a source (every row is read, only the shard's kept) and prepares their part

@@ -68,6 +68,34 @@ public static class TrainingStages
     public const string Cancelled = "cancelled";
 }
 
+/// <summary>The order a run's record moves in: prepare &lt; train &lt; evaluate &lt; register &lt; promote &lt; an end
+/// (done, failed, cancelled), and pending &lt; running &lt; an ended status. Activities run at least once, so an earlier
+/// update can be delivered again after a later one; applied only when it moves the record forward (or keeps it),
+/// it can never take a run back, and the runs list agrees with the run's own status.</summary>
+public static class RunProgress
+{
+    public static bool HasEnded(RunStatus status) => status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
+
+    /// <summary>Whether moving <paramref name="current"/> to (<paramref name="status"/>, <paramref name="stage"/>)
+    /// goes forward or stays: never out of an ended run, never to an earlier stage, never back to pending.</summary>
+    public static bool MovesForward(RunRecord current, RunStatus status, string stage)
+    {
+        if (HasEnded(current.Status)) return false;
+        var (from, to) = (Rank(current.Stage), Rank(stage));
+        return to != from ? to > from : status >= current.Status; // enum order: pending < running < the ends
+    }
+
+    private static int Rank(string? stage) => stage switch
+    {
+        TrainingStages.Train => 1,
+        TrainingStages.Evaluate => 2,
+        TrainingStages.Register => 3,
+        TrainingStages.Promote => 4,
+        TrainingStages.Done or TrainingStages.Failed or TrainingStages.Cancelled => 5,
+        _ => 0, // prepare (and a record without a stage)
+    };
+}
+
 public sealed record PrepareInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options);
 
 public sealed record DatasetReference(string Blob, int Train, int Validation, int Test);
@@ -100,9 +128,12 @@ public sealed record ChampionScore(
 public sealed record RegisterInput(
     string RunId, string ModelName, PredictionTask Task, string CheckpointBlob, IReadOnlyDictionary<string, double> TestMetrics);
 
+/// <param name="Baselines">The baselines scored on the same test split (name → metrics); the challenger must beat the
+/// best of them on <paramref name="Metric"/> to be promoted. Null (an input from before baselines were carried): none.</param>
 public sealed record PromoteInput(
     string ModelName, int Version, string Metric,
-    IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion);
+    IReadOnlyDictionary<string, double> ChallengerMetrics, ChampionScore? Champion,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? Baselines = null);
 
 public sealed record PromoteOutput(bool Promoted, string Reason);
 

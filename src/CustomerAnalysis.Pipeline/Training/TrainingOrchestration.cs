@@ -8,7 +8,7 @@ namespace CustomerAnalysis.Pipeline.Training;
 /// <summary>
 /// prepare → one trial per grid point dispatched to the trial workers (fan-out; completions fan back in as external
 /// events) → best on validation → evaluation on test by a worker (with baselines and the production champion) →
-/// register → promote if better. Orchestrator code must replay identically: no
+/// register → promote if it beats the best baseline and the production model. Orchestrator code must replay identically: no
 /// clocks, GUIDs or I/O here; everything else happens in activities. The instance id is the run id.
 /// </summary>
 public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, TrainingResult>
@@ -92,7 +92,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
             context.SetCustomStatus(progress with { Stage = TrainingStages.Promote });
             var promotion = await context.CallActivityAsync<PromoteOutput>(PromoteActivity.Name,
                 new PromoteInput(input.ModelName, version, plan.Metric,
-                    evaluation.Challenger.TestMetrics, evaluation.Champion), Retry);
+                    evaluation.Challenger.TestMetrics, evaluation.Champion, evaluation.Challenger.Baselines), Retry);
 
             var result = new TrainingResult
             {
