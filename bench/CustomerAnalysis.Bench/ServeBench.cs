@@ -153,6 +153,7 @@ internal static class ServeBench
             private readonly ExportDatasetPreparer _inner = new();
             public Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options, CancellationToken cancellationToken) =>
                 timer.TimeAsync(() => _inner.PrepareAsync(source, task, options, cancellationToken));
+            public void CheckSource(string source) => _inner.CheckSource(source);
         }
 
         /// <summary>One trial at a time (the engine dispatches them all at once), timed once it holds the gate, so

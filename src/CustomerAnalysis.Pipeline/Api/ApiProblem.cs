@@ -5,6 +5,8 @@ namespace CustomerAnalysis.Pipeline.Api;
 
 /// <summary>A request the API refuses: becomes an <c>application/problem+json</c> response with this status.</summary>
 /// <param name="retryAfterSeconds">Sent as <c>Retry-After</c> (a 503 the client may retry).</param>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710", Justification =
+    "It is the API's problem response (RFC 9457), thrown to end a handler; 'Exception' would misname what it carries.")]
 public sealed class ApiProblem(int status, string detail, int? retryAfterSeconds = null) : Exception(detail)
 {
     public int Status { get; } = status;

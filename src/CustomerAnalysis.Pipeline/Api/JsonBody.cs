@@ -183,7 +183,7 @@ public static class JsonFields
                     $"Unknown field '{JsonBody.Join(path, property.Name)}'; expected: {string.Join(", ", allowed.Select(a => $"'{JsonBody.Join(path, a)}'"))}.");
     }
 
-    public static string? String(JsonElement obj, string name, string path = "") =>
+    public static string? Text(JsonElement obj, string name, string path = "") =>
         Get(obj, name, path, JsonValueKind.String, "a string") is { } value ? value.GetString() : null;
 
     public static bool? Boolean(JsonElement obj, string name, string path = "")
@@ -198,7 +198,7 @@ public static class JsonFields
     }
 
     /// <summary>An integer field within [min, max].</summary>
-    public static int? Integer(JsonElement obj, string name, int min, int max, string path = "")
+    public static int? WholeNumber(JsonElement obj, string name, int min, int max, string path = "")
     {
         if (!obj.TryGetProperty(name, out var value)) return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number < min || number > max)
@@ -207,12 +207,12 @@ public static class JsonFields
         return number;
     }
 
-    public static JsonElement? Object(JsonElement obj, string name, string path = "") =>
+    public static JsonElement? Nested(JsonElement obj, string name, string path = "") =>
         Get(obj, name, path, JsonValueKind.Object, "an object");
 
     /// <summary>An object field as a mutable node (for overrides merged into a config).</summary>
     public static JsonObject? Node(JsonElement obj, string name, string path = "") =>
-        Object(obj, name, path) is { } value ? JsonObject.Create(value) : null;
+        Nested(obj, name, path) is { } value ? JsonObject.Create(value) : null;
 
     private static JsonElement? Get(JsonElement obj, string name, string path, JsonValueKind kind, string expected)
     {

@@ -62,7 +62,7 @@ public sealed class PipelineApi(
         $"{what}: storage did not answer; try again later.", RetryAfterSeconds);
 
     /// <summary>A token for the storage calls of one request: the request's, cut off at <paramref name="limit"/>.</summary>
-    private static CancellationTokenSource Deadline(CancellationToken aborted, TimeSpan limit)
+    private static CancellationTokenSource Deadline(TimeSpan limit, CancellationToken aborted)
     {
         var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         deadline.CancelAfter(limit);
@@ -100,14 +100,14 @@ public sealed class PipelineApi(
         using var json = await ReadJsonAsync(request);
         var root = json.Root;
         JsonFields.AllowOnly(root, "", "source", "task", "model", "name", "overrides");
-        var source = JsonFields.String(root, "source");
+        var source = JsonFields.Text(root, "source");
         if (string.IsNullOrWhiteSpace(source))
             throw ApiProblem.BadRequest("'source' is required: a path 'ca prepare --input' accepts, or blob://container/prefix.");
-        var taskName = JsonFields.String(root, "task");
+        var taskName = JsonFields.Text(root, "task");
         if (!PredictionTasks.TryParse(taskName, out var task))
             throw ApiProblem.BadRequest($"'task' must be 'events' or 'churn' (got '{taskName}').");
         JsonObject? settings = null, grid = null, prepare = null;
-        if (JsonFields.Object(root, "overrides") is { } overrides)
+        if (JsonFields.Nested(root, "overrides") is { } overrides)
         {
             JsonFields.AllowOnly(overrides, "overrides", "config", "grid", "prepare");
             settings = JsonFields.Node(overrides, "config", "overrides");
@@ -115,9 +115,9 @@ public sealed class PipelineApi(
             prepare = JsonFields.Node(overrides, "prepare", "overrides");
         }
         var input = ModelConfigs.Resolve(config, new TrainingRequest(source, task,
-            JsonFields.String(root, "model"), JsonFields.String(root, "name"), settings, grid, prepare));
+            JsonFields.Text(root, "model"), JsonFields.Text(root, "name"), settings, grid, prepare));
         TrainingSources.Check(source, preparer);
-        using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+        using var deadline = Deadline(StorageDeadline, request.HttpContext.RequestAborted);
         var runId = await launcher.StartAsync(client, input, cancellationToken: deadline.Token);
         var statusUrl = $"{request.Scheme}://{request.Host}{request.PathBase}/api/training/{runId}";
         return Results.Accepted(statusUrl, new TrainingAccepted(runId, statusUrl));
@@ -126,7 +126,7 @@ public sealed class PipelineApi(
     // GET /api/training/{id}
     public async Task<IResult> GetTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
-        using var deadline = Deadline(aborted, StorageDeadline);
+        using var deadline = Deadline(StorageDeadline, aborted);
         var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
@@ -148,7 +148,7 @@ public sealed class PipelineApi(
     /// are running within a few seconds), and its orchestration is terminated. A run that has ended is a 409.</summary>
     public async Task<IResult> CancelTrainingAsync(string runId, DurableTaskClient client, CancellationToken aborted)
     {
-        using var deadline = Deadline(aborted, StorageDeadline);
+        using var deadline = Deadline(StorageDeadline, aborted);
         var cancellationToken = deadline.Token;
         var run = await runs.GetRunAsync(runId, cancellationToken)
                   ?? throw ApiProblem.NotFound($"No training run '{runId}'.");
@@ -171,14 +171,14 @@ public sealed class PipelineApi(
     // GET /api/runs
     public async Task<IResult> ListRunsAsync(CancellationToken aborted)
     {
-        using var deadline = Deadline(aborted, StorageDeadline);
+        using var deadline = Deadline(StorageDeadline, aborted);
         return Results.Json(new { runs = await runs.ListRunsAsync(cancellationToken: deadline.Token) });
     }
 
     // GET /api/models
     public async Task<IResult> ListModelsAsync(CancellationToken aborted)
     {
-        using var deadline = Deadline(aborted, StorageDeadline);
+        using var deadline = Deadline(StorageDeadline, aborted);
         return Results.Json(new { models = await registry.ListAllAsync(deadline.Token) });
     }
 
@@ -192,7 +192,7 @@ public sealed class PipelineApi(
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
         using var json = await ReadJsonAsync(request);
         JsonFields.AllowOnly(json.Root, "", "stage", "force");
-        var stageName = JsonFields.String(json.Root, "stage");
+        var stageName = JsonFields.Text(json.Root, "stage");
         var force = JsonFields.Boolean(json.Root, "force") ?? false;
         if (!Enum.TryParse<ModelStage>(stageName, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
             || int.TryParse(stageName, out _))
@@ -200,7 +200,7 @@ public sealed class PipelineApi(
                 $"'stage' must be one of {string.Join(", ", Enum.GetNames<ModelStage>())} (got '{stageName}').");
         try
         {
-            using var deadline = Deadline(request.HttpContext.RequestAborted, StorageDeadline);
+            using var deadline = Deadline(StorageDeadline, request.HttpContext.RequestAborted);
             var cancellationToken = deadline.Token;
             if (stage == ModelStage.Production && !force
                 && await registry.GetVersionAsync(name, number, cancellationToken) is { HeldBack: { } heldBack })
@@ -230,7 +230,7 @@ public sealed class PipelineApi(
         using var json = await ReadJsonAsync(request);
         JsonFields.AllowOnly(json.Root, "", "events", "sessions", "top");
         var sessions = ReadSequences(json.Root, "events", "sessions");
-        var top = JsonFields.Integer(json.Root, "top", 1, MaxTop) ?? 3;
+        var top = JsonFields.WholeNumber(json.Root, "top", 1, MaxTop) ?? 3;
 
         var served = await ServedAsync(config.Models.Events.Name, request.HttpContext.RequestAborted);
         var predictions = served.Predictor.PredictNextEvent(sessions, top);
@@ -255,14 +255,14 @@ public sealed class PipelineApi(
                 { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList()));
     }
 
-    private static IReadOnlyList<int> UnknownEvents(IPredictor predictor, IReadOnlyList<InputEvent> events) =>
+    private static List<int> UnknownEvents(IPredictor predictor, IReadOnlyList<InputEvent> events) =>
         Enumerable.Range(0, events.Count).Where(i => !predictor.KnowsEvent(events[i].Name)).ToList();
 
     /// <summary>The served model: the loaded one at once; else loaded now, within <see cref="ModelLoadDeadline"/>
     /// (a host started while storage is down says so, 503, instead of hanging).</summary>
     private async Task<ServedModel> ServedAsync(string name, CancellationToken aborted)
     {
-        using var deadline = Deadline(aborted, ModelLoadDeadline);
+        using var deadline = Deadline(ModelLoadDeadline, aborted);
         try
         {
             return await models.GetAsync(name, deadline.Token)
@@ -295,7 +295,7 @@ public sealed class PipelineApi(
         return sequences.EnumerateArray().Select((s, i) => ReadEvents(s, $"{batch}[{i}]")).ToList();
     }
 
-    private static IReadOnlyList<InputEvent> ReadEvents(JsonElement events, string path)
+    private static List<InputEvent> ReadEvents(JsonElement events, string path)
     {
         if (events.ValueKind != JsonValueKind.Array)
             throw ApiProblem.BadRequest($"'{path}' must be an array of events (got {JsonBody.Kind(events)}).");

@@ -22,8 +22,12 @@ public sealed class ProductionModelCache(ModelRegistry registry, ArtifactStore a
     /// <summary>What a refresh installed, and the <see cref="Entry.Generation"/> it read the registry at.</summary>
     private sealed record Loaded(ServedModel? Model, long Generation);
 
+    // Its SemaphoreSlim never hands out a wait handle, so it holds nothing to release; disposing it at shutdown could
+    // only break a refresh still running.
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "See above.")]
     private sealed class Entry
     {
+
         public Loaded? Current;
         /// <summary>Bumped on every production change this process hears of: a refresh that started before the
         /// latest change never installs what it read.</summary>
@@ -51,7 +55,7 @@ public sealed class ProductionModelCache(ModelRegistry registry, ArtifactStore a
                     if (entry.BackgroundRefresh is null or { IsCompleted: true })
                     {
                         entry.CheckedAt = clock.GetUtcNow();
-                        entry.BackgroundRefresh = Task.Run(() => BackgroundRefreshAsync(name, entry));
+                        entry.BackgroundRefresh = Task.Run(() => BackgroundRefreshAsync(name, entry), CancellationToken.None);
                     }
             return model;
         }
