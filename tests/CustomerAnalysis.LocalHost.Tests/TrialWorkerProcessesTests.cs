@@ -39,6 +39,8 @@ public sealed class WorkerFixture : IAsyncLifetime
         model["model_training_params"]!["num_epochs"] = epochs;
         model["model_training_params"]!["device"] = "cpu";
         model["model_init_params"]!["hidden_size"] = 16;
+        // Every epoch is run: a trial's length is what the test asks for, not where early stopping cuts it.
+        model["pipeline_params"]!["early_stopping_patience"] = epochs;
         model["grid_search_params"] = grid;
         File.WriteAllText(Path.Combine(root, "config", "nn", "rnn.json"), model.ToJsonString());
         var pipeline = new JsonObject

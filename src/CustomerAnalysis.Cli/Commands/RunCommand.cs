@@ -148,10 +148,35 @@ public static class RunCommand
         OrchestrationMetadata instance, CancellationToken cancellationToken)
     {
         var result = instance.ReadOutputAs<TrainingResult>()!;
-        var version = await server.Services.GetRequiredService<ModelRegistry>()
-            .GetVersionAsync(result.ModelName, result.ModelVersion, cancellationToken);
+        var registry = server.Services.GetRequiredService<ModelRegistry>();
+        if (!result.Promoted && await registry.GetProductionAsync(result.ModelName, cancellationToken) is null)
+        {
+            // The gate held back the only model of this name (it did not beat a baseline on the generated data). The
+            // demo still serves it, with force, and says so: a pipeline run of its own would leave it unpromoted.
+            Console.Error.WriteLine($"note: {result.ModelName} v{result.ModelVersion} was held back ({result.PromotionReason}); " +
+                                    "ca run promotes it with force so that it can answer the sample request.");
+            await ForcePromoteAsync(server.Address(), pipeline, result, cancellationToken);
+        }
+        var version = await registry.GetVersionAsync(result.ModelName, result.ModelVersion, cancellationToken);
         var prediction = await PredictAsync(server.Address(), pipeline, run, cancellationToken);
         return new RunOutcome(run, instance.InstanceId, result, version, prediction);
+    }
+
+    private static async Task ForcePromoteAsync(Uri address, PipelineConfig pipeline, TrainingResult result,
+        CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = address };
+        using var request = new HttpRequestMessage(HttpMethod.Post,
+            $"api/models/{result.ModelName}/versions/{result.ModelVersion}/stage")
+        {
+            Content = new StringContent("""{"stage": "Production", "force": true}""", Encoding.UTF8, "application/json"),
+        };
+        if (pipeline.Api.AdminKey is { Length: > 0 } key) request.Headers.Add(PipelineApi.ApiKeyHeader, key);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException(
+                $"Promoting {result.ModelName} v{result.ModelVersion} failed ({(int)response.StatusCode}): " +
+                await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
     private static async Task<JsonNode?> PredictAsync(Uri address, PipelineConfig pipeline, QuickRun run, CancellationToken cancellationToken)
