@@ -1,3 +1,4 @@
+using CustomerAnalysis.Pipeline.Scoring;
 using System.Reflection;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline;
@@ -35,6 +36,8 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
             TrainingOrchestration.Name, PrepareDatasetActivity.Name, DispatchTrialActivity.Name,
             DispatchEvaluationActivity.Name, CheckWorkActivity.Name, RegisterActivity.Name, PromoteActivity.Name,
             UpdateRunActivity.Name, PrepareShardActivity.Name, MergeShardsActivity.Name,
+            ScoringOrchestration.Name, ReadScoringShardActivity.Name, ScoreShardActivity.Name,
+            WriteScoringManifestActivity.Name, TrainingActiveActivity.Name,
         };
         var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
 
@@ -42,7 +45,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         foreach (var name in expected)
         {
             var method = Assert.Contains(name, (IDictionary<string, MethodInfo>)functions);
-            var trigger = name == TrainingOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
+            var trigger = name is TrainingOrchestration.Name or ScoringOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
             Assert.Contains(method.GetParameters(), p => p.GetCustomAttribute(trigger) != null);
         }
         // The completion relay listens on the queue the workers report to, named by an app setting.
@@ -84,6 +87,9 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts"]);
         Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts/{*path}"]);
         Assert.Equal(AuthorizationLevel.Function, routes["POST models/{name}/versions/{version}/stage"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["POST scoring"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET scoring/{id}"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET scores/{model}/{user}"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/next-event"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/churn"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["GET ui"]);

@@ -18,3 +18,11 @@ public interface IBatchScorer
     Task<IReadOnlyList<UserScore>> ScoreAsync(string checkpointPath, ScoringShard shard, IReadOnlyList<int> members,
         int top, CancellationToken cancellationToken);
 }
+
+/// <summary>Reads one user shard of a source (as <see cref="IShardPreparer"/> does for training) and finds its scoring
+/// candidates. Default: <see cref="Scoring.ExportScoringShardReader"/>, over Ingestion.</summary>
+public interface IScoringShardReader
+{
+    Task<ScoringShard> ReadAsync(string source, PredictionTask task, PrepareOptions options, Core.Events.UserShard shard,
+        CancellationToken cancellationToken);
+}
