@@ -18,6 +18,7 @@ internal static class BenchCli
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
           serve --events N [--requests N] [--seconds S] [--trials N]   (needs Azurite: scripts/azurite.sh)
           workers [--events N] [--trials N] [--epochs N]   (needs Azurite: in process vs 1 and 2 trial worker processes)
+          score [--events N] [--task events|churn] [--config config/nn/rnn.json] [--shards N] [--runs N]   (users/s end to end)
         """;
 
     public static int Run(string[] args)
@@ -66,6 +67,10 @@ internal static class BenchCli
                     Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8)).GetAwaiter().GetResult(),
                 "workers" => WorkersBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "100000"),
                     Int(options, "trials", 8), Int(options, "epochs", 2)).GetAwaiter().GetResult(),
+                "score" => ScoreBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "2000000"),
+                    ModelingBench.Task(options.GetValueOrDefault("task") ?? "events"),
+                    options.GetValueOrDefault("config") ?? "config/nn/rnn.json", Int(options, "shards", 1),
+                    Int(options, "runs", 2)).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }

@@ -92,6 +92,8 @@ public sealed record PipelineConfig
         [JsonPropertyName("shards")] public int Shards { get; init; }
         /// <summary>Next event: events listed per user.</summary>
         [JsonPropertyName("top")] public int Top { get; init; } = 3;
+        /// <summary>How often a nightly scoring run checks whether the training runs have ended.</summary>
+        [JsonPropertyName("wait_poll_seconds")] public int WaitPollSeconds { get; init; } = 300;
     }
 
     /// <summary>How a run's prepare is cut up.</summary>

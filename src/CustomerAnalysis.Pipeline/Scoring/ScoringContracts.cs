@@ -21,6 +21,8 @@ public sealed record ScoringInput
     /// <summary>Started by the nightly timer: waits while a training run is active, so it scores with the model the
     /// night's retraining promoted.</summary>
     [JsonPropertyName("after_training")] public bool AfterTraining { get; init; }
+    /// <summary>With <see cref="AfterTraining"/>: seconds between checks for active training runs.</summary>
+    [JsonPropertyName("wait_poll_seconds")] public int WaitPollSeconds { get; init; } = 300;
 }
 
 /// <summary>The live progress of a scoring run (the orchestration's custom status).</summary>

@@ -24,7 +24,8 @@ public sealed class ScoringJob(PipelineConfig config, ScoringLauncher launcher, 
             try
             {
                 started.Add(await launcher.StartAsync(client, new ScoringRequest(source, task,
-                    Shards: scoring.Shards > 0 ? scoring.Shards : null, Top: scoring.Top, AfterTraining: true), cancellationToken));
+                    Shards: scoring.Shards > 0 ? scoring.Shards : null, Top: scoring.Top, AfterTraining: true,
+                    WaitPollSeconds: scoring.WaitPollSeconds), cancellationToken));
             }
             catch (KeyNotFoundException e)
             {

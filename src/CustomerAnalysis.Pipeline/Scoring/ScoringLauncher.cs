@@ -11,7 +11,7 @@ namespace CustomerAnalysis.Pipeline.Scoring;
 /// <summary>What a scoring run is asked for. Null: the default (the task's registry name, its production version,
 /// <c>prepare.shards</c>, top 3, a new run id).</summary>
 public sealed record ScoringRequest(string Source, PredictionTask Task, string? ModelName = null, int? Version = null,
-    int? Shards = null, int? Top = null, string? RunId = null, bool AfterTraining = false);
+    int? Shards = null, int? Top = null, string? RunId = null, bool AfterTraining = false, int WaitPollSeconds = 300);
 
 /// <summary>The scoring run exists with another input, or is still running.</summary>
 public sealed class ScoringRunConflictException(string message) : Exception(message);
@@ -84,7 +84,7 @@ public sealed class ScoringLauncher(PipelineConfig config, ModelRegistry registr
             Source = request.Source, Task = request.Task,
             Model = new ScoringModel(record.Name, record.Version, record.CheckpointBlob),
             Options = PrepareOptions.Default, Shards = shards, Top = top, Created = clock.GetUtcNow(),
-            AfterTraining = request.AfterTraining,
+            AfterTraining = request.AfterTraining, WaitPollSeconds = request.WaitPollSeconds,
         };
     }
 }

@@ -14,8 +14,7 @@ public sealed class ScoringOrchestration : TaskOrchestrator<ScoringInput, Scorin
 {
     public const string Name = nameof(ScoringOrchestration);
 
-    /// <summary>How often, and how long at most, a nightly run waits for the retraining to end.</summary>
-    internal static readonly TimeSpan TrainingPoll = TimeSpan.FromMinutes(5);
+    /// <summary>How long at most a nightly run waits for the retraining to end (then it scores anyway).</summary>
     internal static readonly TimeSpan TrainingWaitLimit = TimeSpan.FromHours(12);
 
     public override async Task<ScoringResult> RunAsync(TaskOrchestrationContext context, ScoringInput input)
@@ -29,7 +28,7 @@ public sealed class ScoringOrchestration : TaskOrchestrator<ScoringInput, Scorin
             var giveUp = context.CurrentUtcDateTime + TrainingWaitLimit;
             while (context.CurrentUtcDateTime < giveUp
                    && await context.CallActivityAsync<bool>(TrainingActiveActivity.Name, runId, retry))
-                await context.CreateTimer(TrainingPoll, CancellationToken.None);
+                await context.CreateTimer(TimeSpan.FromSeconds(Math.Max(1, input.WaitPollSeconds)), CancellationToken.None);
         }
         context.SetCustomStatus(progress);
 
