@@ -41,13 +41,13 @@ public sealed class NightlyScoringTests(AzuriteFixture azurite)
         var scoring = await FindScoringAsync(client);
         // While the retraining trains, the scoring run waits.
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await client.GetInstanceAsync(scoring))?.ReadCustomStatusAs<ScoringProgress>()?.Stage != ScoringStages.WaitForTraining)
+        while ((await client.GetInstanceAsync(scoring, getInputsAndOutputs: true))?.ReadCustomStatusAs<ScoringProgress>()?.Stage != ScoringStages.WaitForTraining)
         {
             Assert.True(DateTime.UtcNow < deadline, "the scoring run never waited for the training run");
             await Task.Delay(200);
         }
         await Task.Delay(2500); // more than two polls
-        Assert.Equal(ScoringStages.WaitForTraining, (await client.GetInstanceAsync(scoring))!.ReadCustomStatusAs<ScoringProgress>()!.Stage);
+        Assert.Equal(ScoringStages.WaitForTraining, (await client.GetInstanceAsync(scoring, getInputsAndOutputs: true))!.ReadCustomStatusAs<ScoringProgress>()!.Stage);
         Assert.False(await artifacts.ExistsAsync(ScoringNames.Manifest(scoring)));
 
         runner.Release.SetResult();

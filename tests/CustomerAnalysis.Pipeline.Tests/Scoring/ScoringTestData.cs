@@ -24,11 +24,9 @@ internal static class ScoringTestData
 
     private static async Task<string> CreateAsync()
     {
-        var root = Path.Combine(Path.GetTempPath(), $"ca-scoring-{Environment.ProcessId}");
+        var root = CustomerAnalysis.Testing.TestFolders.Create("ca-scoring-");
         var export = Path.Combine(root, "export");
-        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         await SyntheticExport.WriteAsync(new SyntheticExportOptions { OutputFolder = export, Events = 30_000, Seed = 11 });
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(root, true); } catch (IOException) { } };
         var events = await EventSources.Open(export).ReadTableAsync();
         foreach (var task in new[] { PredictionTask.Events, PredictionTask.Churn })
         {
