@@ -17,16 +17,19 @@ public sealed class ScoringWorkspace : IDisposable
         Workspace = new CliWorkspace();
         var vocabulary = PreparedDatasetFiles.ReadAsync(Workspace.PreparedEvents).GetAwaiter().GetResult().Vocabulary;
         foreach (var task in new[] { PredictionTask.Events, PredictionTask.Churn })
-        {
-            var config = NnConfig.Parse($$"""
-                { "model_type": "rnn",
-                  "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30 },
-                  "model_training_params": { "task": "{{PredictionTasks.Name(task)}}", "device": "cpu" } }
-                """);
-            using var model = ModelFactory.Create(config, task, vocabulary.Count, seed: 1, torch.CPU);
-            using var file = File.Create(Checkpoint(task));
-            new ModelCheckpoint(config, vocabulary, model).Write(file);
-        }
+            Write(task, vocabulary, Checkpoint(task));
+    }
+
+    public static void Write(PredictionTask task, Vocabulary vocabulary, string path)
+    {
+        var config = NnConfig.Parse($$"""
+            { "model_type": "rnn",
+              "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30 },
+              "model_training_params": { "task": "{{PredictionTasks.Name(task)}}", "device": "cpu" } }
+            """);
+        using var model = ModelFactory.Create(config, task, vocabulary.Count, seed: 1, torch.CPU);
+        using var file = File.Create(path);
+        new ModelCheckpoint(config, vocabulary, model).Write(file);
     }
 
     public CliWorkspace Workspace { get; }
@@ -96,8 +99,41 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
         Assert.Equal(Count("scored"), rows);
     }
 
+    [Fact]
+    public async Task A_prepared_churn_dataset_scores_the_same_users_as_its_export()
+    {
+        var prepared = Workspace.NewFolder("prepared-churn");
+        Assert.Equal(0, CliRunner.Run("prepare", "--input", Workspace.Export, "--task", "churn", "--out", prepared).ExitCode);
+        // A model over the churn dataset's own vocabulary: names the dataset read as <UNK> are unknown to it too.
+        var checkpoint = Path.Combine(Workspace.NewFolder("model"), "churn.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+        ScoringWorkspace.Write(PredictionTask.Churn, (await PreparedDatasetFiles.ReadAsync(prepared)).Vocabulary, checkpoint);
+        var fromDataset = Workspace.NewFolder("dataset-scores");
+        var fromExport = Workspace.NewFolder("export-scores");
+
+        var byDataset = CliRunner.Run("score", "--input", prepared, "--model", checkpoint, "--out", fromDataset);
+        var byExport = CliRunner.Run("score", "--input", Workspace.Export, "--model", checkpoint, "--out", fromExport);
+
+        Assert.True(byDataset.ExitCode == 0, byDataset.Stderr);
+        Assert.True(byExport.ExitCode == 0, byExport.Stderr);
+        Dictionary<string, (double Probability, string Label)> Rows(string folder) =>
+            File.ReadAllLines(Path.Combine(folder, "part-00000.csv")).Skip(1).Select(l => l.Split(','))
+                .ToDictionary(f => f[0], f => (double.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), f[5]));
+        var dataset = Rows(fromDataset);
+        var export = Rows(fromExport);
+        Assert.NotEmpty(dataset);
+        Assert.Equal(export.Keys.Order(StringComparer.Ordinal), dataset.Keys.Order(StringComparer.Ordinal));
+        foreach (var (user, row) in dataset)
+        {
+            Assert.Equal(export[user].Label, row.Label);
+            Assert.InRange(Math.Abs(export[user].Probability - row.Probability), 0, 1e-5);
+        }
+        Assert.Equal(JsonValueKind.Null, Manifest(fromDataset).GetProperty("end_of_data").ValueKind);
+    }
+
     public static TheoryData<string, string> BadCases => new()
     {
+        { "score --input {prepared} --model {events} --out {new}", "latest session" },
         { "score --input {export} --model {events} --out {new} --task churn", "does not match the model" },
         { "score --input {export} --model {events} --out {new} --top 0", "--top" },
         { "score --input {export} --model {events} --out {new} --shards 0", "--shards" },
@@ -119,6 +155,7 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
         File.WriteAllText(notModel, "not a checkpoint");
         var args = commandLine.Split(' ').Select(a => a
             .Replace("{export}", Workspace.Export)
+            .Replace("{prepared}", Workspace.PreparedEvents)
             .Replace("{events}", scoring.Checkpoint(PredictionTask.Events))
             .Replace("{notmodel}", notModel)
             .Replace("{folder}", Workspace.Folder)

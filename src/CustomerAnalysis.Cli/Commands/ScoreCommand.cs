@@ -62,7 +62,16 @@ public static class ScoreCommand
             var id = parsed.GetValue(runId) is { } given ? ScoringRunIds.Validate(given, "--run-id") : null;
             var options = parsed.GetValue(dataConfig) is { } file ? PrepareOptionsFile.Load(file.FullName) : PrepareOptions.Default;
             var folder = parsed.GetValue(output)!.FullName;
-            var source = EventSources.Open(parsed.GetValue(input)!, EventSourceOptions.FromEnvironment());
+            var inputPath = parsed.GetValue(input)!;
+            // A prepared churn dataset (ca prepare's folder) is scored as it is; anything else is an export to read.
+            var prepared = Directory.Exists(inputPath) && File.Exists(Path.Combine(inputPath, PreparedDatasetFiles.TrainFileName))
+                ? await PreparedDatasetFiles.ReadAsync(inputPath, cancellationToken)
+                : null;
+            if (prepared != null && parsed.GetValue(shards) != 1)
+                throw new InvalidInputException("--shards is for exports; a prepared dataset is scored as one part.");
+            var candidates = prepared is null ? null : PreparedDatasetScoring.ToScoringShard(prepared);
+            var source = prepared is null ? EventSources.Open(inputPath, EventSourceOptions.FromEnvironment()) : null;
+            var description = source?.Description ?? Path.GetFullPath(inputPath);
             using var resolved = await ResolveModelAsync(parsed.GetValue(model)!, parsed.GetValue(version),
                 parsed.GetValue(pipelineConfig)!, parsed.GetValue(settings), cancellationToken);
 
@@ -76,10 +85,11 @@ public static class ScoreCommand
             var previous = ReadManifest(folder);
             id ??= previous?.ScoringRun ?? ScoringRunIds.New(DateTimeOffset.UtcNow);
             var created = previous is { } p && p.ScoringRun == id ? p.Created : DateTimeOffset.UtcNow;
-            var manifest = await CommandLine.WithProgressAsync($"Scoring {source.Description}", report =>
-                FolderScoring.RunAsync(scorer, new FolderScoring.Request(source, source.Description, modelTask, options,
-                    parsed.GetValue(shards), resolved.CheckpointPath, resolved.Model, parsed.GetValue(top), id, created, folder),
-                    report, cancellationToken));
+            var request = new FolderScoring.Request(source, description, modelTask, options, parsed.GetValue(shards),
+                resolved.CheckpointPath, resolved.Model, parsed.GetValue(top), id, created, folder);
+            var manifest = await CommandLine.WithProgressAsync($"Scoring {description}", report => candidates is null
+                ? FolderScoring.RunAsync(scorer, request, report, cancellationToken)
+                : FolderScoring.WriteAsync(scorer, request, [candidates], report, cancellationToken));
 
             if (parsed.GetValue(json))
                 Console.WriteLine(System.Text.Encoding.UTF8.GetString(manifest.ToJsonBytes()).ReplaceLineEndings(" "));

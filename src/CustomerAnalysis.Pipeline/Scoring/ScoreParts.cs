@@ -57,8 +57,9 @@ public sealed record ScoringManifest
     [JsonPropertyName("model")] public required ScoringModel Model { get; init; }
     [JsonPropertyName("source")] public required string Source { get; init; }
     [JsonPropertyName("created")] public required DateTimeOffset Created { get; init; }
-    /// <summary>The latest event in the source (µs since the epoch), against which churn windows are complete.</summary>
-    [JsonPropertyName("end_of_data")] public required DateTimeOffset EndOfData { get; init; }
+    /// <summary>The latest event in the source, against which churn windows are complete; null when not known (a
+    /// prepared dataset scored as it is).</summary>
+    [JsonPropertyName("end_of_data")] public required DateTimeOffset? EndOfData { get; init; }
     [JsonPropertyName("top")] public int? Top { get; init; }
     [JsonPropertyName("rows")] public required long Rows { get; init; }
     [JsonPropertyName("counts")] public required ScoringCounts Counts { get; init; }

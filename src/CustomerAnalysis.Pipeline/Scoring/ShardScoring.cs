@@ -50,21 +50,31 @@ public static class ShardScoring
 /// without it is not a finished run). Parts of an earlier run with more shards are deleted.</summary>
 public static class FolderScoring
 {
+    /// <param name="Source">The export to read (null with <see cref="WriteAsync"/>, whose candidates are given).</param>
     public sealed record Request(
-        IEventSource Source, string SourceDescription, PredictionTask Task, PrepareOptions Options, int Shards,
+        IEventSource? Source, string SourceDescription, PredictionTask Task, PrepareOptions Options, int Shards,
         string CheckpointPath, ScoringModel Model, int Top, string RunId, DateTimeOffset Created, string Folder);
 
     public static async Task<ScoringManifest> RunAsync(IBatchScorer scorer, Request request,
         Action<string>? report = null, CancellationToken cancellationToken = default)
     {
+        var source = request.Source ?? throw new ArgumentException("The request names no source to read.", nameof(request));
         var shards = new List<ScoringShard>(request.Shards);
         for (var k = 0; k < request.Shards; k++)
         {
-            shards.Add(await ShardScoring.ReadAsync(request.Source, request.Task, request.Options,
+            shards.Add(await ShardScoring.ReadAsync(source, request.Task, request.Options,
                 new UserShard(k, request.Shards), null, cancellationToken));
             report?.Invoke($"shard {k + 1}/{request.Shards} read");
         }
-        var endOfData = ScoringShard.EndOfData(shards.Select(s => s.MaxTimestamp));
+        return await WriteAsync(scorer, request, shards, report, cancellationToken);
+    }
+
+    /// <summary>Scores candidates already found (<paramref name="shards"/>, one part each) into the folder.</summary>
+    public static async Task<ScoringManifest> WriteAsync(IBatchScorer scorer, Request request, IReadOnlyList<ScoringShard> shards,
+        Action<string>? report = null, CancellationToken cancellationToken = default)
+    {
+        var latest = shards.Max(s => s.MaxTimestamp);
+        var endOfData = ScoringShard.EndOfData([latest]);
         Directory.CreateDirectory(request.Folder);
         var parts = new List<ScorePart>();
         var counts = new ScoringCounts();
@@ -80,7 +90,7 @@ public static class FolderScoring
                 await ScorePartFiles.WriteCsvAsync(rows, csv, cancellationToken);
             parts.Add(part);
             counts = counts.Add(shardCounts);
-            report?.Invoke($"shard {shard.Shard + 1}/{request.Shards} scored ({rows.Count:N0} users)");
+            report?.Invoke($"shard {shard.Shard + 1}/{shards.Count} scored ({rows.Count:N0} users)");
         }
         var kept = parts.SelectMany(p => new[] { p.Parquet, p.Csv }).ToHashSet(StringComparer.Ordinal);
         foreach (var stale in Directory.EnumerateFiles(request.Folder, "part-*"))
@@ -88,7 +98,7 @@ public static class FolderScoring
         var manifest = new ScoringManifest
         {
             ScoringRun = request.RunId, Task = PredictionTasks.Name(request.Task), Model = request.Model,
-            Source = request.SourceDescription, Created = request.Created, EndOfData = ShardScoring.ToTime(endOfData),
+            Source = request.SourceDescription, Created = request.Created, EndOfData = latest is { } end ? ShardScoring.ToTime(end) : null,
             Top = request.Task == PredictionTask.Events ? request.Top : null,
             Rows = parts.Sum(p => p.Rows), Counts = counts, Parts = parts,
         };
