@@ -278,9 +278,10 @@ public sealed class PipelineApi(
         var users = ReadSequences(json.Root, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
         var threshold = served.Predictor.ChurnThreshold;
-        var probabilities = served.Predictor.PredictChurn(users);
+        var predictions = served.Predictor.PredictChurn(users);
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
-            probabilities.Select((p, i) => new ChurnResult(p, p >= threshold)
+            predictions.Select((p, i) => new ChurnResult(p.Probability, p.Probability >= threshold,
+                    users[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
                 { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList()));
     }
 
