@@ -329,6 +329,56 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task Every_control_of_the_runs_and_models_views_is_reachable_with_the_tab_key()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/#runs");
+        await page.Locator("#runs-list").WaitForAsync();
+        var stops = await TabStopsAsync(page);
+        foreach (var expected in new[] { "a[predict]", "a[models]", "a[runs]", "input#api-key", "select#filter-task", "select#filter-model",
+                                         "select#filter-status", "button#runs-refresh", $"input[{ui.CompletedRun}]", "button[created_at]",
+                                         $"a[#run/{ui.CompletedRun}]" })
+            Assert.Contains(expected, stops);
+        // With two runs ticked (Space on a focused checkbox), the compare button joins the tab order.
+        await page.Locator($"input[data-compare-run='{ui.CompletedRun}']").FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        await page.Locator($"input[data-compare-run='{ui.OtherRun}']").FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        Assert.Contains("button#compare-runs", await TabStopsAsync(page));
+
+        await page.GotoAsync("/#models");
+        await page.Locator("tr[data-model]").First.WaitForAsync();
+        stops = await TabStopsAsync(page);
+        Assert.Contains("button#models-refresh", stops);
+        Assert.Contains("summary[]", stops); // the stage history opens from the keyboard
+        Assert.Contains("button[Staging]", stops);
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>What the Tab key visits in one round of the page, as <c>tag#id</c> or <c>tag[what identifies it]</c>.</summary>
+    private static async Task<List<string>> TabStopsAsync(IPage page, int max = 80)
+    {
+        var stops = new List<string>();
+        var leftPage = false;
+        for (var i = 0; i < max; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            var stop = await page.EvaluateAsync<string>("""
+                () => { const e = document.activeElement; if (!e || e === document.body) return "";
+                  const tag = e.tagName.toLowerCase();
+                  if (e.id) return `${tag}#${e.id}`;
+                  const what = e.dataset.panel || e.dataset.compareRun || e.dataset.trial || e.dataset.sort || e.dataset.stage || e.getAttribute("href") || "";
+                  return `${tag}[${what}]`; }
+                """);
+            // Past the last control focus leaves the page once, then comes back at the top: one whole round is taken.
+            if (stop == "") { if (leftPage) break; leftPage = true; continue; }
+            if (stops.Count > 0 && stop == stops[0]) break;
+            stops.Add(stop);
+        }
+        return stops;
+    }
+
     private async Task<string?> StageAsync()
     {
         using var response = await ui.Server.Http.SendAsync(ServerHarness.Get("api/models"));
