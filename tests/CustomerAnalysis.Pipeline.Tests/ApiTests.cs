@@ -115,6 +115,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
         var promoted = await forced.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Production", promoted.GetProperty("stage").GetString());
         Assert.Contains("does not beat", promoted.GetProperty("held_back").GetString()); // still says why it was held
+        Assert.Equal("ops via admin-key", Assert.Single(promoted.GetProperty("stage_history").EnumerateArray()).GetProperty("by").GetString());
 
         // The models route returns the stage history: who (the name given beside the key checked), when, why (the
         // reason given, and that the gate was overridden), from/to.

@@ -182,6 +182,7 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Keyboard.PressAsync("Enter");
         await dialog.WaitForAsync();
         await page.Keyboard.TypeAsync("checking the staging flow");
+        await DashboardFixture.ScreenshotAsync(page, "models-stage-dialog");
         await page.Keyboard.PressAsync("Enter");
         await page.Locator("#models-notice", new() { HasText = "is now Staging" }).WaitForAsync();
         Assert.Equal("Staging", await StageAsync());

@@ -241,7 +241,7 @@ public sealed class PipelineApi(
             var productionChanged = stage == ModelStage.Production ? productionBefore != number : productionBefore == number;
             if (productionChanged)
                 models.OnPromoted(name, number);
-            return Results.Json(changed);
+            return Results.Json(changed with { StageHistory = await registry.GetHistoryAsync(name, number, cancellationToken) });
         }
         catch (KeyNotFoundException e)
         {
