@@ -16,7 +16,8 @@ internal static class BenchCli
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
-          serve --events N [--requests N] [--seconds S] [--trials N]   (needs Azurite: scripts/azurite.sh)
+          serve --events N [--requests N] [--seconds S] [--trials N] [--overhead true|false]   (needs Azurite: scripts/azurite.sh)
+          load --url <server> [--concurrency N] [--requests N] [--seconds S]   (the outside client bench serve runs)
           workers [--events N] [--trials N] [--epochs N]   (needs Azurite: in process vs 1 and 2 trial worker processes)
         """;
 
@@ -63,7 +64,10 @@ internal static class BenchCli
                     options.GetValueOrDefault("events") ?? "session_start,page_view,scroll,view_item,page_view,user_engagement,view_item,add_to_cart",
                     Int(options, "runs", 2000)),
                 "serve" => ServeBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "50000"),
-                    Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8)).GetAwaiter().GetResult(),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8),
+                    Bool(options, "overhead", true)).GetAwaiter().GetResult(),
+                "load" => LoadClient.RunAsync(new Uri(Required(options, "url")), Int(options, "concurrency", 1),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15)).GetAwaiter().GetResult(),
                 "workers" => WorkersBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "100000"),
                     Int(options, "trials", 8), Int(options, "epochs", 2)).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
@@ -104,6 +108,11 @@ internal static class BenchCli
 
     internal static string Required(Dictionary<string, string> options, string name) =>
         options.GetValueOrDefault(name) ?? throw new ArgumentException($"--{name} is required");
+
+    internal static bool Bool(Dictionary<string, string> options, string name, bool fallback) =>
+        options.TryGetValue(name, out var text)
+            ? bool.TryParse(text, out var value) ? value : throw new ArgumentException($"--{name} must be true or false, got '{text}'")
+            : fallback;
 
     internal static int Int(Dictionary<string, string> options, string name, int fallback) =>
         options.TryGetValue(name, out var text)

@@ -5,18 +5,30 @@ using CustomerAnalysis.Pipeline.Training;
 
 namespace CustomerAnalysis.Serving;
 
-/// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> (one intra-op thread per call, calls
-/// serialised: safe from many requests at once).</summary>
-public sealed class TorchModelLoader : IModelLoader
+/// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> behind a <see cref="PredictionBatcher"/>:
+/// concurrent requests share forward passes (one intra-op thread, one dispose scope per pass); safe from many
+/// requests at once.</summary>
+public sealed class TorchModelLoader(ServingOptions options) : IModelLoader
 {
+    public TorchModelLoader() : this(new ServingOptions()) { }
+
     public async Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken)
     {
         await using var file = File.OpenRead(checkpointPath);
-        return new TorchPredictor(Predictor.Load(file));
+        return new TorchPredictor(Predictor.Load(file), options);
     }
 
-    private sealed class TorchPredictor(Predictor predictor) : IPredictor
+    /// <summary>The predictor of a loaded checkpoint (what <see cref="LoadAsync"/> returns), for callers that hold
+    /// one already.</summary>
+    public static IPredictor For(Predictor predictor, ServingOptions options) => new TorchPredictor(predictor, options);
+
+    private sealed class TorchPredictor(Predictor predictor, ServingOptions options) : IPredictor
     {
+        private readonly PredictionBatcher _batcher = new(predictor.Predict)
+        {
+            MaxSessions = options.MaxBatchSessions, MaxWait = options.MaxBatchWait,
+        };
+
         public PredictionTask Task => predictor.Checkpoint.Task;
 
         public double ChurnThreshold => predictor.Checkpoint.Config.Pipeline.ProbThreshold;
@@ -24,22 +36,27 @@ public sealed class TorchModelLoader : IModelLoader
         public bool KnowsEvent(string eventName) =>
             predictor.Checkpoint.Vocabulary.Encode(eventName) is not (Vocabulary.Unk or Vocabulary.Pad);
 
-        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top)
+        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
+            PredictNextEventAsync(sessions, top).GetAwaiter().GetResult();
+
+        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+            PredictChurnAsync(users).GetAwaiter().GetResult();
+
+        public async Task<IReadOnlyList<NextEventPrediction>> PredictNextEventAsync(
+            IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top)
         {
             if (Task != PredictionTask.Events) throw new NotSupportedException("This is a churn model.");
-            return predictor.Predict(Inputs(sessions), top)
-                .Select(p => new NextEventPrediction(
-                    p.TopEvents, p.Attention))
-                .ToList();
+            if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
+            var predictions = await _batcher.PredictAsync(Inputs(sessions), top);
+            return predictions.Select(p => new NextEventPrediction(p.TopEvents, p.Attention)).ToList();
         }
 
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users)
+        public async Task<IReadOnlyList<double>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users)
         {
             if (Task != PredictionTask.Churn) throw new NotSupportedException("This is an events model.");
+            var predictions = await _batcher.PredictAsync(Inputs(users), top: 1);
             // Without return_churn_prob the model only says churned or not: served as 1 or 0.
-            return predictor.Predict(Inputs(users), top: 1)
-                .Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0))
-                .ToList();
+            return predictions.Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0)).ToList();
         }
 
         /// <summary>A model trained with time gaps needs every event's timestamp (the gap to the previous event, 0
