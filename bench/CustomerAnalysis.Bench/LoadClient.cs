@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace CustomerAnalysis.Bench;
 
 /// <summary>What one load run measured (latencies in ms).</summary>
-internal sealed record LoadResult(int Requests, double Seconds, double P50, double P99, double Max);
+/// <param name="CpuSeconds">The client process's own CPU time (user + system) over its run.</param>
+internal sealed record LoadResult(int Requests, double Seconds, double P50, double P99, double Max, double CpuSeconds);
 
 /// <summary>
 /// <c>bench load</c>: an HTTP client in its own process posting one next-event session from
@@ -43,9 +44,10 @@ internal static class LoadClient
             lock (latencies) latencies.AddRange(mine);
         })));
         var elapsed = wall.Elapsed.TotalSeconds;
+        using var self = Process.GetCurrentProcess();
         latencies.Sort();
         Console.WriteLine(JsonSerializer.Serialize(new LoadResult(latencies.Count, elapsed,
-            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1])));
+            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], self.TotalProcessorTime.TotalSeconds)));
         return 0;
     }
 

@@ -27,7 +27,7 @@ namespace CustomerAnalysis.Bench;
 internal static class ServeBench
 {
 
-    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials, bool overhead)
+    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials, bool overhead, double maxWaitMs, bool batching)
     {
         var data = Directory.CreateTempSubdirectory("ca-serve-bench-").FullName;
         try
@@ -41,7 +41,8 @@ internal static class ServeBench
                 Api = new() { AdminKey = "bench" },
             };
             config = config with { TaskHub = $"bench{Guid.NewGuid():N}"[..16], Workers = new() { CheckIntervalSeconds = 5 } };
-            var timed = new TimedPlugins(new TorchTrialRunner(new LearningOptions(Environment.ProcessorCount)));
+            var timed = new TimedPlugins(new TorchTrialRunner(new LearningOptions(Environment.ProcessorCount)),
+                new ServingOptions { MaxBatchWait = TimeSpan.FromMilliseconds(maxWaitMs), Batching = batching });
             // One in-process trial worker: trials go through the queue one at a time, as with one worker process.
             await using var server = await LocalPipelineHost.StartAsync(config, new LocalHostOptions(Port: 0, RetrainingTimer: false),
                 services => timed.Register(services).AddTrialWorker(config.Storage.ToOptions()));
@@ -60,18 +61,30 @@ internal static class ServeBench
             // The gate holds back a model that does not beat its baselines (one epoch on synthetic data rarely does):
             // promoted with force, as `ca run` does, so the routes answer real predictions instead of 404.
             await ForcePromoteAsync(server.Address(), config, trained.Result);
-            Console.WriteLine($"serving {trained.Result.ModelName} v{trained.Result.ModelVersion} (promoted with force); " +
+            Console.WriteLine($"serving {trained.Result.ModelName} v{trained.Result.ModelVersion} (promoted with force), " +
+                              (batching ? $"batching (wait up to {maxWaitMs} ms once requests overlap)" : "one pass per request (batching off)") + "; " +
                               $"load average {LoadAverage()}");
 
             // The load comes from another process (LoadClient), as an outside client's would: its HTTP stack's CPU
             // shows up on the same 2 cores, but not in the server's GC, thread pool or JIT.
             await LoadClient.RunChildAsync(server.Address(), 1, 300, 10); // warm-up: JIT, model load, connections
             await LoadClient.RunChildAsync(server.Address(), 32, 3000, 10);
+            var served = (await server.Services.GetRequiredService<ProductionModelCache>().GetAsync(trained.Result.ModelName))!;
+            var statistics = batching ? served.Predictor as IBatchStatistics : null;
             foreach (var concurrency in new[] { 1, 32 })
             {
+                var (passes, calls) = (statistics?.Passes ?? 0, statistics?.Calls ?? 0);
+                var serverCpu = ProcessCpuSeconds();
                 var load = await LoadClient.RunChildAsync(server.Address(), concurrency, requests, seconds);
+                serverCpu = ProcessCpuSeconds() - serverCpu;
+                var perPass = statistics is null ? "" : $", {(double)(statistics.Calls - calls) / Math.Max(1, statistics.Passes - passes):0.0} requests per pass";
                 Console.WriteLine($"predict/next-event c={concurrency,2}: {load.Requests,6} requests in {load.Seconds:0.0} s = {load.Requests / load.Seconds,7:0} req/s, " +
-                                  $"p50 {load.P50:0.00} ms, p99 {load.P99:0.00} ms, max {load.Max:0.00} ms; load average {LoadAverage()}");
+                                  $"p50 {load.P50:0.00} ms, p99 {load.P99:0.00} ms, max {load.Max:0.00} ms{perPass}; load average {LoadAverage()}");
+                // CPU per request does not depend on how busy the shared machine is: 2 cores / (server + client) is
+                // what an otherwise idle 2-core machine could do.
+                var cpuPerRequest = (serverCpu + load.CpuSeconds) / load.Requests;
+                Console.WriteLine($"    CPU per request: server {serverCpu / load.Requests * 1e6:0} µs, client {load.CpuSeconds / load.Requests * 1e6:0} µs " +
+                                  $"=> at most {Environment.ProcessorCount / cpuPerRequest:0} req/s on {Environment.ProcessorCount} otherwise idle cores");
             }
             return 0;
         }
@@ -118,6 +131,12 @@ internal static class ServeBench
                                                 await response.Content.ReadAsStringAsync());
     }
 
+    private static double ProcessCpuSeconds()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
+    }
+
     /// <summary>The 1-minute load average (/proc/loadavg): the machine is shared, so each figure says how busy it was.</summary>
     internal static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
@@ -129,7 +148,7 @@ internal static class ServeBench
     }
 
     /// <summary>The real plugins, each timed, so the orchestration's own cost can be told apart.</summary>
-    private sealed class TimedPlugins(ITrialRunner runner)
+    private sealed class TimedPlugins(ITrialRunner runner, ServingOptions serving)
     {
         private long _ticks;
 
@@ -138,7 +157,7 @@ internal static class ServeBench
 
         public IServiceCollection Register(IServiceCollection services) => services
             .AddSingleton<IDatasetPreparer>(new Preparer(this)).AddSingleton<ITrialRunner>(new Runner(this, runner))
-            .AddSingleton<IEvaluator>(new Evaluator(this)).AddTorchServing();
+            .AddSingleton<IEvaluator>(new Evaluator(this)).AddTorchServing(serving);
 
         private async Task<T> TimeAsync<T>(Func<Task<T>> work)
         {

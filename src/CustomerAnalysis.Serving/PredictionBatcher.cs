@@ -4,6 +4,13 @@ using CustomerAnalysis.Modeling.Prediction;
 
 namespace CustomerAnalysis.Serving;
 
+/// <summary>How much batching happened: forward passes run and the calls they served (for tests and benchmarks).</summary>
+public interface IBatchStatistics
+{
+    long Passes { get; }
+    long Calls { get; }
+}
+
 /// <summary>
 /// Dynamic batching: calls that arrive while a forward pass runs are gathered into the next one, so concurrent
 /// requests share one pass (one dispose scope, one thread) instead of queueing for one pass each.
@@ -14,7 +21,7 @@ namespace CustomerAnalysis.Serving;
 /// <para>Results equal unbatched ones: sequences are right-padded and the models mask padding (up to float rounding
 /// of a larger matrix product); a pass that fails is rerun call by call, so one bad call fails alone.</para>
 /// </summary>
-public sealed class PredictionBatcher
+public sealed class PredictionBatcher : IBatchStatistics
 {
     private sealed class Call(IReadOnlyList<SessionInput> sessions, int top)
     {
@@ -44,7 +51,6 @@ public sealed class PredictionBatcher
     /// together); zero: never wait.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(0.5);
 
-    /// <summary>Passes run and calls served, for tests and benchmarks.</summary>
     public long Passes => Interlocked.Read(ref _passes);
     public long Calls => Interlocked.Read(ref _calls);
     private long _passes, _calls;
@@ -87,8 +93,9 @@ public sealed class PredictionBatcher
         }
     }
 
-    /// <summary>When the previous pass carried several calls, waits (sleeping, never spinning: the cores are the
-    /// request handlers') until as many are queued or the oldest has waited <see cref="MaxWait"/>.</summary>
+    /// <summary>When the previous pass carried several calls, waits until as many are queued or the oldest has waited
+    /// <see cref="MaxWait"/>, yielding the core between checks (the request handlers that will join need it; a
+    /// sleeping wait cannot be shorter than the timer's millisecond).</summary>
     private void WaitForCompany()
     {
         var wanted = Volatile.Read(ref _lastCalls);

@@ -8,21 +8,32 @@ namespace CustomerAnalysis.Serving;
 /// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> behind a <see cref="PredictionBatcher"/>:
 /// concurrent requests share forward passes (one intra-op thread, one dispose scope per pass); safe from many
 /// requests at once.</summary>
-public sealed class TorchModelLoader(ServingOptions options) : IModelLoader
+public sealed class TorchModelLoader : IModelLoader
 {
+    private readonly ServingOptions _options;
+
     public TorchModelLoader() : this(new ServingOptions()) { }
+
+    public TorchModelLoader(ServingOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSessions, 1, nameof(options.MaxBatchSessions));
+        if (options.MaxBatchWait < TimeSpan.Zero || options.MaxBatchWait > ServingOptions.MaxBatchWaitLimit)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxBatchWait,
+                $"MaxBatchWait must be between 0 and {ServingOptions.MaxBatchWaitLimit.TotalMilliseconds} ms.");
+        _options = options;
+    }
 
     public async Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken)
     {
         await using var file = File.OpenRead(checkpointPath);
-        return new TorchPredictor(Predictor.Load(file), options);
+        return new TorchPredictor(Predictor.Load(file), _options);
     }
 
     /// <summary>The predictor of a loaded checkpoint (what <see cref="LoadAsync"/> returns), for callers that hold
     /// one already.</summary>
     public static IPredictor For(Predictor predictor, ServingOptions options) => new TorchPredictor(predictor, options);
 
-    private sealed class TorchPredictor(Predictor predictor, ServingOptions options) : IPredictor
+    private sealed class TorchPredictor(Predictor predictor, ServingOptions options) : IPredictor, IBatchStatistics
     {
         private readonly PredictionBatcher _batcher = new(predictor.Predict)
         {
@@ -30,6 +41,14 @@ public sealed class TorchModelLoader(ServingOptions options) : IModelLoader
         };
 
         public PredictionTask Task => predictor.Checkpoint.Task;
+
+        public long Passes => _batcher.Passes;
+
+        public long Calls => _batcher.Calls;
+
+        /// <summary>Batched, or (<see cref="ServingOptions.Batching"/> off) one pass per call, calls serialised.</summary>
+        private Task<IReadOnlyList<SessionPrediction>> PredictAsync(SessionInput[] sessions, int top) =>
+            options.Batching ? _batcher.PredictAsync(sessions, top) : System.Threading.Tasks.Task.FromResult(predictor.Predict(sessions, top));
 
         public double ChurnThreshold => predictor.Checkpoint.Config.Pipeline.ProbThreshold;
 
@@ -47,14 +66,14 @@ public sealed class TorchModelLoader(ServingOptions options) : IModelLoader
         {
             if (Task != PredictionTask.Events) throw new NotSupportedException("This is a churn model.");
             if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
-            var predictions = await _batcher.PredictAsync(Inputs(sessions), top);
+            var predictions = await PredictAsync(Inputs(sessions), top);
             return predictions.Select(p => new NextEventPrediction(p.TopEvents, p.Attention)).ToList();
         }
 
         public async Task<IReadOnlyList<double>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users)
         {
             if (Task != PredictionTask.Churn) throw new NotSupportedException("This is an events model.");
-            var predictions = await _batcher.PredictAsync(Inputs(users), top: 1);
+            var predictions = await PredictAsync(Inputs(users), top: 1);
             // Without return_churn_prob the model only says churned or not: served as 1 or 0.
             return predictions.Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0)).ToList();
         }
