@@ -98,8 +98,10 @@ public sealed class PredictionBatcher : IBatchStatistics
     /// sleeping wait cannot be shorter than the timer's millisecond).</summary>
     private void WaitForCompany()
     {
-        var wanted = Volatile.Read(ref _lastCalls);
-        if (wanted <= 1 || MaxWait <= TimeSpan.Zero) return;
+        var last = Volatile.Read(ref _lastCalls);
+        if (last <= 1 || MaxWait <= TimeSpan.Zero) return;
+        // Aim above the last pass, so batches can grow to the concurrency instead of settling at the first size seen.
+        var wanted = Math.Min(2 * last, MaxSessions);
         while (_queue.Count < wanted && _queue.TryPeek(out var oldest)
                && Stopwatch.GetElapsedTime(oldest.QueuedAt) < MaxWait)
             Thread.Sleep(0);
