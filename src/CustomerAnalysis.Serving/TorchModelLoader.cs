@@ -58,7 +58,7 @@ public sealed class TorchModelLoader : IModelLoader
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
             PredictNextEventAsync(sessions, top).GetAwaiter().GetResult();
 
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
             PredictChurnAsync(users).GetAwaiter().GetResult();
 
         public async Task<IReadOnlyList<NextEventPrediction>> PredictNextEventAsync(
@@ -70,12 +70,14 @@ public sealed class TorchModelLoader : IModelLoader
             return predictions.Select(p => new NextEventPrediction(p.TopEvents, p.Attention)).ToList();
         }
 
-        public async Task<IReadOnlyList<double>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users)
+        public async Task<IReadOnlyList<ChurnPrediction>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users)
         {
             if (Task != PredictionTask.Churn) throw new NotSupportedException("This is an events model.");
             var predictions = await PredictAsync(Inputs(users), top: 1);
             // Without return_churn_prob the model only says churned or not: served as 1 or 0.
-            return predictions.Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0)).ToList();
+            return predictions
+                .Select(p => new ChurnPrediction(p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0), p.Attention))
+                .ToList();
         }
 
         /// <summary>A model trained with time gaps needs every event's timestamp (the gap to the previous event, 0
