@@ -262,7 +262,7 @@ public sealed class PipelineApi(
         var top = JsonFields.WholeNumber(json.Root, "top", 1, MaxTop) ?? 3;
 
         var served = await ServedAsync(config.Models.Events.Name, request.HttpContext.RequestAborted);
-        var predictions = served.Predictor.PredictNextEvent(sessions, top);
+        var predictions = await served.Predictor.PredictNextEventAsync(sessions, top);
         return Results.Json(new NextEventResponse(
             new ModelIdentity(served.Name, served.Version),
             predictions.Select((p, i) => new NextEventResult(p.Top,
@@ -278,7 +278,7 @@ public sealed class PipelineApi(
         var users = ReadSequences(json.Root, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
         var threshold = served.Predictor.ChurnThreshold;
-        var predictions = served.Predictor.PredictChurn(users);
+        var predictions = await served.Predictor.PredictChurnAsync(users);
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
             predictions.Select((p, i) => new ChurnResult(p.Probability, p.Probability >= threshold,
                     users[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
