@@ -82,7 +82,7 @@ public static class LocalHosting
         LocalPipelineHost.StartAsync(config,
             new LocalHostOptions(port, retrainingTimer,
                 new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString)),
-            services => services.AddTorchServing().AddTorchBatchScoring(), cancellationToken: cancellationToken);
+            services => services.AddTorchServing(config.Serving).AddTorchBatchScoring(), cancellationToken: cancellationToken);
 
     private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)
     {

@@ -25,5 +25,5 @@ public static class FunctionsStartup
     /// <summary>The app's services: the pipeline (orchestration, activities, API, stores) and the TorchSharp predictor
     /// for the prediction routes. Trials and evaluation run on the trial workers, not here.</summary>
     public static IServiceCollection AddCustomerAnalysisFunctions(this IServiceCollection services, PipelineConfig config) =>
-        services.AddCustomerAnalysisPipeline(config).AddTorchServing().AddTorchBatchScoring();
+        services.AddCustomerAnalysisPipeline(config).AddTorchServing(config.Serving).AddTorchBatchScoring();
 }

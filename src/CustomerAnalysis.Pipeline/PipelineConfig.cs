@@ -17,6 +17,7 @@ public sealed record PipelineConfig
     [JsonPropertyName("workers")] public WorkersSection Workers { get; init; } = new();
     [JsonPropertyName("prepare")] public PrepareSection Prepare { get; init; } = new();
     [JsonPropertyName("scoring")] public ScoringSection Scoring { get; init; } = new();
+    [JsonPropertyName("serving")] public ServingSection Serving { get; init; } = new();
     /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
     [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
@@ -94,6 +95,26 @@ public sealed record PipelineConfig
         [JsonPropertyName("top")] public int Top { get; init; } = 3;
         /// <summary>How often a nightly scoring run checks whether the training runs have ended.</summary>
         [JsonPropertyName("wait_poll_seconds")] public int WaitPollSeconds { get; init; } = 300;
+    }
+
+    /// <summary>How the HTTP predict routes batch concurrent requests (read by the serving adapter).</summary>
+    public sealed record ServingSection
+    {
+        /// <summary>Concurrent requests share forward passes; false: one pass per request, one at a time.</summary>
+        [JsonPropertyName("batching")] public bool Batching { get; init; } = true;
+        /// <summary>The most sessions in one forward pass.</summary>
+        [JsonPropertyName("max_batch_sessions")] public int MaxBatchSessions { get; init; } = 64;
+        /// <summary>The longest a request waits for company once requests overlap (a lone request never waits); 0-1 ms.</summary>
+        [JsonPropertyName("max_batch_wait_ms")] public double MaxBatchWaitMs { get; init; } = 0.5;
+
+        /// <exception cref="InvalidInputException">A value out of its range.</exception>
+        public (bool Batching, int MaxBatchSessions, TimeSpan MaxBatchWait) Validated() => (Batching,
+            MaxBatchSessions is >= 1 and <= 4096
+                ? MaxBatchSessions
+                : throw new InvalidInputException($"serving.max_batch_sessions must be between 1 and 4096, not {MaxBatchSessions}."),
+            MaxBatchWaitMs is >= 0 and <= 1
+                ? TimeSpan.FromMilliseconds(MaxBatchWaitMs)
+                : throw new InvalidInputException($"serving.max_batch_wait_ms must be between 0 and 1, not {MaxBatchWaitMs}."));
     }
 
     /// <summary>How a run's prepare is cut up.</summary>

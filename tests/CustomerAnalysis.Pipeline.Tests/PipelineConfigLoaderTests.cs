@@ -91,6 +91,29 @@ public sealed class PipelineConfigLoaderTests : IDisposable
         Assert.Contains(expected, error.Message);
     }
 
+    [Theory]
+    [InlineData("serving:max_batch_wait_ms=2", "serving.max_batch_wait_ms must be between 0 and 1, not 2")]
+    [InlineData("serving:max_batch_wait_ms=-0.1", "serving.max_batch_wait_ms must be between 0 and 1, not -0.1")]
+    [InlineData("serving:max_batch_sessions=0", "serving.max_batch_sessions must be between 1 and 4096, not 0")]
+    public void Serving_batching_settings_out_of_range_are_errors_naming_the_key(string setting, string expected)
+    {
+        Write(Committed);
+
+        var serving = Load(null, setting).Serving;
+
+        Assert.Contains(expected, Assert.Throws<InvalidInputException>(() => serving.Validated()).Message);
+    }
+
+    [Fact]
+    public void Serving_batching_settings_bind_from_the_file_and_the_command_line()
+    {
+        Write(Committed);
+
+        Assert.Equal((true, 64, TimeSpan.FromMilliseconds(0.5)), Load().Serving.Validated());
+        Assert.Equal((false, 8, TimeSpan.FromMilliseconds(1)),
+            Load(null, "serving:batching=false", "serving:max_batch_sessions=8", "serving:max_batch_wait_ms=1").Serving.Validated());
+    }
+
     [Fact]
     public void Layers_override_in_order_file_local_file_app_settings_environment_command_line()
     {
