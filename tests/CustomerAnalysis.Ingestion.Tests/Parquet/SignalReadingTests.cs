@@ -266,6 +266,21 @@ public class SignalReadingTests
         Assert.Contains("ga_session_id, engagement_time_msec, device_category, country)", ((BigQueryEventSource)shardSql).ShardSql);
     }
 
+    [SharedDataFact]
+    public async Task The_real_console_json_download_reads_the_same_signal_fields()
+    {
+        var table = await EventSources.Open(TestData.Ga4ConsoleJson, new EventSourceOptions { Signals = Signals.Recommended })
+            .ReadTableAsync();
+
+        var signals = table.Signals!;
+        var device = signals.Fields.IndexOf(SignalField.DeviceCategory);
+        var page = signals.Fields.IndexOf(SignalField.PagePath);
+        var time = signals.Fields.IndexOf(SignalField.EngagementTimeMsec);
+        Assert.Contains("desktop", signals.Values[device]);
+        Assert.True(signals.Categorical(page).ToArray().Count(n => n >= Signals.FirstValue) > table.Count / 2);
+        Assert.Contains(signals.Numeric(time).ToArray(), v => v > 0);
+    }
+
     private sealed class FixedToken : IAccessTokenProvider
     {
         public Task<string> GetAccessTokenAsync(CancellationToken cancellationToken) => Task.FromResult("test-token");
