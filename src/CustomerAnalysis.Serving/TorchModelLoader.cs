@@ -33,12 +33,12 @@ public sealed class TorchModelLoader : IModelLoader
                 .ToList();
         }
 
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users)
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users)
         {
             if (Task != PredictionTask.Churn) throw new NotSupportedException("This is an events model.");
             // Without return_churn_prob the model only says churned or not: served as 1 or 0.
             return predictor.Predict(Inputs(users), top: 1)
-                .Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0))
+                .Select(p => new ChurnPrediction(p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0), p.Attention))
                 .ToList();
         }
 

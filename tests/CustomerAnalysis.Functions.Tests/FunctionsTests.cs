@@ -196,6 +196,16 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
 
         await timer.Run(new TimerInfo(), durable.Client, CancellationToken.None);
         Assert.Equal(2, (await provider.GetRequiredService<RunStore>().ListRunsAsync()).Count); // idle: started
+
+        // A stage change through the wrapper: the Functions host checked a function key (no admin key is sent), so the
+        // stage history records it as by that key, after the run's gate (the system).
+        var version = run.GetProperty("result").GetProperty("model_version").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (stageStatus, staged) = await ExecuteAsync(provider, "POST", $"/api/models/next-event/versions/{version}/stage",
+            """{"stage": "Staging", "reason": "from the portal"}""", request => api.ChangeStage(request, "next-event", version));
+        Assert.Equal(200, stageStatus);
+        var history = staged.GetProperty("stage_history").EnumerateArray().ToList();
+        Assert.Equal(["system", "functions-key"], history.Select(c => c.GetProperty("by").GetString()));
+        Assert.Equal("from the portal", history[1].GetProperty("reason").GetString());
     }
 
     /// <summary>Calls a wrapper with a request as ASP.NET Core would build it and executes its result.</summary>

@@ -93,6 +93,9 @@ public sealed record InputEvent(string Name, DateTimeOffset? Timestamp);
 /// <param name="Attention">One weight per input event, aligned with the input.</param>
 public sealed record NextEventPrediction(IReadOnlyList<EventProbability> Top, IReadOnlyList<double> Attention);
 
+/// <summary>A user's churn probability and the model's attention over the input events (one weight each).</summary>
+public sealed record ChurnPrediction(double Probability, IReadOnlyList<double> Attention);
+
 /// <summary>A loaded model. Must be safe to call from many requests at once.</summary>
 public interface IPredictor : IDisposable
 {
@@ -109,9 +112,9 @@ public interface IPredictor : IDisposable
     /// predictor that cannot tell says it knows every name.</summary>
     bool KnowsEvent(string eventName) => true;
 
-    /// <summary>Churn probability per user.</summary>
+    /// <summary>Churn probability and attention per user.</summary>
     /// <exception cref="NotSupportedException">The model is not a churn model.</exception>
-    IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
+    IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
 }
 
 public interface IModelLoader
