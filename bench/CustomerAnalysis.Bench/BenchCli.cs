@@ -11,8 +11,8 @@ internal static class BenchCli
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
           prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16] [--sample-shards K]   (peak and time per activity)
-          real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>]
-          baselines --data <GA4 export> [--runs ...as real] [--seed N]   (the baselines of real alone, with the trees' fit time)
+          real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>] [--signals recommended|name,name]
+          baselines --data <GA4 export> [--runs ...as real] [--seed N] [--signals ...as real]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
@@ -56,8 +56,10 @@ internal static class BenchCli
                 "prepare-side" => PrepareVsDuckDbCommand.RunSide(Required(options, "side"), Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task"))),
                 "real" => ModelingBench.Real(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn-real.json",
-                    Int(options, "threads", 0), options.GetValueOrDefault("runs"), options.GetValueOrDefault("out")),
-                "baselines" => ModelingBench.Baselines(Required(options, "data"), options.GetValueOrDefault("runs"), Int(options, "seed", 42)),
+                    Int(options, "threads", 0), options.GetValueOrDefault("runs"), options.GetValueOrDefault("out"),
+                    Core.Events.Signals.ParseList(options.GetValueOrDefault("signals") ?? "")),
+                "baselines" => ModelingBench.Baselines(Required(options, "data"), options.GetValueOrDefault("runs"), Int(options, "seed", 42),
+                    Core.Events.Signals.ParseList(options.GetValueOrDefault("signals") ?? "")),
                 "grid36" => ModelingBench.Grid(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn.json",
                     ModelingBench.Task(options.GetValueOrDefault("task")), Int(options, "threads", 0)),
                 "throughput" => ModelingBench.Throughput(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/transformer.json",

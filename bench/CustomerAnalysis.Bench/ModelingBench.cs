@@ -23,19 +23,23 @@ internal static class ModelingBench
     private static readonly string[] AllRuns = ["original-events", "original-churn", "default-churn", "default-events"];
 
     /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
-    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder)
+    /// <param name="signals">GA4 signals for the default protocol's runs (<c>--signals recommended</c>): prepared with
+    /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
+    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null)
     {
+        signals ??= SignalSet.None;
         var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
         foreach (var run in runs)
             if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
-        var events = Read(data);
+        var events = Read(data, signals);
         foreach (var run in runs)
         {
             var protocol = run.Split('-')[0];
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            var dataset = Prepare(events, task, protocol);
-            var config = Config(configPath, task, protocol);
+            var dataset = Prepare(events, task, protocol, signals);
+            var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
             Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
+                              $"signals {(dataset.Signals is null ? "none" : dataset.Signals.Set.ToString())}, " +
                               $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, vocabulary {dataset.Vocabulary.Count}");
             var clock = Stopwatch.StartNew();
             using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
@@ -50,19 +54,20 @@ internal static class ModelingBench
 
     /// <summary><c>bench baselines</c>: the runs of <c>bench real</c> without the model: every baseline on test, and how
     /// long the gradient-boosted trees take to fit (one thread) and to score the test split.</summary>
-    public static int Baselines(string data, string? runsText, int seed)
+    public static int Baselines(string data, string? runsText, int seed, SignalSet? signals = null)
     {
+        signals ??= SignalSet.None;
         var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
         foreach (var run in runs)
             if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
-        var events = Read(data);
+        var events = Read(data, signals);
         foreach (var run in runs)
         {
             var protocol = run.Split('-')[0];
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            var dataset = Prepare(events, task, protocol);
-            // As bench real's models: time gaps under the default protocol only.
-            var options = new GradientBoostedTreesOptions(UseTimeGaps: protocol != "original", Seed: seed);
+            var dataset = Prepare(events, task, protocol, signals);
+            // As bench real's models: time gaps under the default protocol only; signals when asked for (default protocol).
+            var options = new GradientBoostedTreesOptions(UseTimeGaps: protocol != "original", Seed: seed, Signals: dataset.Signals);
             var clock = Stopwatch.StartNew();
             var vocabulary = dataset.Vocabulary;
             IReadOnlyDictionary<string, IEvaluationReport> reports;
@@ -147,25 +152,27 @@ internal static class ModelingBench
 
     private static double Percentile(double[] sorted, double quantile) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
 
-    private static EventTable Read(string data)
+    private static EventTable Read(string data, SignalSet? signals = null)
     {
-        var source = EventSources.Open(data, EventSourceOptions.FromEnvironment());
+        var source = EventSources.Open(data, EventSourceOptions.FromEnvironment() with { Signals = signals ?? SignalSet.None });
         var clock = Stopwatch.StartNew();
         var events = source.ReadTableAsync().GetAwaiter().GetResult();
         Console.Error.WriteLine($"read {source.Description} in {clock.Elapsed.TotalSeconds:0.0} s");
         return events;
     }
 
-    private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol)
+    private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol, SignalSet? signals = null)
     {
-        var options = protocol == "original" ? PrepareOptions.Default.AsOriginalProtocol() : PrepareOptions.Default;
+        var options = PrepareOptions.Default with { Signals = signals is { IsEmpty: false } ? signals : null };
+        if (protocol == "original") options = options.AsOriginalProtocol();
         return DatasetPreparer.Prepare(events, task, options, protocol);
     }
 
-    private static NnConfig Config(string path, PredictionTask task, string protocol)
+    private static NnConfig Config(string path, PredictionTask task, string protocol, bool useSignals = false)
     {
         var overrides = new Dictionary<string, JsonNode> { ["task"] = PredictionTasks.Name(task) };
         if (protocol == "original") overrides["use_time_gaps"] = false;
+        if (useSignals) overrides["use_signals"] = true;
         return NnConfig.Load(path).WithOverrides(overrides);
     }
 

@@ -12,7 +12,8 @@ public static class DatasetInputs
     {
         // The preparer applies the protocol's choices on top of these options.
         var options = config is null ? PrepareOptions.Default : PrepareOptionsFile.Load(config.FullName);
-        var source = EventSources.Open(input, EventSourceOptions.FromEnvironment());
+        var source = EventSources.Open(input,
+            EventSourceOptions.FromEnvironment() with { Signals = DatasetPreparer.SignalsToRead(options, protocol) });
         if (shards > 1)
             return await PrepareShardedAsync(source, task, options, protocol, shards, cancellationToken);
         var events = await CommandLine.WithProgressAsync($"Reading {source.Description}", report =>

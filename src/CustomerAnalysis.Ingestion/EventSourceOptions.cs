@@ -1,12 +1,17 @@
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Events;
 using CustomerAnalysis.Ingestion.BigQuery;
 
 namespace CustomerAnalysis.Ingestion;
 
-/// <summary>Settings for <see cref="EventSources.Open"/>. Only BigQuery reads use them today.</summary>
+/// <summary>Settings for <see cref="EventSources.Open"/>. BigQuery reads use most of them; every source reads <see cref="Signals"/>.</summary>
 public sealed record EventSourceOptions
 {
     public static readonly Uri DefaultBigQueryBaseUrl = new("https://bigquery.googleapis.com");
+
+    /// <summary>Extra GA4 fields to read from every source (Parquet, JSON, BigQuery) beside the required four; none by
+    /// default. The prepare options' <c>signals</c> set it.</summary>
+    public SignalSet Signals { get; init; } = SignalSet.None;
 
     /// <summary>Where the BigQuery REST API lives; tests point it at a local fake.</summary>
     public Uri BigQueryBaseUrl { get; init; } = DefaultBigQueryBaseUrl;

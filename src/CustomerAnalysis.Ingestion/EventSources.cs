@@ -16,6 +16,6 @@ public static class EventSources
     {
         if (input.StartsWith(BigQueryTableRange.Scheme, StringComparison.OrdinalIgnoreCase))
             return new BigQueryEventSource(BigQueryTableRange.Parse(input), options ?? new EventSourceOptions());
-        return new FileEventSource(input, InputFiles.Resolve(input));
+        return new FileEventSource(input, InputFiles.Resolve(input), signals: options?.Signals);
     }
 }

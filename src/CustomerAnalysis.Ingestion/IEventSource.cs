@@ -16,6 +16,9 @@ public interface IEventSource
     string Description { get; }
 
     IAsyncEnumerable<SourceRow> ReadRowsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The extra GA4 fields this source reads (<see cref="SourceRow.Signals"/>); none by default.</summary>
+    SignalSet Signals => SignalSet.None;
 }
 
 /// <summary>
@@ -91,8 +94,8 @@ public static class EventSourceExtensions
             var expectedRows = await batched.CountRowsAsync(cancellationToken).ConfigureAwait(false);
             // A shard's share of the rows, with a margin, so that growth by doubling rarely starts.
             var builder = expectedRows is { } rows
-                ? new EventTableBuilder(shard.IsWhole ? rows : rows / shard.Count + rows / shard.Count / 10 + 4096) { Shard = shard }
-                : new EventTableBuilder { Shard = shard };
+                ? new EventTableBuilder(shard.IsWhole ? rows : rows / shard.Count + rows / shard.Count / 10 + 4096) { Shard = shard, Signals = source.Signals }
+                : new EventTableBuilder { Shard = shard, Signals = source.Signals };
             await foreach (var batch in batched.ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
             {
                 var before = builder.RowsRead;
@@ -103,7 +106,7 @@ public static class EventSourceExtensions
             return builder.Build();
         }
 
-        var rowBuilder = new EventTableBuilder { Shard = shard };
+        var rowBuilder = new EventTableBuilder { Shard = shard, Signals = source.Signals };
         await foreach (var row in source.ReadRowsAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!rowBuilder.Add(row) && !shard.Owns(row.UserPseudoId)) continue;

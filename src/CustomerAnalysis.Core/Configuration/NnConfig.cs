@@ -177,6 +177,10 @@ public abstract record ModelInitParams
     public bool UseTimeGaps { get; init; }
     /// <summary>Longer inputs keep their last events (also the transformer's positional-encoding length).</summary>
     public int MaxSequenceLength { get; init; }
+    /// <summary>Feed the dataset's GA4 signals (prepare option <c>signals</c>): categorical ones as embeddings summed
+    /// into each event's, numeric ones through a small projection, user fields added to every event. Off (the
+    /// default): names and gaps only, exactly as before.</summary>
+    public bool UseSignals { get; init; }
 
     internal static ModelInitParams Read(ModelKind kind, SettingsReader reader) =>
         kind == ModelKind.Rnn ? RnnInitParams.ReadRnn(reader) : TransformerInitParams.ReadTransformer(reader);
@@ -214,6 +218,7 @@ public sealed record RnnInitParams : ModelInitParams
             DropoutRate = dropout,
             UseTimeGaps = gaps,
             MaxSequenceLength = maxLength,
+            UseSignals = reader.Bool("use_signals", false),
             CellType = reader.Choice("cell_type", "gru", CellTypes),
             Nonlinearity = reader.Choice("nonlinearity", "tanh", "relu", "tanh"),
             EmbeddingSize = reader.Int("embedding_size", 32, 1, 4096),
@@ -245,6 +250,7 @@ public sealed record TransformerInitParams : ModelInitParams
             DropoutRate = dropout,
             UseTimeGaps = gaps,
             MaxSequenceLength = maxLength,
+            UseSignals = reader.Bool("use_signals", false),
             ModelSize = reader.Int("model_size", 32, 2, 4096),
             NumLayers = reader.Int("num_layers", 1, 1, 32),
             NumHeads = reader.Int("num_heads", 2, 1, 64),

@@ -18,8 +18,9 @@ public sealed class EventTable
     private readonly int[] _name;
 
     internal EventTable(string[] users, string[] eventNames, int[] user, long[] session, long[] timestamp, long[] bundle,
-        int[] name, int count, IngestReport report)
+        int[] name, int count, IngestReport report, EventSignals? signals = null)
     {
+        Signals = signals;
         Users = users;
         EventNames = eventNames;
         _user = user;
@@ -49,4 +50,42 @@ public sealed class EventTable
     /// <summary><c>event_bundle_sequence_id</c>, or <see cref="NoBundleSequenceId"/>.</summary>
     public ReadOnlySpan<long> BundleSequenceId => _bundle.AsSpan(0, Count);
     public ReadOnlySpan<int> NameIndex => _name.AsSpan(0, Count);
+
+    /// <summary>The configured extra fields, row for row; null when none were read.</summary>
+    public EventSignals? Signals { get; }
+}
+
+/// <summary>
+/// Signal columns of an <see cref="EventTable"/>: one int per row per categorical field (a number into that field's
+/// <see cref="Values"/>, where <see cref="Events.Signals.Missing"/> and <see cref="Events.Signals.Obfuscated"/> come
+/// first), one float per row per numeric field (NaN = missing). 4 bytes per field per event.
+/// </summary>
+public sealed class EventSignals
+{
+    private readonly int[][] _categorical;
+    private readonly float[][] _numeric;
+    private readonly int _count;
+
+    internal EventSignals(SignalSet fields, string[][] values, int[][] categorical, float[][] numeric, int count)
+    {
+        Fields = fields;
+        Values = values;
+        _categorical = categorical;
+        _numeric = numeric;
+        _count = count;
+    }
+
+    public SignalSet Fields { get; }
+
+    /// <summary>Per categorical field, its distinct values by number (0 = &lt;MISSING&gt;, 1 = &lt;OBFUSCATED&gt;).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Values { get; }
+
+    /// <summary>Column <paramref name="field"/> of <see cref="SignalSet.Categorical"/>.</summary>
+    public ReadOnlySpan<int> Categorical(int field) => _categorical[field].AsSpan(0, _count);
+
+    /// <summary>Column <paramref name="field"/> of <see cref="SignalSet.Numeric"/>.</summary>
+    public ReadOnlySpan<float> Numeric(int field) => _numeric[field].AsSpan(0, _count);
+
+    /// <summary>Bytes the columns hold per row (capacity included), for the memory report.</summary>
+    public long ColumnBytes => _categorical.Sum(c => (long)c.Length * sizeof(int)) + _numeric.Sum(c => (long)c.Length * sizeof(float));
 }

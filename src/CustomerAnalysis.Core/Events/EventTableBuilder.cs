@@ -52,6 +52,18 @@ public sealed class EventTableBuilder
     private const sbyte NotOwned = -1, Owned = 1;
     private sbyte[] _ownedString = [];
 
+    /// <summary>The extra fields the reader was asked for (the same set): their columns are kept beside the others,
+    /// values cleaned and interned per field (<see cref="SignalColumns"/>). Empty: no signal columns at all.</summary>
+    public SignalSet Signals { get; init; } = SignalSet.None;
+
+    private SignalColumns? _signals;
+
+    private SignalColumns? SignalColumnsOrNull()
+    {
+        if (_signals is null && !Signals.IsEmpty) _signals = new SignalColumns(Signals, _user.Length);
+        return _signals;
+    }
+
     public long RowsRead => _rowsRead;
     public int RowsKept => _count;
 
@@ -73,6 +85,7 @@ public sealed class EventTableBuilder
         _timestamp[_count] = row.EventTimestamp!.Value;
         _bundle[_count] = row.EventBundleSequenceId ?? EventTable.NoBundleSequenceId;
         _name[_count] = Intern(row.EventName!, _nameIds, _names);
+        SignalColumnsOrNull()?.Add(_count, row.Signals);
         _count++;
         return true;
     }
@@ -101,6 +114,8 @@ public sealed class EventTableBuilder
         var ownedString = _ownedString.AsSpan(0, sharded ? strings.Length : 0);
 
         EnsureCapacity(_count + batch.Count);
+        var signals = SignalColumnsOrNull();
+        signals?.StartBatch(batch);
         for (var i = 0; i < batch.Count; i++)
         {
             var user = batch.User[i];
@@ -141,6 +156,7 @@ public sealed class EventTableBuilder
             _timestamp[_count] = batch.Timestamp[i]!.Value;
             _bundle[_count] = batch.BundleSequenceId[i] ?? EventTable.NoBundleSequenceId;
             _name[_count] = nameId;
+            signals?.AddFromBatch(_count, batch, i);
             _count++;
         }
     }
@@ -150,7 +166,7 @@ public sealed class EventTableBuilder
         var report = new IngestReport(_rowsRead, _rowsRead - _count,
             new Dictionary<RejectReason, long>(_rejectedByReason), _firstRejected.ToArray());
         return new EventTable(_users.ToArray(), _names.ToArray(), _user, _session, _timestamp, _bundle, _name, _count,
-            report);
+            report, SignalColumnsOrNull()?.Build(_count));
     }
 
     private static RejectReason? Validate(string? userPseudoId, long? eventTimestamp, string? eventName, long? gaSessionId)
@@ -189,5 +205,102 @@ public sealed class EventTableBuilder
         Array.Resize(ref _timestamp, size);
         Array.Resize(ref _bundle, size);
         Array.Resize(ref _name, size);
+        _signals?.Resize(size);
+    }
+
+    /// <summary>
+    /// The signal columns being built. Categorical texts are cleaned (<see cref="Events.Signals.Marker"/>: missing and
+    /// obfuscated values get their own numbers, never a real category's; <see cref="Events.Signals.Clean"/>) and
+    /// interned per field, so a row costs one int per categorical field and one float per numeric one.
+    /// </summary>
+    private sealed class SignalColumns
+    {
+        private readonly SignalSet _set;
+        private readonly Dictionary<string, int>[] _ids;
+        private readonly List<string>[] _values;
+        private readonly int[][] _categorical;
+        private readonly float[][] _numeric;
+        // Batches: the value number of each batch string per field, NotLookedUp until used (reused per batch).
+        private int[][] _numberOfString;
+
+        public SignalColumns(SignalSet set, int capacity)
+        {
+            _set = set;
+            var categorical = set.Categorical.Count;
+            _ids = new Dictionary<string, int>[categorical];
+            _values = new List<string>[categorical];
+            _categorical = new int[categorical][];
+            _numberOfString = new int[categorical][];
+            for (var f = 0; f < categorical; f++)
+            {
+                _ids[f] = new Dictionary<string, int>(StringComparer.Ordinal);
+                _values[f] = [Events.Signals.MissingToken, Events.Signals.ObfuscatedToken];
+                _categorical[f] = new int[capacity];
+                _numberOfString[f] = [];
+            }
+            _numeric = new float[set.Numeric.Count][];
+            for (var f = 0; f < _numeric.Length; f++) _numeric[f] = new float[capacity];
+        }
+
+        public void Resize(int size)
+        {
+            for (var f = 0; f < _categorical.Length; f++) Array.Resize(ref _categorical[f], size);
+            for (var f = 0; f < _numeric.Length; f++) Array.Resize(ref _numeric[f], size);
+        }
+
+        private int Number(int field, string? raw)
+        {
+            if (raw is null) return Events.Signals.Missing;
+            var marker = Events.Signals.Marker(raw);
+            if (marker >= 0) return marker;
+            var clean = Events.Signals.Clean(_set.Categorical[field], raw);
+            if (Events.Signals.Marker(clean) is var cleanMarker and >= 0) return cleanMarker;
+            return Intern(clean, _ids[field], _values[field]);
+        }
+
+        public void Add(int row, SignalRow? signals)
+        {
+            for (var f = 0; f < _categorical.Length; f++)
+                _categorical[f][row] = Number(f, signals is not null && f < signals.Categorical.Length ? signals.Categorical[f] : null);
+            for (var f = 0; f < _numeric.Length; f++)
+                _numeric[f][row] = signals is not null && f < signals.Numeric.Length && signals.Numeric[f] is { } value
+                    ? (float)value
+                    : float.NaN;
+        }
+
+        public void StartBatch(SourceBatch batch)
+        {
+            var strings = batch.Strings.Length;
+            for (var f = 0; f < _categorical.Length; f++)
+            {
+                if (_numberOfString[f].Length < strings) _numberOfString[f] = new int[Math.Max(strings, _numberOfString[f].Length * 2)];
+                _numberOfString[f].AsSpan(0, strings).Fill(NotLookedUp);
+            }
+        }
+
+        public void AddFromBatch(int row, SourceBatch batch, int index)
+        {
+            var categorical = batch.SignalCategorical;
+            for (var f = 0; f < _categorical.Length; f++)
+            {
+                var number = categorical is not null && f < categorical.Length ? categorical[f][index] : SourceBatch.Missing;
+                if (number == SourceBatch.Missing)
+                {
+                    _categorical[f][row] = Events.Signals.Missing;
+                    continue;
+                }
+                if ((uint)number >= (uint)batch.Strings.Length)
+                    throw new ArgumentException($"Batch of {batch.Source}, row {batch.FirstRowNumber + index}: signal string number {number} is not defined");
+                ref var id = ref _numberOfString[f][number];
+                if (id == NotLookedUp) id = Number(f, batch.Strings[number]);
+                _categorical[f][row] = id;
+            }
+            var numeric = batch.SignalNumeric;
+            for (var f = 0; f < _numeric.Length; f++)
+                _numeric[f][row] = numeric is not null && f < numeric.Length ? numeric[f][index] : float.NaN;
+        }
+
+        public EventSignals Build(int count) =>
+            new(_set, _values.Select(v => v.ToArray()).ToArray(), _categorical, _numeric, count);
     }
 }

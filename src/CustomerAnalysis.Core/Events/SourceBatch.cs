@@ -46,4 +46,12 @@ public sealed class SourceBatch
     public long?[] Timestamp { get; }
     public long?[] GaSessionId { get; }
     public long?[] BundleSequenceId { get; }
+
+    /// <summary>Per field of the reader's <see cref="SignalSet.Categorical"/>: each row's raw value as a number in
+    /// <see cref="Strings"/> (<see cref="Missing"/> where null); null when no signals are read.</summary>
+    public int[][]? SignalCategorical { get; init; }
+
+    /// <summary>Per field of the reader's <see cref="SignalSet.Numeric"/>: each row's value (NaN where null); null when
+    /// no signals are read.</summary>
+    public float[][]? SignalNumeric { get; init; }
 }

@@ -43,6 +43,11 @@ public static partial class DatasetPreparer
 
     private const double MicrosecondsPerSecond = 1_000_000;
 
+    /// <summary>The signals a reader must read for a prepare with these options and protocol (none under the original
+    /// protocol, which is names only).</summary>
+    public static SignalSet SignalsToRead(PrepareOptions options, string protocol) =>
+        protocol == OriginalProtocol ? SignalSet.None : (options ?? throw new ArgumentNullException(nameof(options))).SignalSet;
+
     /// <param name="protocol"><see cref="DefaultProtocol"/> (the options as given) or <see cref="OriginalProtocol"/>
     /// (the options with the original project's choices forced); recorded in the summary. The dataset's
     /// <see cref="PreparedDataset.Options"/> are the options actually used.</param>
@@ -79,9 +84,10 @@ public static partial class DatasetPreparer
             _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown prediction task."),
         };
         var candidates = found.Candidates;
+        var signals = SignalPlan.For(effective.SignalSet, events);
         var sequences = new ShardSequence[candidates.Count];
         // An array pair per sequence is most of the work; each index is written by one thread.
-        Parallel.For(0, sequences.Length, i => sequences[i] = ToSequence(events, task, found.Rows, candidates[i]));
+        Parallel.For(0, sequences.Length, i => sequences[i] = ToSequence(events, task, found.Rows, candidates[i], signals));
         return new PreparedShard
         {
             Shard = shard.Index,
@@ -100,7 +106,38 @@ public static partial class DatasetPreparer
             NoEngagement = found.NoEngagement,
             EngagedUsers = found.EngagedUsers,
             Sequences = sequences,
+            SignalValues = signals?.Values,
         };
+    }
+
+    /// <summary>Where each signal of the options is in the table's signal columns, split as
+    /// <see cref="ShardSignals"/> holds them: event categorical, numeric, user categorical.</summary>
+    private sealed record SignalPlan(EventSignals Table, int[] EventCategorical, int[] Numeric, int[] User,
+        IReadOnlyList<IReadOnlyList<string>> Values)
+    {
+        public static SignalPlan? For(SignalSet set, EventTable events)
+        {
+            if (set.IsEmpty) return null;
+            var table = events.Signals;
+            var lacking = set.Fields.Where(f => table is null || table.Fields.IndexOf(f) < 0).ToArray();
+            if (table is null || lacking.Length > 0)
+                throw new InvalidInputException(
+                    $"The prepare options ask for signals the events were read without ({string.Join(", ", lacking.Select(Events.Signals.Name))}): " +
+                    "read the export with the same signals.");
+            int[] Where(Func<SignalField, bool> keep) => set.Fields.Where(keep).Select(table.Fields.IndexOf).ToArray();
+            bool Categorical(SignalField f) => Events.Signals.KindOf(f) == SignalKind.Categorical;
+            bool UserScope(SignalField f) => Events.Signals.ScopeOf(f) == SignalScope.User;
+            return new SignalPlan(table,
+                Where(f => Categorical(f) && !UserScope(f)),
+                Where(f => !Categorical(f)),
+                Where(f => Categorical(f) && UserScope(f)),
+                set.Categorical.Select(f => table.Values[table.Fields.IndexOf(f)]).ToArray());
+        }
+
+        /// <summary>The value lists of <see cref="Values"/> (set.Categorical order) that event field e / user field u use.</summary>
+        public static int[] CategoricalOrder(SignalSet set, bool user) =>
+            set.Categorical.Select((f, i) => (f, i)).Where(p => (Events.Signals.ScopeOf(p.f) == SignalScope.User) == user)
+                .Select(p => p.i).ToArray();
     }
 
     /// <summary>
@@ -160,6 +197,7 @@ public static partial class DatasetPreparer
         var splits = AssignSplits(task, options, kept);
         var vocabulary = BuildVocabulary(task, kept, splits[(int)SplitPart.Train], globalName, names);
         var tokenOfName = names.Select(vocabulary.Encode).ToArray();
+        var signalEncoding = FitSignals(options, shards, kept, splits[(int)SplitPart.Train]);
         var examples = new SequenceExample[splits.Length][];
         for (var part = 0; part < splits.Length; part++)
         {
@@ -169,6 +207,8 @@ public static partial class DatasetPreparer
             {
                 var (s, sequence) = kept[members[i]];
                 encoded[i] = Encode(task, sequence, globalName[s], tokenOfName);
+                if (signalEncoding is not null)
+                    encoded[i] = encoded[i] with { Signals = EncodeSignals(signalEncoding, options.SignalSet, sequence, shards[s]) };
             });
         }
         var unknownTargets = task == PredictionTask.Events
@@ -218,7 +258,7 @@ public static partial class DatasetPreparer
             Labels = labels,
             Splits = new SplitSizes(examples[0].Length, examples[1].Length, examples[2].Length),
         };
-        return new PreparedDataset(task, options, vocabulary, examples[0], examples[1], examples[2], summary);
+        return new PreparedDataset(task, options, vocabulary, examples[0], examples[1], examples[2], summary, signalEncoding);
     }
 
     private static void CheckShards(IReadOnlyList<PreparedShard> shards)
@@ -406,7 +446,8 @@ public static partial class DatasetPreparer
         return distinct;
     }
 
-    private static ShardSequence ToSequence(EventTable events, PredictionTask task, int[] rows, Candidate candidate)
+    private static ShardSequence ToSequence(EventTable events, PredictionTask task, int[] rows, Candidate candidate,
+        SignalPlan? signals)
     {
         var name = events.NameIndex;
         var timestamp = events.Timestamp;
@@ -420,7 +461,30 @@ public static partial class DatasetPreparer
         }
         var user = events.Users[candidate.User];
         var id = task == PredictionTask.Churn ? user : $"{user}:{candidate.Session}";
-        return new ShardSequence(id, user, names, gaps, candidate.Label, candidate.Truncated, candidate.FirstEngagement);
+        return new ShardSequence(id, user, names, gaps, candidate.Label, candidate.Truncated, candidate.FirstEngagement,
+            signals is null ? null : SignalsOf(signals, input));
+    }
+
+    /// <summary>The input events' signals (user fields: the first input event's value, which the input may see).</summary>
+    private static ShardSignals SignalsOf(SignalPlan plan, ReadOnlySpan<int> input)
+    {
+        var categorical = new int[plan.EventCategorical.Length][];
+        for (var f = 0; f < categorical.Length; f++)
+        {
+            var column = plan.Table.Categorical(plan.EventCategorical[f]);
+            var values = categorical[f] = new int[input.Length];
+            for (var i = 0; i < input.Length; i++) values[i] = column[input[i]];
+        }
+        var numeric = new float?[plan.Numeric.Length][];
+        for (var f = 0; f < numeric.Length; f++)
+        {
+            var column = plan.Table.Numeric(plan.Numeric[f]);
+            var values = numeric[f] = new float?[input.Length];
+            for (var i = 0; i < input.Length; i++) values[i] = float.IsNaN(column[input[i]]) ? null : column[input[i]];
+        }
+        var user = new int[plan.User.Length];
+        for (var f = 0; f < user.Length; f++) user[f] = input.Length == 0 ? Events.Signals.Missing : plan.Table.Categorical(plan.User[f])[input[0]];
+        return new ShardSignals(categorical, numeric, user);
     }
 
     /// <summary>Indexes into <paramref name="kept"/> of each split (train, validation, test), in the seeded shuffled
@@ -485,6 +549,60 @@ public static partial class DatasetPreparer
         return Vocabulary.FromCounts(Enumerable.Range(0, counts.Length)
             .Where(n => counts[n] > 0)
             .Select(n => KeyValuePair.Create(names[n], counts[n])));
+    }
+
+    /// <summary>The signals' vocabularies and scalers, from the training split's sequences only.</summary>
+    private static SignalEncoding? FitSignals(PrepareOptions options, IReadOnlyList<PreparedShard> shards,
+        List<(int Shard, ShardSequence Sequence)> kept, List<int> train)
+    {
+        var set = options.SignalSet;
+        if (set.IsEmpty) return null;
+        var eventOrder = SignalPlan.CategoricalOrder(set, user: false);
+        var userOrder = SignalPlan.CategoricalOrder(set, user: true);
+        var counts = set.Categorical.Select(_ => new Dictionary<string, long>(StringComparer.Ordinal)).ToArray();
+        var numbers = set.Numeric.Select(_ => new List<float>()).ToArray();
+        void Count(int categoricalIndex, IReadOnlyList<string> values, int number)
+        {
+            if (number < Events.Signals.FirstValue) return; // markers are not values
+            var value = values[number];
+            counts[categoricalIndex][value] = counts[categoricalIndex].GetValueOrDefault(value) + 1;
+        }
+        foreach (var c in train)
+        {
+            var (s, sequence) = kept[c];
+            var shardValues = shards[s].SignalValues!;
+            var signals = sequence.Signals ?? throw new ArgumentException($"Sequence {sequence.Id} of shard {s} has no signals.", nameof(shards));
+            for (var f = 0; f < eventOrder.Length; f++)
+                foreach (var number in signals.Categorical[f]) Count(eventOrder[f], shardValues[eventOrder[f]], number);
+            for (var f = 0; f < userOrder.Length; f++) Count(userOrder[f], shardValues[userOrder[f]], signals.User[f]);
+            for (var f = 0; f < numbers.Length; f++)
+                foreach (var value in signals.Numeric[f])
+                    if (value is { } present) numbers[f].Add(present);
+        }
+        return SignalEncoding.Fit(set, counts, numbers, options.SignalVocabularySize ?? PrepareOptions.DefaultSignalVocabularySize);
+    }
+
+    private static ExampleSignals EncodeSignals(SignalEncoding encoding, SignalSet set, ShardSequence sequence, PreparedShard shard)
+    {
+        var signals = sequence.Signals!;
+        var values = shard.SignalValues!;
+        var eventOrder = SignalPlan.CategoricalOrder(set, user: false);
+        var userOrder = SignalPlan.CategoricalOrder(set, user: true);
+        var categorical = new int[eventOrder.Length][];
+        for (var f = 0; f < categorical.Length; f++)
+        {
+            var feature = encoding.EventCategorical[f];
+            categorical[f] = signals.Categorical[f].Select(n => encoding.Encode(feature, values[eventOrder[f]][n])).ToArray();
+        }
+        var numeric = new float?[signals.Numeric.Length][];
+        for (var f = 0; f < numeric.Length; f++)
+        {
+            var feature = encoding.EventNumeric[f];
+            numeric[f] = signals.Numeric[f].Select(v => v is { } x ? SignalEncoding.Scale(feature, x) : null).ToArray();
+        }
+        var user = new int[userOrder.Length];
+        for (var f = 0; f < user.Length; f++) user[f] = encoding.Encode(encoding.UserCategorical[f], values[userOrder[f]][signals.User[f]]);
+        return new ExampleSignals(categorical, numeric, user);
     }
 
     private static SequenceExample Encode(PredictionTask task, ShardSequence sequence, int[] globalName, int[] tokenOfName)

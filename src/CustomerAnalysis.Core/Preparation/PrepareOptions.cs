@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using CustomerAnalysis.Core.Events;
 
 namespace CustomerAnalysis.Core.Preparation;
 
@@ -65,6 +67,18 @@ public sealed record PrepareOptions
     [JsonPropertyName("split")] public SplitRatios Split { get; init; } = new(0.70, 0.15, 0.15);
     [JsonPropertyName("split_mode")] public SplitMode SplitMode { get; init; } = SplitMode.User;
     [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
+    /// <summary>GA4 fields to read and store beside the event names (issue 10 §2); null = none (names only, the
+    /// default; the original protocol forces it). Written only when set, so files without signals stay as they were.</summary>
+    [JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(SignalSetJsonConverter))]
+    public SignalSet? Signals { get; init; }
+    /// <summary>Most frequent training values kept per categorical signal; the rest are &lt;OTHER&gt;. Null = 30.</summary>
+    [JsonPropertyName("signal_vocabulary_size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SignalVocabularySize { get; init; }
+
+    public const int DefaultSignalVocabularySize = 30;
+
+    /// <summary>The signals to read (none when unset).</summary>
+    [JsonIgnore] public SignalSet SignalSet => Signals ?? SignalSet.None;
 
     public static PrepareOptions Default { get; } = new();
 
@@ -77,5 +91,30 @@ public sealed record PrepareOptions
         CensorRecentUsers = false,
         ChurnWindow = ChurnWindow.All,
         SplitMode = SplitMode.Row,
+        // The original project saw event names only.
+        Signals = null,
+        SignalVocabularySize = null,
     };
+}
+
+/// <summary>A <see cref="SignalSet"/> as a JSON array of signal names.</summary>
+public sealed class SignalSetJsonConverter : JsonConverter<SignalSet>
+{
+    public override SignalSet Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray) throw new JsonException("signals must be an array of names");
+        var fields = new List<SignalField>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            fields.Add(reader.TokenType == JsonTokenType.String && Events.Signals.TryParse(reader.GetString()!, out var field)
+                ? field
+                : throw new JsonException($"unknown signal {reader.GetString()}"));
+        return new SignalSet(fields);
+    }
+
+    public override void Write(Utf8JsonWriter writer, SignalSet value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var field in value.Fields) writer.WriteStringValue(Events.Signals.Name(field));
+        writer.WriteEndArray();
+    }
 }

@@ -70,6 +70,8 @@ public static class PrepareOptionsFile
                 "split" => options with { Split = ReadSplit(value, source) },
                 "split_mode" => options with { SplitMode = ReadEnum<SplitMode>(value, source, property.Name) },
                 "seed" => options with { Seed = ReadInteger(value, source, property.Name) },
+                "signals" => options with { Signals = ReadSignals(value, source) },
+                "signal_vocabulary_size" => options with { SignalVocabularySize = ReadInteger(value, source, property.Name) },
                 _ => throw new InvalidInputException(
                     $"{source}: unknown key \"{property.Name}\"; allowed keys: {string.Join(", ", TopLevelKeys)}."),
             };
@@ -95,6 +97,8 @@ public static class PrepareOptionsFile
                 options.BounceMinutes);
         if (options.MaxSequenceLength < 2)
             throw Invalid(source, "max_sequence_length", "an integer >= 2", options.MaxSequenceLength);
+        if (options.SignalVocabularySize is < 1 or > 100_000)
+            throw Invalid(source, "signal_vocabulary_size", "an integer from 1 to 100000", options.SignalVocabularySize.Value);
         CheckEnum(options.EngagementEvents, source, "engagement_events");
         CheckEnum(options.BouncedUsers, source, "bounced_users");
         CheckEnum(options.ChurnWindow, source, "churn_window");
@@ -116,6 +120,22 @@ public static class PrepareOptionsFile
         .Select(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name)
         .OfType<string>()
         .ToArray();
+
+    /// <summary>"signals": an array of names, or "recommended".</summary>
+    private static Events.SignalSet ReadSignals(JsonElement value, string source)
+    {
+        if (value.ValueKind == JsonValueKind.String) return Events.Signals.ParseList(value.GetString()!);
+        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
+            throw new InvalidInputException($"{source}: \"signals\" must be an array of signal names or \"recommended\", got {Describe(value)}.");
+        try
+        {
+            return Events.Signals.ParseList(string.Join(",", value.EnumerateArray().Select(v => v.GetString())));
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{source}: {e.Message}", e);
+        }
+    }
 
     private static SplitRatios ReadSplit(JsonElement value, string source)
     {

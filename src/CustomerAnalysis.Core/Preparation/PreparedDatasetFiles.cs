@@ -11,13 +11,15 @@ public sealed record PreparedDatasetManifest(
     PredictionTask Task,
     PrepareOptions Options,
     Vocabulary Vocabulary,
-    PrepareSummary Summary);
+    PrepareSummary Summary,
+    SignalEncoding? Signals = null);
 
 /// <summary>
 /// A prepared dataset as a folder a person can read and a blob container can hold file for file:
 /// <list type="bullet">
 /// <item><c>manifest.json</c>: <c>format_version</c>, <c>task</c> (events | churn), <c>options</c> (as in
-/// <c>prepare.json</c>), <c>vocabulary</c> (tokens in id order) and <c>summary</c> (as <c>ca prepare --json</c>).</item>
+/// <c>prepare.json</c>), <c>vocabulary</c> (tokens in id order), <c>signals</c> (only
+/// with signals: each field's vocabulary or scaler, fitted on train) and <c>summary</c> (as <c>ca prepare --json</c>).</item>
 /// <item><c>train.jsonl</c>, <c>val.jsonl</c>, <c>test.jsonl</c>: one <see cref="SequenceExample"/> per line
 /// (<c>id, user, tokens, gap_seconds, label</c>), in split order.</item>
 /// </list>
@@ -93,7 +95,7 @@ public static class PreparedDatasetFiles
                     $"{path}: {splits[part].Count} examples, but {ManifestFileName} says {expectedSizes[part]}.");
         }
         return new PreparedDataset(manifest.Task, manifest.Options, manifest.Vocabulary, splits[0], splits[1], splits[2],
-            manifest.Summary);
+            manifest.Summary, manifest.Signals);
     }
 
     public static async Task WriteManifestAsync(PreparedDataset dataset, Stream stream,
@@ -101,7 +103,7 @@ public static class PreparedDatasetFiles
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var document = new ManifestDocument(FormatVersion, DatasetPreparer.TaskName(dataset.Task), dataset.Options,
-            dataset.Vocabulary.Tokens, dataset.Summary);
+            dataset.Vocabulary.Tokens, dataset.Summary, dataset.Signals?.Features);
         await JsonSerializer.SerializeAsync(stream, document, ManifestWriteOptions, cancellationToken);
         await stream.WriteAsync("\n"u8.ToArray(), cancellationToken);
         await stream.FlushAsync(cancellationToken);
@@ -140,7 +142,10 @@ public static class PreparedDatasetFiles
             var options = PrepareOptionsFile.FromJson(Required(root, "options", source), $"{source} (options)");
             var vocabulary = ReadVocabulary(Required(root, "vocabulary", source), source);
             var summary = ReadSummary(Required(root, "summary", source), task, source);
-            return new PreparedDatasetManifest(task, options, vocabulary, summary);
+            var signals = root.TryGetProperty("signals", out var signalsJson) ? ReadSignals(signalsJson, source) : null;
+            if ((signals is null) != options.SignalSet.IsEmpty || (signals is not null && !signals.Set.Equals(options.SignalSet)))
+                throw new InvalidInputException($"{source}: \"signals\" does not match the options' signals ({options.SignalSet}).");
+            return new PreparedDatasetManifest(task, options, vocabulary, summary, signals);
         }
     }
 
@@ -203,6 +208,22 @@ public static class PreparedDatasetFiles
         if (example.Tokens.Length != example.GapSeconds.Length)
             return $"{example.Tokens.Length} tokens but {example.GapSeconds.Length} gap_seconds";
         if (manifest is null) return null;
+        if ((example.Signals is null) != (manifest.Signals is null))
+            return manifest.Signals is null ? "signals, but the manifest has none" : "no signals, but the manifest has them";
+        if (example.Signals is { } signals && manifest.Signals is { } encoding)
+        {
+            if (signals.Categorical.Length != encoding.EventCategorical.Count || signals.Numeric.Length != encoding.EventNumeric.Count
+                || signals.User.Length != encoding.UserCategorical.Count)
+                return "signals of other fields than the manifest's";
+            if (signals.Categorical.Any(c => c.Length != example.Tokens.Length) || signals.Numeric.Any(c => c.Length != example.Tokens.Length))
+                return "signals not aligned with the tokens";
+            for (var f = 0; f < signals.Categorical.Length; f++)
+                if (signals.Categorical[f].Any(t => t < 0 || t >= SignalEncoding.VocabularySize(encoding.EventCategorical[f])))
+                    return $"a {Events.Signals.Name(encoding.EventCategorical[f].Field)} token outside its vocabulary";
+            for (var f = 0; f < signals.User.Length; f++)
+                if (signals.User[f] < 0 || signals.User[f] >= SignalEncoding.VocabularySize(encoding.UserCategorical[f]))
+                    return $"a {Events.Signals.Name(encoding.UserCategorical[f].Field)} token outside its vocabulary";
+        }
         var vocabularySize = manifest.Vocabulary.Count;
         foreach (var token in example.Tokens)
             if (token < 0 || token >= vocabularySize)
@@ -239,6 +260,19 @@ public static class PreparedDatasetFiles
         }
     }
 
+    private static SignalEncoding ReadSignals(JsonElement value, string source)
+    {
+        try
+        {
+            return new SignalEncoding(value.Deserialize<SignalFeature[]>(ReadOptions)
+                ?? throw new InvalidInputException($"{source}: \"signals\" is null."));
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidInputException($"{source}: \"signals\" is not valid ({e.Message})", e);
+        }
+    }
+
     private static PrepareSummary ReadSummary(JsonElement value, PredictionTask task, string source)
     {
         try
@@ -263,5 +297,6 @@ public static class PreparedDatasetFiles
         [property: JsonPropertyName("task")] string Task,
         [property: JsonPropertyName("options")] PrepareOptions Options,
         [property: JsonPropertyName("vocabulary")] IReadOnlyList<string> Vocabulary,
-        [property: JsonPropertyName("summary")] PrepareSummary Summary);
+        [property: JsonPropertyName("summary")] PrepareSummary Summary,
+        [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SignalFeature>? Signals);
 }

@@ -30,7 +30,16 @@ public sealed record ShardSequence(
     [property: JsonPropertyName("gap_seconds")] float[] GapSeconds,
     [property: JsonPropertyName("label")] int Label,
     [property: JsonPropertyName("truncated")] bool Truncated,
-    [property: JsonPropertyName("first")] long FirstEngagement);
+    [property: JsonPropertyName("first")] long FirstEngagement,
+    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardSignals? Signals = null);
+
+/// <summary>A shard sequence's signals before encoding: per event categorical field the value numbers of each input
+/// event (into <see cref="PreparedShard.SignalValues"/>), per numeric field the raw values (null = missing), per user
+/// field the value number of the first input event.</summary>
+public sealed record ShardSignals(
+    [property: JsonPropertyName("categorical")] int[][] Categorical,
+    [property: JsonPropertyName("numeric")] float?[][] Numeric,
+    [property: JsonPropertyName("user")] int[] User);
 
 /// <summary>
 /// One shard's part of a prepared dataset (<see cref="DatasetPreparer.PrepareShard"/>): the sequences of its users
@@ -60,6 +69,10 @@ public sealed record PreparedShard
     [JsonPropertyName("no_engagement")] public long NoEngagement { get; init; }
     /// <summary>Churn: every engaged user (kept or not), for the label counts after censoring.</summary>
     [JsonPropertyName("engaged_users")] public IReadOnlyList<ShardUser> EngagedUsers { get; init; } = [];
+    /// <summary>Per categorical signal of the options (in <see cref="Events.SignalSet.Categorical"/> order) the shard's
+    /// distinct values by number (0 and 1: the missing and obfuscated markers); null without signals.</summary>
+    [JsonPropertyName("signal_values"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<IReadOnlyList<string>>? SignalValues { get; init; }
     /// <summary>The candidate sequences, each user's together (session order within a user).</summary>
     [JsonPropertyName("sequences")] public required IReadOnlyList<ShardSequence> Sequences { get; init; }
 }

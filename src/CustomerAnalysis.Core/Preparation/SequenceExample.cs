@@ -13,11 +13,13 @@ namespace CustomerAnalysis.Core.Preparation;
 /// <see cref="GapSeconds"/>[i] is the time from event i-1 to event i (0 for the first), aligned with
 /// <see cref="Tokens"/>. Long inputs keep their last events only, and the first kept event's gap is 0 too, so
 /// <c>GapSeconds[0]</c> is always 0. <see cref="Id"/> is the user id (churn) or <c>user:ga_session_id</c> (events).
-/// The JSON names are those of the dataset files (<c>train.jsonl</c>, ...).
+/// <see cref="Signals"/>: the GA4 signals the prepare options asked for, encoded (null, and absent from the files,
+/// without them). The JSON names are those of the dataset files (<c>train.jsonl</c>, ...).
 /// </summary>
 public sealed record SequenceExample(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("user")] string User,
     [property: JsonPropertyName("tokens")] int[] Tokens,
     [property: JsonPropertyName("gap_seconds")] float[] GapSeconds,
-    [property: JsonPropertyName("label")] int Label);
+    [property: JsonPropertyName("label")] int Label,
+    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExampleSignals? Signals = null);

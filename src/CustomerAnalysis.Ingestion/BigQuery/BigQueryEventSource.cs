@@ -32,20 +32,41 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
 
     public IEventSource ForShard(UserShard shard) => new BigQueryEventSource(Range, options, shard);
 
+    /// <summary>The extra fields the query selects (<see cref="EventSourceOptions.Signals"/>): only those.</summary>
+    public SignalSet Signals => options.Signals;
+
+    /// <summary>", expr AS name" per configured signal, for the SELECT list (empty without signals).</summary>
+    private string SignalSelect => string.Concat(Signals.Fields.Select(f => $",\n    {SignalExpression(f)} AS {Core.Events.Signals.Name(f)}"));
+
+    /// <summary>", name" per configured signal, for the shard query's STRUCT.</summary>
+    private string SignalNames => string.Concat(Signals.Fields.Select(f => $", {Core.Events.Signals.Name(f)}"));
+
+    /// <summary>The SQL for one signal: a column, the first event param with the key (string_value for categorical
+    /// fields, int_value for numeric ones, as the file readers take them), or the first item category.</summary>
+    internal static string SignalExpression(SignalField field)
+    {
+        if (Core.Events.Signals.ColumnPath(field) is { } column) return column;
+        if (field == SignalField.ItemCategory)
+            return "(SELECT i.item_category FROM UNNEST(items) AS i WITH OFFSET AS position WHERE i.item_category IS NOT NULL ORDER BY position LIMIT 1)";
+        var value = Core.Events.Signals.KindOf(field) == SignalKind.Categorical ? "string_value" : "int_value";
+        return $"(SELECT p.value.{value} FROM UNNEST(event_params) AS p WITH OFFSET AS position " +
+               $"WHERE p.key = '{Core.Events.Signals.ParamKey(field)}' ORDER BY position LIMIT 1)";
+    }
+
     /// <summary>The sharded query: the shard's users, one row per user, only the needed columns, each user's events
     /// sorted by table suffix, then the product's event order, then name (deterministic source order within a user,
     /// which is the only order preparation uses).</summary>
     public string ShardSql =>
         $"""
         SELECT user_pseudo_id,
-          ARRAY_AGG(STRUCT(event_timestamp, event_name, event_bundle_sequence_id, ga_session_id)
+          ARRAY_AGG(STRUCT(event_timestamp, event_name, event_bundle_sequence_id, ga_session_id{SignalNames})
             ORDER BY table_suffix, event_timestamp, event_bundle_sequence_id, event_name) AS events
         FROM (
           SELECT user_pseudo_id, event_timestamp, event_name, event_bundle_sequence_id,
             {(Range.IsWildcard ? "_TABLE_SUFFIX" : "''")} AS table_suffix,
             (SELECT p.value.int_value FROM UNNEST(event_params) AS p WITH OFFSET AS position
              WHERE p.key = 'ga_session_id' AND p.value.int_value IS NOT NULL
-             ORDER BY position LIMIT 1) AS ga_session_id
+             ORDER BY position LIMIT 1) AS ga_session_id{SignalSelect}
           FROM `{Range.TableId}`
           WHERE {(Range.IsWildcard ? "_TABLE_SUFFIX BETWEEN @from AND @to AND " : "")}(ABS(MOD(FARM_FINGERPRINT(user_pseudo_id), @shards)) = @shard
             OR (user_pseudo_id IS NULL AND @shard = 0))
@@ -102,7 +123,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
         SELECT user_pseudo_id, event_timestamp, event_name, event_bundle_sequence_id,
           (SELECT p.value.int_value FROM UNNEST(event_params) AS p WITH OFFSET AS position
            WHERE p.key = 'ga_session_id' AND p.value.int_value IS NOT NULL
-           ORDER BY position LIMIT 1) AS ga_session_id
+           ORDER BY position LIMIT 1) AS ga_session_id{SignalSelect}
         FROM `{Range.TableId}`
         {(Range.IsWildcard ? "WHERE _TABLE_SUFFIX BETWEEN @from AND @to" : "")}
         ORDER BY {(Range.IsWildcard ? "_TABLE_SUFFIX, " : "")}event_timestamp, event_bundle_sequence_id, user_pseudo_id, event_name
@@ -124,7 +145,7 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
             using (page)
             {
                 ThrowOnErrors(page.RootElement, Description);
-                parsed = QueryPage.Read(page.RootElement, strings, Description, ref rowNumber);
+                parsed = QueryPage.Read(page.RootElement, strings, Description, ref rowNumber, Signals);
             }
             foreach (var row in parsed.Rows) yield return row;
 
@@ -194,8 +215,10 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
     /// <summary>The parts of a QueryResponse / GetQueryResultsResponse the reader uses.</summary>
     private sealed record QueryPage(bool JobComplete, JobReference? Job, string? PageToken, List<SourceRow> Rows)
     {
-        public static QueryPage Read(JsonElement response, StringPool strings, string source, ref long rowNumber)
+        public static QueryPage Read(JsonElement response, StringPool strings, string source, ref long rowNumber,
+            SignalSet? signals = null)
         {
+            signals ??= SignalSet.None;
             var complete = !response.TryGetProperty("jobComplete", out var done) || done.ValueKind != JsonValueKind.False;
             JobReference? job = null;
             if (response.TryGetProperty("jobReference", out var reference) && reference.ValueKind == JsonValueKind.Object)
@@ -222,7 +245,8 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
                         {
                             var e = (BigQueryRecord)item!;
                             rows.Add(new SourceRow(user, e["event_timestamp"] as long?, Pooled(e["event_name"] as string, strings),
-                                e["ga_session_id"] as long?, e["event_bundle_sequence_id"] as long?, source, ++rowNumber));
+                                e["ga_session_id"] as long?, e["event_bundle_sequence_id"] as long?, source, ++rowNumber,
+                                SignalsOf(e, signals, strings)));
                         }
                         continue;
                     }
@@ -233,12 +257,36 @@ public sealed class BigQueryEventSource(BigQueryTableRange range, EventSourceOpt
                         row["ga_session_id"] as long?,
                         row["event_bundle_sequence_id"] as long?,
                         source,
-                        ++rowNumber));
+                        ++rowNumber,
+                        SignalsOf(row, signals, strings)));
                 }
             }
             return new QueryPage(complete, job, pageToken, rows);
         }
 
         private static string? Pooled(string? text, StringPool strings) => text is null ? null : strings.Get(text);
+
+        /// <summary>The signal columns of a result row, by their aliases (null where BigQuery sent NULL).</summary>
+        private static SignalRow? SignalsOf(BigQueryRecord record, SignalSet signals, StringPool strings)
+        {
+            if (signals.IsEmpty) return null;
+            var categorical = signals.Categorical.Select(f => Text(record[Core.Events.Signals.Name(f)], strings)).ToArray();
+            var numeric = signals.Numeric.Select(f => record[Core.Events.Signals.Name(f)] switch
+            {
+                long l => (double?)l,
+                double d => d,
+                string t when double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
+                _ => null,
+            }).ToArray();
+            return new SignalRow(categorical, numeric);
+        }
+
+        private static string? Text(object? value, StringPool strings) => value switch
+        {
+            null => null,
+            string s => strings.Get(s),
+            IFormattable f => strings.Get(f.ToString(null, CultureInfo.InvariantCulture)),
+            var other => strings.Get(other.ToString() ?? ""),
+        };
     }
 }

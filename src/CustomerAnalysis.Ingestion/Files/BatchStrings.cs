@@ -42,8 +42,14 @@ internal sealed class BatchStrings : IValueNumbering
     public string[] ToArray() => _strings.ToArray();
 
     /// <summary>A batch of <paramref name="rows"/>: consecutive rows of <paramref name="source"/>.</summary>
-    public static SourceBatch FromRows(IReadOnlyList<SourceRow> rows, string source)
+    /// <param name="signals">The fields the rows' <see cref="SourceRow.Signals"/> hold (aligned with it).</param>
+    public static SourceBatch FromRows(IReadOnlyList<SourceRow> rows, string source, SignalSet? signals = null)
     {
+        signals ??= SignalSet.None;
+        var categorical = signals.IsEmpty ? null : new int[signals.Categorical.Count][];
+        var numeric = signals.IsEmpty ? null : new float[signals.Numeric.Count][];
+        for (var f = 0; f < (categorical?.Length ?? 0); f++) categorical![f] = new int[rows.Count];
+        for (var f = 0; f < (numeric?.Length ?? 0); f++) numeric![f] = new float[rows.Count];
         var strings = new BatchStrings();
         var user = new int[rows.Count];
         var name = new int[rows.Count];
@@ -60,8 +66,16 @@ internal sealed class BatchStrings : IValueNumbering
             timestamp[i] = row.EventTimestamp;
             session[i] = row.GaSessionId;
             bundle[i] = row.EventBundleSequenceId;
+            for (var f = 0; f < (categorical?.Length ?? 0); f++)
+                categorical![f][i] = strings.Number(row.Signals?.Categorical[f]);
+            for (var f = 0; f < (numeric?.Length ?? 0); f++)
+                numeric![f][i] = row.Signals?.Numeric[f] is { } value ? (float)value : float.NaN;
         }
         var firstRowNumber = rows.Count == 0 ? 1 : rows[0].RowNumber;
-        return new SourceBatch(source, firstRowNumber, strings.ToArray(), user, name, timestamp, session, bundle);
+        return new SourceBatch(source, firstRowNumber, strings.ToArray(), user, name, timestamp, session, bundle)
+        {
+            SignalCategorical = categorical,
+            SignalNumeric = numeric,
+        };
     }
 }

@@ -14,8 +14,9 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
     /// <summary>Batches (a row group, or a few thousand JSON rows) each part may be decoded ahead of the consumer.</summary>
     private const int BatchesAheadPerPart = 2;
 
-    public FileEventSource(string description, IReadOnlyList<string> files, int? parallelism = null)
+    public FileEventSource(string description, IReadOnlyList<string> files, int? parallelism = null, SignalSet? signals = null)
     {
+        Signals = signals ?? SignalSet.None;
         Description = description;
         Files = files;
         Parallelism = parallelism ?? Math.Clamp(Environment.ProcessorCount, 1, 8);
@@ -23,6 +24,9 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
 
     public string Description { get; }
     public IReadOnlyList<string> Files { get; }
+
+    /// <summary>The extra fields read from every file beside the required four.</summary>
+    public SignalSet Signals { get; }
 
     /// <summary>How many parts (Parquet row groups, JSON files) are decoded at once.</summary>
     public int Parallelism { get; }
@@ -40,8 +44,15 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
                     batch.GaSessionId[i],
                     batch.BundleSequenceId[i],
                     batch.Source,
-                    batch.FirstRowNumber + i);
+                    batch.FirstRowNumber + i,
+                    RowSignals(batch, i));
     }
+
+    private static SignalRow? RowSignals(SourceBatch batch, int i) =>
+        batch.SignalCategorical is null && batch.SignalNumeric is null ? null
+            : new SignalRow(
+                (batch.SignalCategorical ?? []).Select(c => c[i] == SourceBatch.Missing ? null : batch.Strings[c[i]]).ToArray(),
+                (batch.SignalNumeric ?? []).Select(c => float.IsNaN(c[i]) ? (double?)null : c[i]).ToArray());
 
     /// <summary>
     /// The rows in batches. The work is cut into parts decoded concurrently: one per Parquet row group (so that one big
@@ -56,14 +67,14 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
             var file = Files[f];
             if (rowGroupSizes[f] is not { } sizes)
             {
-                parts.Add(token => JsonBatchesAsync(file, token));
+                parts.Add(token => JsonBatchesAsync(file, Signals, token));
                 continue;
             }
             var rowsBefore = 0L;
             for (var group = 0; group < sizes.Length; group++)
             {
                 var (thisGroup, thisRowsBefore) = (group, rowsBefore);
-                parts.Add(token => OneAsync(ParquetEventReader.ReadRowGroupAsync(file, thisGroup, thisRowsBefore, token)));
+                parts.Add(token => OneAsync(ParquetEventReader.ReadRowGroupAsync(file, thisGroup, thisRowsBefore, Signals, token)));
                 rowsBefore += sizes[group];
             }
         }
@@ -105,10 +116,10 @@ public sealed class FileEventSource : IEventSource, IBatchEventSource
         yield return await batch.ConfigureAwait(false);
     }
 
-    private static async IAsyncEnumerable<SourceBatch> JsonBatchesAsync(string file,
+    private static async IAsyncEnumerable<SourceBatch> JsonBatchesAsync(string file, SignalSet signals,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var rows in JsonEventReader.ReadBatchesAsync(file, new StringPool(), cancellationToken).ConfigureAwait(false))
-            yield return BatchStrings.FromRows(rows, file);
+        await foreach (var rows in JsonEventReader.ReadBatchesAsync(file, new StringPool(), signals, cancellationToken).ConfigureAwait(false))
+            yield return BatchStrings.FromRows(rows, file, signals);
     }
 }

@@ -16,12 +16,12 @@ internal static class JsonEventReader
 
     /// <summary>The rows of <paramref name="path"/>, in batches.</summary>
     public static async IAsyncEnumerable<SourceRow[]> ReadBatchesAsync(string path, StringPool strings,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        SignalSet? signals = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var stream = Open(path);
         await using (stream.ConfigureAwait(false))
         {
-            var scanner = new JsonRowScanner(stream, path, strings);
+            var scanner = new JsonRowScanner(stream, path, strings, signals);
             var batch = new List<SourceRow>(BatchRows);
             var finished = false;
             while (!finished)

@@ -11,7 +11,7 @@ namespace CustomerAnalysis.Ingestion.Json;
 /// takes every complete row in the buffer and keeps an incomplete one for the next fill, carrying the
 /// <see cref="JsonReaderState"/> (which also carries the line number used in syntax error messages).
 /// </summary>
-internal sealed class JsonRowScanner(Stream stream, string path, StringPool strings)
+internal sealed class JsonRowScanner(Stream stream, string path, StringPool strings, SignalSet? signals = null)
 {
     /// <summary>A larger row is treated as corrupt input: memory must stay bounded by the rows kept.</summary>
     public const int MaxRowBytes = 64 * 1024 * 1024;
@@ -86,7 +86,7 @@ internal sealed class JsonRowScanner(Stream stream, string path, StringPool stri
                 }
                 _rowNumber++;
                 var rowBytes = _buffer.AsSpan(_start + rowStart, (int)reader.BytesConsumed - rowStart);
-                rows.Add(JsonRowParser.Parse(rowBytes, strings, path, _rowNumber));
+                rows.Add(JsonRowParser.Parse(rowBytes, strings, path, _rowNumber, signals));
                 consumed = reader.BytesConsumed;
             }
         }

@@ -90,14 +90,17 @@ internal static class ParquetEventReader
     /// so that several row groups of one file can be decoded at once.
     /// </summary>
     /// <param name="rowsBefore">Rows in the file's earlier row groups (row numbers are 1-based within the file).</param>
+    /// <param name="signals">Extra fields to read (<see cref="SourceBatch.SignalCategorical"/>,
+    /// <see cref="SourceBatch.SignalNumeric"/>); a field whose column the file lacks reads as missing.</param>
     public static async Task<SourceBatch> ReadRowGroupAsync(string path, int group, long rowsBefore,
-        CancellationToken cancellationToken = default)
+        SignalSet? signals = null, CancellationToken cancellationToken = default)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             var columns = EventColumns.Find(reader.Schema, path);
-            return await ReadRowGroupAsync(reader, group, columns, path, rowsBefore, cancellationToken).ConfigureAwait(false);
+            return await ReadRowGroupAsync(reader, group, columns, path, rowsBefore, signals ?? SignalSet.None,
+                cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -119,7 +122,7 @@ internal static class ParquetEventReader
     }
 
     private static async Task<SourceBatch> ReadRowGroupAsync(ParquetReader reader, int group, EventColumns columns,
-        string path, long rowsBefore, CancellationToken cancellationToken)
+        string path, long rowsBefore, SignalSet signals, CancellationToken cancellationToken)
     {
         try
         {
@@ -138,11 +141,176 @@ internal static class ParquetEventReader
             var sessions = await ReadGaSessionIdsAsync(rowGroup, columns, rowCount, path, cancellationToken)
                 .ConfigureAwait(false);
 
-            return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles);
+            if (signals.IsEmpty)
+                return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles);
+            var (categorical, numeric) = await ReadSignalsAsync(rowGroup, reader.Schema, columns, signals, rowCount, path,
+                strings, cancellationToken).ConfigureAwait(false);
+            return new SourceBatch(path, rowsBefore + 1, strings.ToArray(), users, names, timestamps, sessions, bundles)
+            {
+                SignalCategorical = categorical,
+                SignalNumeric = numeric,
+            };
         }
         catch (Exception e) when (IsDamage(e))
         {
             throw Damaged(path, e, group);
+        }
+    }
+
+    /// <summary>
+    /// The signal columns of a row group: flat (possibly nested-struct) columns one slot per row; event params by key
+    /// (first entry with the key wins: string_value for categorical fields, int_value for numeric ones); the first
+    /// non-null <c>items</c> <c>item_category</c>. A column the file lacks, or of another type, reads as missing.
+    /// </summary>
+    private static async Task<(int[][] Categorical, float[][] Numeric)> ReadSignalsAsync(ParquetRowGroupReader rowGroup,
+        ParquetSchema schema, EventColumns columns, SignalSet signals, int rowCount, string path, BatchStrings strings,
+        CancellationToken cancellationToken)
+    {
+        var categorical = new int[signals.Categorical.Count][];
+        for (var f = 0; f < categorical.Length; f++) Array.Fill(categorical[f] = new int[rowCount], SourceBatch.Missing);
+        var numeric = new float[signals.Numeric.Count][];
+        for (var f = 0; f < numeric.Length; f++) Array.Fill(numeric[f] = new float[rowCount], float.NaN);
+        var fields = schema.GetDataFields();
+
+        foreach (var signal in signals.Fields)
+        {
+            var index = signals.IndexOf(signal);
+            if (Signals.ColumnPath(signal) is { } columnPath)
+            {
+                var parts = columnPath.Split('.');
+                var field = fields.FirstOrDefault(f => f.MaxRepetitionLevel == 0 && f.Path.ToList().SequenceEqual(parts));
+                if (field is null) continue;
+                if (Signals.KindOf(signal) == SignalKind.Categorical)
+                {
+                    if (field.ClrType != typeof(ReadOnlyMemory<char>)) continue;
+                    categorical[index] = await ReadStringsAsync(rowGroup, field, rowCount, path, strings, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ReadNumbersAsync(rowGroup, field, rowCount, path, numeric[index], cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (signal == SignalField.ItemCategory)
+            {
+                var field = fields.FirstOrDefault(f => f.MaxRepetitionLevel == 1 && f.ClrType == typeof(ReadOnlyMemory<char>)
+                    && f.Path.ToList() is var p && p[0] == "items" && p[^1] == "item_category");
+                if (field is null) continue;
+                using var slots = await ReadStringSlotsAsync(rowGroup, field, path, strings, cancellationToken).ConfigureAwait(false);
+                var row = -1;
+                var target = categorical[index];
+                for (var slot = 0; slot < slots.SlotCount; slot++)
+                {
+                    if (slots.StartsRow[slot] && ++row >= rowCount)
+                        throw new InvalidInputException($"Parquet file {path}: items holds more rows than the row group");
+                    if (row >= 0 && target[row] == SourceBatch.Missing) target[row] = slots.Numbers[slot];
+                }
+            }
+        }
+
+        var paramFields = signals.Fields.Where(f => Signals.ParamKey(f) is not null).ToArray();
+        if (paramFields.Length == 0) return (categorical, numeric);
+        var numbering = new ParamKeyNumbering(paramFields.Select(f => Signals.ParamKey(f)!).ToArray());
+        using var keys = ColumnScanner.TryRead(path, Chunk(rowGroup, columns.ParamKey), columns.ParamKey, numbering)
+            ?? await ReadStringSlotsAsync(rowGroup, columns.ParamKey, path, numbering, cancellationToken).ConfigureAwait(false);
+        var (intSlots, intValues) = await ReadInt64SlotsAsync(rowGroup, columns.ParamIntValue, path, cancellationToken)
+            .ConfigureAwait(false);
+        using (intSlots)
+        using (intValues)
+        {
+            var stringField = paramFields.Any(f => Signals.KindOf(f) == SignalKind.Categorical)
+                ? fields.FirstOrDefault(f => f.MaxRepetitionLevel == 1 && f.ClrType == typeof(ReadOnlyMemory<char>)
+                    && f.Path.ToList() is var p && p[0] == "event_params" && p.Count >= 2 && p[^1] == "string_value" && p[^2] == "value")
+                : null;
+            using var stringSlots = stringField is null ? null
+                : await ReadStringSlotsAsync(rowGroup, stringField, path, strings, cancellationToken).ConfigureAwait(false);
+            if (keys.SlotCount != intSlots.SlotCount || (stringSlots is not null && stringSlots.SlotCount != keys.SlotCount))
+                throw new InvalidInputException($"Parquet file {path}: event_params key and value columns disagree in length");
+            var row = -1;
+            for (var slot = 0; slot < keys.SlotCount; slot++)
+            {
+                if (keys.StartsRow[slot] && ++row >= rowCount)
+                    throw new InvalidInputException($"Parquet file {path}: event_params holds more rows than the row group");
+                var key = keys.Numbers[slot] - ParamKeyNumbering.FirstWanted;
+                if (key < 0 || row < 0) continue;
+                var signal = paramFields[key];
+                var index = signals.IndexOf(signal);
+                if (Signals.KindOf(signal) == SignalKind.Categorical)
+                {
+                    if (stringSlots is not null && categorical[index][row] == SourceBatch.Missing)
+                        categorical[index][row] = stringSlots.Numbers[slot];
+                }
+                else if (intSlots.Numbers[slot] != ColumnScanner.Slots.Missing && float.IsNaN(numeric[index][row]))
+                {
+                    numeric[index][row] = intValues[intSlots.Numbers[slot]];
+                }
+            }
+        }
+        return (categorical, numeric);
+    }
+
+    /// <summary>A flat INT64, DOUBLE or FLOAT column into <paramref name="target"/> (NaN stays where it is null).</summary>
+    private static async Task ReadNumbersAsync(ParquetRowGroupReader rowGroup, DataField field, int rowCount, string path,
+        float[] target, CancellationToken cancellationToken)
+    {
+        if (field.ClrType == typeof(long))
+        {
+            var values = await ReadInt64sAsync(rowGroup, field, rowCount, path, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < rowCount; i++)
+                if (values[i] is { } value) target[i] = value;
+        }
+        else if (field.ClrType == typeof(double))
+        {
+            using var column = await RawColumn<double>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+            CopyPresent(column, rowCount, target, v => (float)v);
+        }
+        else if (field.ClrType == typeof(float))
+        {
+            using var column = await RawColumn<float>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+            CopyPresent(column, rowCount, target, v => v);
+        }
+    }
+
+    private static void CopyPresent<T>(RawColumn<T> column, int rowCount, float[] target, Func<T, float> convert) where T : struct
+    {
+        column.EnsureOneSlotPerRow(rowCount);
+        var values = column.Values;
+        var next = 0;
+        for (var i = 0; i < rowCount; i++)
+            if (column.IsPresent(i)) target[i] = convert(values[next++]);
+    }
+
+    /// <summary>A (repeated) string column slot by slot, numbered by <paramref name="numbering"/>: straight from the
+    /// file when <see cref="ColumnScanner"/> handles the chunk, else decoded by Parquet.Net.</summary>
+    private static async Task<ColumnScanner.Slots> ReadStringSlotsAsync(ParquetRowGroupReader rowGroup, DataField field,
+        string path, IValueNumbering numbering, CancellationToken cancellationToken)
+    {
+        if (ColumnScanner.TryRead(path, Chunk(rowGroup, field), field, numbering) is { } scanned) return scanned;
+        using var column = await RawColumn<ReadOnlyMemory<char>>.ReadAsync(rowGroup, field, cancellationToken).ConfigureAwait(false);
+        var slots = new ColumnScanner.Slots(column.SlotCount);
+        var values = column.Values;
+        var next = 0;
+        for (var slot = 0; slot < column.SlotCount; slot++)
+        {
+            slots.StartsRow[slot] = field.MaxRepetitionLevel == 0 || column.RepetitionLevels[slot] == 0;
+            slots.Numbers[slot] = column.IsPresent(slot)
+                ? numbering.Number(System.Text.Encoding.UTF8.GetBytes(values[next++].ToArray()))
+                : ColumnScanner.Slots.Missing;
+        }
+        return slots;
+    }
+
+    /// <summary>Numbers <c>event_params</c> keys: 0 for a key not asked for, <see cref="FirstWanted"/> + i for the
+    /// i-th wanted key.</summary>
+    private sealed class ParamKeyNumbering(string[] keys) : IValueNumbering
+    {
+        public const int FirstWanted = 1;
+        private readonly byte[][] _keys = keys.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+
+        public int Number(ReadOnlySpan<byte> utf8)
+        {
+            for (var i = 0; i < _keys.Length; i++)
+                if (utf8.SequenceEqual(_keys[i])) return FirstWanted + i;
+            return 0;
         }
     }
 

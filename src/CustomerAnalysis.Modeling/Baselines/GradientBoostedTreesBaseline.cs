@@ -15,6 +15,8 @@ namespace CustomerAnalysis.Modeling.Baselines;
 /// <param name="UseTimeGaps">Derive features from the gaps between events (off for the names-only original protocol,
 /// like the model there).</param>
 /// <param name="Seed">LightGBM's and ML.NET's seed.</param>
+/// <param name="Signals">The dataset's signal encoding when the model uses signals (the trees then get the same
+/// signals, <see cref="TreeFeatures.SignalWidth"/>); null = names and gaps only.</param>
 /// <param name="MaxIterations">Boosting rounds at most (fewer when the validation loss stops improving).</param>
 /// <param name="EarlyStoppingRounds">Rounds without a better validation loss before stopping (only with a
 /// non-empty validation split).</param>
@@ -25,7 +27,8 @@ public sealed record GradientBoostedTreesOptions(
     double LearningRate = 0.05,
     int Leaves = 31,
     int MinExamplesPerLeaf = 20,
-    int EarlyStoppingRounds = 30)
+    int EarlyStoppingRounds = 30,
+    SignalEncoding? Signals = null)
 {
     internal void Validate()
     {
@@ -60,9 +63,9 @@ public static class GradientBoostedTreesBaseline
                 $"all {train.Count} have label {train[0].Label}.");
 
         var ml = new MLContext(options.Seed);
-        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps);
+        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: false);
         IDataView View(IReadOnlyList<SequenceExample> split) => ml.Data.LoadFromEnumerable(
-            split.Select(e => new ChurnRow { Features = TreeFeatures.Churn(e, vocabularySize, options.UseTimeGaps), Label = e.Label == 1 }),
+            split.Select(e => new ChurnRow { Features = ChurnFeatures(e, vocabularySize, options.UseTimeGaps, options.Signals), Label = e.Label == 1 }),
             Schema<ChurnRow>(width, label: null));
         var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
         {
@@ -77,7 +80,7 @@ public static class GradientBoostedTreesBaseline
             Verbose = false,
         });
         var model = validation.Count > 0 ? trainer.Fit(View(train), View(validation)) : trainer.Fit(View(train));
-        return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width);
+        return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width, options.Signals);
     }
 
     public static INextEventBaseline FitNextEvent(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample> validation,
@@ -91,13 +94,13 @@ public static class GradientBoostedTreesBaseline
                     $"Example '{example.Id}' has label {example.Label}, outside the vocabulary's events (1..{vocabularySize - 1}).");
 
         var ml = new MLContext(options.Seed);
-        var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps);
+        var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: true);
         // The label is an ML.NET key over every vocabulary id, so class c's score lands in slot c even when some ids
         // never occur as labels. LightGBM's trainer takes the key's raw value as the class: raw 0 is ML.NET's
         // "missing", which is <PAD>, never a label.
         var labelType = new KeyDataViewType(typeof(uint), vocabularySize);
         IDataView View(IReadOnlyList<SequenceExample> split) => ml.Data.LoadFromEnumerable(
-            split.Select(e => new EventRow { Features = TreeFeatures.NextEvent(e, vocabularySize, options.UseTimeGaps), Label = (uint)e.Label }),
+            split.Select(e => new EventRow { Features = NextEventFeatures(e, vocabularySize, options.UseTimeGaps, options.Signals), Label = (uint)e.Label }),
             Schema<EventRow>(width, labelType));
         var trainer = ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
         {
@@ -112,8 +115,14 @@ public static class GradientBoostedTreesBaseline
             Verbose = false,
         });
         var model = validation.Count > 0 ? trainer.Fit(View(train), View(validation)) : trainer.Fit(View(train));
-        return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, labelType);
+        return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, labelType, options.Signals);
     }
+
+    private static float[] ChurnFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
+        TreeFeatures.WithSignals(TreeFeatures.Churn(example, vocabularySize, useTimeGaps), example, signals, nextEvent: false);
+
+    private static float[] NextEventFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
+        TreeFeatures.WithSignals(TreeFeatures.NextEvent(example, vocabularySize, useTimeGaps), example, signals, nextEvent: true);
 
     private static void RequireTraining(IReadOnlyList<SequenceExample> train)
     {
@@ -141,7 +150,8 @@ public static class GradientBoostedTreesBaseline
         public uint Label { get; set; }
     }
 
-    private sealed class Churn(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width) : IChurnBaseline
+    private sealed class Churn(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
+        SignalEncoding? signals) : IChurnBaseline
     {
         public string Name => BaselineName;
 
@@ -149,14 +159,14 @@ public static class GradientBoostedTreesBaseline
         {
             if (examples.Count == 0) return [];
             var view = ml.Data.LoadFromEnumerable(
-                examples.Select(e => new ChurnRow { Features = TreeFeatures.Churn(e, vocabularySize, useTimeGaps) }),
+                examples.Select(e => new ChurnRow { Features = ChurnFeatures(e, vocabularySize, useTimeGaps, signals) }),
                 Schema<ChurnRow>(width, label: null));
             return model.Transform(view).GetColumn<float>("Probability").Select(p => (double)p).ToArray();
         }
     }
 
     private sealed class NextEvent(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
-        DataViewType labelType) : INextEventBaseline
+        DataViewType labelType, SignalEncoding? signals) : INextEventBaseline
     {
         public string Name => BaselineName;
 
@@ -166,7 +176,7 @@ public static class GradientBoostedTreesBaseline
             if (examples.Count == 0) return scores;
             // Label 1 is a placeholder: scoring reads only the features.
             var view = ml.Data.LoadFromEnumerable(
-                examples.Select(e => new EventRow { Features = TreeFeatures.NextEvent(e, vocabularySize, useTimeGaps), Label = 1 }),
+                examples.Select(e => new EventRow { Features = NextEventFeatures(e, vocabularySize, useTimeGaps, signals), Label = 1 }),
                 Schema<EventRow>(width, labelType));
             var i = 0;
             foreach (var row in model.Transform(view).GetColumn<float[]>("Score"))

@@ -13,6 +13,7 @@ namespace CustomerAnalysis.Modeling.Baselines;
 /// <item>Next event: the last <see cref="LastEvents"/> events one-hot (position 1 = the last event; a shorter input
 /// leaves the earlier positions all zero), count of each token 1..V−1, length; with gaps also the gaps of those last
 /// events (NaN where absent) and the span.</item>
+/// <item>With signals (<see cref="SignalWidth"/>): their one-hots, counts and numeric summaries appended.</item>
 /// </list>
 /// </summary>
 internal static class TreeFeatures
@@ -67,6 +68,48 @@ internal static class TreeFeatures
             row[at++] = position < gaps.Length - 1 ? gaps[^(position + 1)] : float.NaN;
         row[at] = gaps.Length > 1 ? gaps[1..].Sum() : 0;
         return row;
+    }
+
+    /// <summary>Columns the signals add (0 without): per user feature its token one-hot; per event categorical
+    /// feature the count of each token over the input (next event: also the last event's token one-hot); per numeric
+    /// feature the last, mean and largest present value and the share of events that have one.</summary>
+    public static int SignalWidth(SignalEncoding? signals, bool nextEvent) => signals is null ? 0
+        : signals.UserCategorical.Sum(SignalEncoding.VocabularySize)
+          + signals.EventCategorical.Sum(SignalEncoding.VocabularySize) * (nextEvent ? 2 : 1)
+          + signals.EventNumeric.Count * 4;
+
+    /// <summary><paramref name="row"/> followed by the example's signal columns (<see cref="SignalWidth"/>).</summary>
+    public static float[] WithSignals(float[] row, SequenceExample example, SignalEncoding? signals, bool nextEvent)
+    {
+        if (signals is null) return row;
+        var values = example.Signals ?? throw new Core.InvalidInputException($"Example '{example.Id}' has no signals, but the trees use them.");
+        var result = new float[row.Length + SignalWidth(signals, nextEvent)];
+        row.CopyTo(result, 0);
+        var at = row.Length;
+        for (var f = 0; f < signals.UserCategorical.Count; f++)
+        {
+            result[at + values.User[f]] = 1;
+            at += SignalEncoding.VocabularySize(signals.UserCategorical[f]);
+        }
+        for (var f = 0; f < signals.EventCategorical.Count; f++)
+        {
+            var size = SignalEncoding.VocabularySize(signals.EventCategorical[f]);
+            var tokens = values.Categorical[f];
+            foreach (var token in tokens) result[at + token]++;
+            at += size;
+            if (!nextEvent) continue;
+            if (tokens.Length > 0) result[at + tokens[^1]] = 1;
+            at += size;
+        }
+        for (var f = 0; f < signals.EventNumeric.Count; f++)
+        {
+            var present = values.Numeric[f].Where(v => v is not null).Select(v => v!.Value).ToArray();
+            result[at++] = values.Numeric[f].Length > 0 && values.Numeric[f][^1] is { } last ? last : float.NaN;
+            result[at++] = present.Length > 0 ? present.Average() : float.NaN;
+            result[at++] = present.Length > 0 ? present.Max() : float.NaN;
+            result[at++] = values.Numeric[f].Length > 0 ? (float)present.Length / values.Numeric[f].Length : 0;
+        }
+        return result;
     }
 
     /// <summary>Counts of tokens 1..V−1 from <paramref name="at"/>; returns the index after them.</summary>

@@ -83,6 +83,8 @@ public sealed class ModelCheckpoint
                 : null,
             ["created_utc"] = DateTime.UtcNow.ToString("O"),
         };
+        // What serving needs to encode signals as training did (vocabularies, scalers); absent for names-only models.
+        if (Model.Signals is { } signals) header["signals"] = JsonSerializer.SerializeToNode(signals.Features);
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
 
         // TorchSharp's save closes the stream it writes to: give it its own.
@@ -138,6 +140,19 @@ public sealed class ModelCheckpoint
             throw new InvalidInputException($"Model checkpoint header is not valid JSON: {e.Message}", e);
         }
         var (config, vocabulary, metrics, history, calibration) = ReadHeaderFields(header);
+        SignalEncoding? signals;
+        try
+        {
+            signals = header["signals"] is { } signalsNode
+                ? new SignalEncoding(signalsNode.Deserialize<SignalFeature[]>() ?? throw new JsonException("null"))
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidInputException($"Model checkpoint header field 'signals' is damaged: {e.Message}", e);
+        }
+        if (config.Init.UseSignals && signals is null)
+            throw new InvalidInputException("Model checkpoint uses signals (use_signals) but carries no signal encoding.");
 
         var weightLength = BinaryPrimitives.ReadInt64LittleEndian(ReadExactly(source, 8, "the weights length"));
         if (weightLength <= 0 || weightLength > int.MaxValue) throw new InvalidInputException($"Model checkpoint weights length {weightLength} is invalid.");
@@ -147,7 +162,7 @@ public sealed class ModelCheckpoint
                 $"Model checkpoint is truncated (the weights length says {weightLength} bytes, {source.Length - source.Position} remain).");
         var weights = ReadExactly(source, (int)weightLength, "the weights");
 
-        var model = ModelFactory.Create(config, config.Training.Task, vocabulary.Count, seed: 0, device ?? torch.CPU);
+        var model = ModelFactory.Create(config, config.Training.Task, vocabulary.Count, seed: 0, device ?? torch.CPU, signals);
         try
         {
             model.load(new MemoryStream(weights));

@@ -10,8 +10,9 @@ namespace CustomerAnalysis.Modeling.Data;
 /// </summary>
 public sealed class SequenceBatch
 {
-    private SequenceBatch(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, int[] keptFrom)
+    private SequenceBatch(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, int[] keptFrom, SignalTensors? signals = null)
     {
+        Signals = signals;
         Tokens = tokens;
         LogGaps = logGaps;
         Mask = mask;
@@ -29,6 +30,8 @@ public sealed class SequenceBatch
     public Tensor Lengths { get; }
     /// <summary>Per sequence: the index of its first kept event (inputs longer than the limit keep their last events).</summary>
     public int[] KeptFrom { get; }
+    /// <summary>The examples' signals as tensors (only when asked for: a model that uses them).</summary>
+    public SignalTensors? Signals { get; }
 
     /// <param name="tokens">Per sequence its token ids (at least one each).</param>
     /// <param name="gapSeconds">Per sequence its gaps, aligned with tokens; null = all zero.</param>
@@ -73,7 +76,56 @@ public sealed class SequenceBatch
     }
 
     /// <summary>The batch of the given examples (by index).</summary>
-    public static SequenceBatch FromExamples(IReadOnlyList<SequenceExample> examples, IReadOnlyList<int> indices, int maxLength, Device device) =>
-        Create(indices.Select(i => (IReadOnlyList<int>)examples[i].Tokens).ToArray(),
+    /// <param name="withSignals">Also the examples' signals (<see cref="SignalTensors"/>): for a model that uses them.</param>
+    public static SequenceBatch FromExamples(IReadOnlyList<SequenceExample> examples, IReadOnlyList<int> indices, int maxLength, Device device,
+        bool withSignals = false)
+    {
+        var batch = Create(indices.Select(i => (IReadOnlyList<int>)examples[i].Tokens).ToArray(),
             indices.Select(i => (IReadOnlyList<float>)examples[i].GapSeconds).ToArray(), maxLength, device);
+        if (!withSignals) return batch;
+        var signals = SignalTensors.Create(indices.Select(i => examples[i].Signals
+            ?? throw new Core.InvalidInputException($"Example '{examples[i].Id}' has no signals, but the model uses them (use_signals).")).ToArray(),
+            batch.KeptFrom, (int)batch.Tokens.shape[1], device);
+        return new SequenceBatch(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.KeptFrom, signals);
+    }
+}
+
+/// <summary>
+/// A batch's signals, padded like its tokens: <see cref="Categorical"/> [batch, steps, event categorical features]
+/// int64 (0 on padding), <see cref="Numeric"/> [batch, steps, 2 × numeric features] float32 (per feature the scaled
+/// value, 0 when missing, then 1/0 present), <see cref="User"/> [batch, user features] int64.
+/// </summary>
+public sealed record SignalTensors(Tensor Categorical, Tensor Numeric, Tensor User)
+{
+    public static SignalTensors Create(IReadOnlyList<ExampleSignals> signals, int[] keptFrom, int steps, Device device)
+    {
+        var batch = signals.Count;
+        var categoricalCount = signals.Count == 0 ? 0 : signals[0].Categorical.Length;
+        var numericCount = signals.Count == 0 ? 0 : signals[0].Numeric.Length;
+        var userCount = signals.Count == 0 ? 0 : signals[0].User.Length;
+        var categorical = new long[batch * steps * categoricalCount];
+        var numeric = new float[batch * steps * numericCount * 2];
+        var user = new long[batch * userCount];
+        for (var b = 0; b < batch; b++)
+        {
+            var example = signals[b];
+            var length = example.Categorical.Length > 0 ? example.Categorical[0].Length : example.Numeric.Length > 0 ? example.Numeric[0].Length : 0;
+            for (var t = 0; t < steps && keptFrom[b] + t < length; t++)
+            {
+                var source = keptFrom[b] + t;
+                for (var f = 0; f < categoricalCount; f++) categorical[(b * steps + t) * categoricalCount + f] = example.Categorical[f][source];
+                for (var f = 0; f < numericCount; f++)
+                    if (example.Numeric[f][source] is { } value)
+                    {
+                        numeric[(b * steps + t) * numericCount * 2 + f] = value;
+                        numeric[(b * steps + t) * numericCount * 2 + numericCount + f] = 1;
+                    }
+            }
+            for (var f = 0; f < userCount; f++) user[b * userCount + f] = example.User[f];
+        }
+        return new SignalTensors(
+            torch.tensor(categorical, [batch, steps, categoricalCount], ScalarType.Int64, device),
+            torch.tensor(numeric, [batch, steps, numericCount * 2], ScalarType.Float32, device),
+            torch.tensor(user, [batch, userCount], ScalarType.Int64, device));
+    }
 }

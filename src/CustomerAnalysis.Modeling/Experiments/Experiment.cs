@@ -34,7 +34,7 @@ public static class Experiment
         var checkpoint = ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary);
         // Test is scored as the checkpoint serves: churn probabilities calibrated on validation.
         var test = TestEvaluator.Evaluate(data, checkpoint.CalibratedChurn(grid.TestPredictions), threshold,
-            TestEvaluator.TreesFor(grid.Best.Training.Config));
+            TestEvaluator.TreesFor(grid.Best.Training.Config, data));
         var report = new ExperimentReport(metric.Name, best, test, trials)
         {
             FailedTrials = grid.Failed.Select(f => new FailedTrialSummary(f.Trial.Index, f.Trial.Settings, f.Trial.Seed, f.Seconds, f.Error)).ToArray(),

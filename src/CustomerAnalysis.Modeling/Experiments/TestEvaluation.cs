@@ -39,9 +39,11 @@ public sealed record TestEvaluation(
 /// <summary>Scores a trained model on a dataset's test split next to the baselines (fitted on its training split).</summary>
 public static class TestEvaluator
 {
-    /// <summary>The trees see what the model sees: time-gap features only when the model uses gaps; the config's seed.</summary>
-    public static GradientBoostedTreesOptions TreesFor(NnConfig config) =>
-        new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed);
+    /// <summary>The trees see what the model sees: time-gap features only when the model uses gaps, the dataset's
+    /// signals only when the model uses them (<c>use_signals</c>); the config's seed.</summary>
+    public static GradientBoostedTreesOptions TreesFor(NnConfig config, PreparedDataset? data = null) =>
+        new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed,
+            Signals: config.Init.UseSignals ? data?.Signals : null);
 
     /// <summary>From the model's test predictions (e.g. <see cref="GridSearchResult.TestPredictions"/>).</summary>
     /// <param name="trees">How the trees baseline is fitted (<see cref="TreesFor"/> the model's config).</param>
@@ -79,7 +81,7 @@ public static class TestEvaluator
 
     /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
     public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint) =>
-        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config));
+        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config, data));
 
     /// <summary>The model's report on the test split only: the same scores as <see cref="Evaluate(PreparedDataset, ModelCheckpoint)"/>
     /// without fitting the baselines (only <paramref name="data"/>'s test split is read).</summary>
@@ -108,6 +110,10 @@ public static class TestEvaluator
             throw new InvalidInputException(
                 $"The model's vocabulary ({checkpoint.Vocabulary.Count} tokens) differs from the dataset's ({data.Vocabulary.Count}): " +
                 "evaluate on the dataset the model was trained on.");
+        if (checkpoint.Model.Signals is { } signals && (data.Signals is null
+                || System.Text.Json.JsonSerializer.Serialize(signals.Features) != System.Text.Json.JsonSerializer.Serialize(data.Signals.Features)))
+            throw new InvalidInputException(
+                "The model uses signals encoded otherwise than the dataset's (or the dataset has none): evaluate on the dataset the model was trained on.");
     }
 
 }

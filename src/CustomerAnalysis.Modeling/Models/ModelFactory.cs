@@ -12,15 +12,23 @@ public static class ModelFactory
 
     /// <summary>A new model as the config describes, its weights initialised from <paramref name="seed"/> (repeatable
     /// even when other threads build models at the same time), on <paramref name="device"/>.</summary>
-    public static SequenceModel Create(NnConfig config, PredictionTask task, int vocabularySize, int seed, Device device)
+    /// <param name="signals">The dataset's signal encoding: required when the config has <c>use_signals</c> on, and
+    /// ignored when it is off (the model is then exactly the names-only one).</param>
+    /// <exception cref="Core.InvalidInputException"><c>use_signals</c> is on but there are no signals.</exception>
+    public static SequenceModel Create(NnConfig config, PredictionTask task, int vocabularySize, int seed, Device device,
+        SignalEncoding? signals = null)
     {
+        if (config.Init.UseSignals && signals is null)
+            throw new Core.InvalidInputException(
+                "Setting model_init_params.use_signals is true but the dataset has no signals: prepare it with the prepare option \"signals\" (e.g. \"recommended\").");
+        var used = config.Init.UseSignals ? signals : null;
         lock (InitializationLock)
         {
             torch.manual_seed(seed);
             SequenceModel model = config.Init switch
             {
-                RnnInitParams rnn => new RnnModel(rnn, task, vocabularySize),
-                TransformerInitParams transformer => new TransformerModel(transformer, task, vocabularySize),
+                RnnInitParams rnn => new RnnModel(rnn, task, vocabularySize, used),
+                TransformerInitParams transformer => new TransformerModel(transformer, task, vocabularySize, used),
                 _ => throw new ArgumentException($"No model for {config.Init.GetType().Name}.", nameof(config)),
             };
             model.to(device);

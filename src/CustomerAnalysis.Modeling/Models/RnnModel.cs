@@ -1,5 +1,6 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Modeling.Data;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,8 +20,11 @@ public sealed class RnnModel : SequenceModel
     private readonly AttentionPooling pooling;
     private readonly OutputHead head;
     private readonly RnnInitParams _settings;
+    private readonly SignalEmbedding? signals;
 
-    public RnnModel(RnnInitParams settings, PredictionTask task, int vocabularySize) : base(nameof(RnnModel), task, vocabularySize)
+    /// <param name="signalEncoding">With it, the signals' embedding is summed into each event's (<c>use_signals</c>).</param>
+    public RnnModel(RnnInitParams settings, PredictionTask task, int vocabularySize, SignalEncoding? signalEncoding = null)
+        : base(nameof(RnnModel), task, vocabularySize)
     {
         _settings = settings;
         embedding = nn.Embedding(vocabularySize, settings.EmbeddingSize, padding_idx: Vocabulary.Pad);
@@ -38,12 +42,23 @@ public sealed class RnnModel : SequenceModel
         dropout = new SeededDropout(settings.DropoutRate);
         pooling = new AttentionPooling(settings.AttentionType, settings.HiddenSize, settings.NumHeads, settings.AttentionSize);
         head = new OutputHead(settings.HiddenSize, task, vocabularySize);
+        // Built last, so that a names-only model draws exactly the initial weights it always did.
+        if (signalEncoding is not null)
+        {
+            // As large as the event embedding (N(0, 1)) in all, whatever the number of features.
+            var features = signalEncoding.EventCategorical.Count + signalEncoding.UserCategorical.Count + 1;
+            signals = new SignalEmbedding(signalEncoding, settings.EmbeddingSize, 1 / Math.Sqrt(features));
+            Signals = signalEncoding;
+        }
         RegisterComponents();
     }
 
-    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths)
+    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null)
     {
         var states = embedding.forward(tokens);
+        if (signals is not null)
+            states = states.Plus(signals.Forward(signalInputs ?? throw new ArgumentException("This model uses signals; the batch has none.", nameof(signalInputs)),
+                tokens.shape[1]));
         if (_settings.UseTimeGaps) states = torch.cat([states, logGaps.unsqueeze(-1)], -1);
         for (var layer = 0; layer < layers.Count; layer++)
         {

@@ -1,6 +1,7 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Data;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace CustomerAnalysis.Modeling.Models;
@@ -30,13 +31,17 @@ public abstract class SequenceModel : nn.Module
     public PredictionTask Task { get; }
     public int VocabularySize { get; }
 
+    /// <summary>The signal encoding the model was built for (<c>use_signals</c>); null for a names-only model.</summary>
+    public SignalEncoding? Signals { get; protected init; }
+
     /// <param name="tokens">[batch, steps] int64, <see cref="Vocabulary.Pad"/> on padding.</param>
     /// <param name="logGaps">[batch, steps] float32 log(1 + seconds since the previous event).</param>
     /// <param name="mask">[batch, steps] bool, true on real events; every row has at least one.</param>
     /// <param name="lengths">[batch] int64 real events per row (the real events come first).</param>
-    public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths);
+    /// <param name="signalInputs">The batch's signals: required when <see cref="Signals"/> is set, ignored otherwise.</param>
+    public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null);
 
-    public ModelOutput Forward(SequenceBatch batch) => Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths);
+    public ModelOutput Forward(SequenceBatch batch) => Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.Signals);
 
     /// <summary>Makes every dropout of this model draw from <paramref name="generator"/> (a per-trial seed, safe
     /// when trials run in parallel); null = torch's shared default generator.</summary>
@@ -54,6 +59,49 @@ public abstract class SequenceModel : nn.Module
     {
         var index = lengths.sub(TorchScalars.One).view(-1, 1, 1).expand(-1, 1, states.shape[2]);
         return states.gather(1, index).squeeze(1);
+    }
+}
+
+/// <summary>
+/// The signals as one vector per step, added to the event embedding: a learned embedding per categorical feature
+/// (padding index 0) summed, the numeric values and presence flags through one linear layer, and the user features'
+/// embeddings summed and added to every step.
+/// </summary>
+internal sealed class SignalEmbedding : nn.Module
+{
+    private readonly ModuleList<Embedding> events;
+    private readonly ModuleList<Embedding> users;
+    private readonly Linear? numeric;
+
+    public SignalEmbedding(SignalEncoding encoding, int size, double initStd) : base(nameof(SignalEmbedding))
+    {
+        events = new ModuleList<Embedding>();
+        users = new ModuleList<Embedding>();
+        foreach (var feature in encoding.EventCategorical)
+            events.Add(nn.Embedding(SignalEncoding.VocabularySize(feature), size, padding_idx: SignalEncoding.Pad));
+        foreach (var feature in encoding.UserCategorical)
+            users.Add(nn.Embedding(SignalEncoding.VocabularySize(feature), size, padding_idx: SignalEncoding.Pad));
+        if (encoding.EventNumeric.Count > 0) numeric = nn.Linear(encoding.EventNumeric.Count * 2, size);
+        RegisterComponents();
+        using (torch.no_grad())
+        {
+            foreach (var embedding in events.Concat(users))
+            {
+                embedding.weight!.normal_(0, initStd);
+                embedding.weight[SignalEncoding.Pad].zero_();
+            }
+        }
+    }
+
+    /// <returns>[batch, steps, size].</returns>
+    public Tensor Forward(SignalTensors signals, long steps)
+    {
+        Tensor? sum = null;
+        Tensor Add(Tensor? total, Tensor term) => total is null ? term : total.Plus(term);
+        for (var f = 0; f < events.Count; f++) sum = Add(sum, events[f].forward(signals.Categorical.select(2, f)));
+        if (numeric is not null) sum = Add(sum, numeric.forward(signals.Numeric));
+        for (var f = 0; f < users.Count; f++) sum = Add(sum, users[f].forward(signals.User.select(1, f)).unsqueeze(1).expand(-1, steps, -1));
+        return sum ?? throw new InvalidOperationException("A signal embedding without features.");
     }
 }
 

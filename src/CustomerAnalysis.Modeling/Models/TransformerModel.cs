@@ -1,5 +1,6 @@
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Modeling.Data;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,7 +23,10 @@ public sealed class TransformerModel : SequenceModel
     private readonly TransformerInitParams _settings;
     private readonly Scalar _scale; // a field, not a number at the call: see TorchScalars
 
-    public TransformerModel(TransformerInitParams settings, PredictionTask task, int vocabularySize)
+    private readonly SignalEmbedding? signals;
+
+    /// <param name="signalEncoding">With it, the signals' embedding is added to each event's (<c>use_signals</c>).</param>
+    public TransformerModel(TransformerInitParams settings, PredictionTask task, int vocabularySize, SignalEncoding? signalEncoding = null)
         : base(nameof(TransformerModel), task, vocabularySize)
     {
         _settings = settings;
@@ -35,6 +39,12 @@ public sealed class TransformerModel : SequenceModel
         for (var i = 0; i < settings.NumLayers; i++)
             encoders.Add(new EncoderLayer(settings.ModelSize, settings.NumHeads, settings.DimFeedforward, settings.DropoutRate));
         head = new OutputHead(settings.ModelSize, task, vocabularySize);
+        // Built last, so that a names-only model draws exactly the initial weights it always did.
+        if (signalEncoding is not null)
+        {
+            signals = new SignalEmbedding(signalEncoding, settings.ModelSize, 0.1);
+            Signals = signalEncoding;
+        }
         RegisterComponents();
 
         var (low, high) = settings.WeightsInitRange;
@@ -47,10 +57,12 @@ public sealed class TransformerModel : SequenceModel
         }
     }
 
-    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths)
+    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null)
     {
         var steps = tokens.shape[1];
         var x = embedding.forward(tokens).mul(_scale);
+        if (signals is not null)
+            x = x.Plus(signals.Forward(signalInputs ?? throw new ArgumentException("This model uses signals; the batch has none.", nameof(signalInputs)), steps));
         if (gapProjection is not null) x = x.Plus(gapProjection.forward(logGaps.unsqueeze(-1)));
         x = dropout.forward(x.Plus(positions.narrow(0, 0, steps)));
 

@@ -54,6 +54,12 @@ public sealed class Predictor : IDisposable
     {
         if (sessions.Count == 0) return [];
         if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
+        // The request format carries event names and gaps only; guessing the signals (all missing) would serve a
+        // model far from how it was trained, so such a model is refused, not served badly.
+        if (Checkpoint.Model.Signals is { } signals)
+            throw new InvalidInputException(
+                $"This model was trained with GA4 signals ({signals.Set}; use_signals) and predictions from event names alone are " +
+                "not supported: serve a model trained with use_signals false.");
         var useGaps = Checkpoint.Config.Init.UseTimeGaps;
         for (var s = 0; s < sessions.Count; s++)
         {

@@ -36,7 +36,7 @@ public static class Trainer
         torch.set_num_threads(Math.Max(1, run.Threads));
         var device = ModelFactory.ResolveDevice(training.Device);
         var maxLength = config.Init.MaxSequenceLength;
-        var model = ModelFactory.Create(config, data.Task, data.Vocabulary.Count, run.Seed, device);
+        var model = ModelFactory.Create(config, data.Task, data.Vocabulary.Count, run.Seed, device, data.Signals);
         try
         {
             using var generator = new Generator((ulong)run.Seed, device);
@@ -64,7 +64,7 @@ public static class Trainer
                     run.Cancellation.ThrowIfCancellationRequested();
                     using (torch.NewDisposeScope())
                     {
-                        var batch = SequenceBatch.FromExamples(data.Train, batchIndices, maxLength, device);
+                        var batch = SequenceBatch.FromExamples(data.Train, batchIndices, maxLength, device, model.Signals is not null);
                         using var labels = Labels(data.Train, batchIndices, data.Task, device);
                         optimizer.ZeroGrad();
                         var output = model.Forward(batch);
@@ -133,7 +133,7 @@ public static class Trainer
         foreach (var batchIndices in BatchPlanner.EvaluationBatches(lengths, batchSize))
         {
             using var scope = torch.NewDisposeScope();
-            var batch = SequenceBatch.FromExamples(examples, batchIndices, maxLength, device);
+            var batch = SequenceBatch.FromExamples(examples, batchIndices, maxLength, device, model.Signals is not null);
             var batchLabels = Labels(examples, batchIndices, task, device);
             var logits = model.Forward(batch).Logits;
             lossSum += Loss(logits, batchLabels, task, classWeights).item<float>() * batchIndices.Length;

@@ -15,7 +15,7 @@ public sealed class ExportDatasetPreparer : IDatasetPreparer, IShardPreparer
     public async Task<PreparedShard> PrepareShardAsync(string source, PredictionTask task, PrepareOptions options,
         UserShard shard, CancellationToken cancellationToken)
     {
-        var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment())
+        var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment() with { Signals = options.SignalSet })
             .ReadShardAsync(shard, progress: null, cancellationToken: cancellationToken);
         return DatasetPreparer.PrepareShard(events, task, options, DatasetPreparer.DefaultProtocol, shard);
     }
@@ -23,7 +23,7 @@ public sealed class ExportDatasetPreparer : IDatasetPreparer, IShardPreparer
     public async Task<PreparedDataset> PrepareAsync(string source, PredictionTask task, PrepareOptions options,
         CancellationToken cancellationToken)
     {
-        var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment())
+        var events = await EventSources.Open(source, EventSourceOptions.FromEnvironment() with { Signals = options.SignalSet })
             .ReadTableAsync(progress: null, cancellationToken: cancellationToken);
         return DatasetPreparer.Prepare(events, task, options, DatasetPreparer.DefaultProtocol);
     }

@@ -33,7 +33,8 @@ public sealed class CheckpointScorer : IDisposable
 
     /// <summary>Scores <paramref name="members"/> (indexes into the shard's sequences), in that order.</summary>
     /// <param name="top">Next event: how many events to list per user.</param>
-    /// <exception cref="InvalidInputException">The shard is of the other task than the model, or top &lt; 1.</exception>
+    /// <exception cref="InvalidInputException">The shard is of the other task than the model, top &lt; 1, or a model
+    /// trained with signals.</exception>
     public IReadOnlyList<UserScore> Score(ScoringShard shard, IReadOnlyList<int> members, int top)
     {
         ArgumentNullException.ThrowIfNull(shard);
@@ -41,6 +42,11 @@ public sealed class CheckpointScorer : IDisposable
             throw new InvalidInputException(
                 $"The model is a {PredictionTasks.Name(Checkpoint.Task)} model; the data was prepared for {PredictionTasks.Name(shard.Task)}.");
         if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
+        // Scoring shards carry event names and gaps only (as the predict routes): a signals model is refused.
+        if (Checkpoint.Model.Signals is { } signals)
+            throw new InvalidInputException(
+                $"This model was trained with GA4 signals ({signals.Set}; use_signals); batch scoring reads event names " +
+                "and gaps only: score with a model trained with use_signals false.");
         var vocabulary = Checkpoint.Vocabulary;
         // The shard's names mapped once to the model's tokens (unknown names read as <UNK>, as when serving).
         var tokenOfName = shard.EventNames.Select(vocabulary.Encode).ToArray();

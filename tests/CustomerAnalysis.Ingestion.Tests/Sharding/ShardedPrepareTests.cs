@@ -56,6 +56,21 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
         Assert.True(whole.Summary.SequencesTruncated > 0, "no sequence was truncated");
     }
 
+    [Theory]
+    [InlineData(PredictionTask.Events, 4)]
+    [InlineData(PredictionTask.Churn, 3)]
+    public async Task With_signals_the_sharded_prepare_equals_the_unsharded_one_too(PredictionTask task, int shards)
+    {
+        var options = PrepareOptions.Default with { MaxSequenceLength = 20, Signals = Core.Events.Signals.Recommended, SignalVocabularySize = 5 };
+        var whole = await PrepareWholeAsync(export.Folder, task, options, DatasetPreparer.DefaultProtocol);
+        var sharded = await PrepareShardedAsync(export.Folder, task, options, DatasetPreparer.DefaultProtocol, shards);
+
+        AssertSameDataset(whole, sharded);
+        Assert.NotNull(whole.Signals);
+        // The synthetic export fills device, geo and traffic source: some real values, not only markers.
+        Assert.Contains(whole.Train, e => e.Signals!.User.Any(token => token > SignalEncoding.Other));
+    }
+
     [Fact]
     public async Task Merge_order_of_the_parts_does_not_matter_and_every_part_is_needed()
     {
@@ -116,7 +131,10 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
 
     private static async Task<PreparedDataset> PrepareWholeAsync(string input, PredictionTask task, PrepareOptions options,
         string protocol) =>
-        DatasetPreparer.Prepare(await EventSources.Open(input).ReadTableAsync(), task, options, protocol);
+        DatasetPreparer.Prepare(await EventSources.Open(input, SignalsOf(options, protocol)).ReadTableAsync(), task, options, protocol);
+
+    private static EventSourceOptions SignalsOf(PrepareOptions options, string protocol) =>
+        new() { Signals = DatasetPreparer.SignalsToRead(options, protocol) };
 
     private static async Task<PreparedDataset> PrepareShardedAsync(string input, PredictionTask task,
         PrepareOptions options, string protocol, int shards)
@@ -126,7 +144,7 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
         {
             // A fresh source per shard, as each shard activity opens its own.
             var shard = new UserShard(k, shards);
-            var table = await EventSources.Open(input).ReadShardAsync(shard);
+            var table = await EventSources.Open(input, SignalsOf(options, protocol)).ReadShardAsync(shard);
             var part = DatasetPreparer.PrepareShard(table, task, options, protocol, shard);
             // Through the JSON a part is stored as, so that what crosses activities is what is compared.
             parts.Add(JsonSerializer.Deserialize<PreparedShard>(JsonSerializer.Serialize(part))!);
@@ -140,6 +158,7 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
         Assert.Equal(expected.Options, actual.Options);
         Assert.Equal(expected.Vocabulary.Tokens, actual.Vocabulary.Tokens);
         Assert.Equal(JsonSerializer.Serialize(expected.Summary), JsonSerializer.Serialize(actual.Summary));
+        Assert.Equal(JsonSerializer.Serialize(expected.Signals?.Features), JsonSerializer.Serialize(actual.Signals?.Features));
         foreach (var (name, e, a) in new[]
                  {
                      ("train", expected.Train, actual.Train), ("validation", expected.Validation, actual.Validation),
@@ -154,6 +173,7 @@ public sealed class ShardedPrepareTests(SyntheticShardExport export, ITestOutput
                 Assert.Equal(e[i].Label, a[i].Label);
                 Assert.Equal(e[i].Tokens, a[i].Tokens);
                 Assert.Equal(e[i].GapSeconds, a[i].GapSeconds);
+                Assert.Equal(JsonSerializer.Serialize(e[i].Signals), JsonSerializer.Serialize(a[i].Signals));
             }
         }
     }
