@@ -80,7 +80,7 @@ internal static class WorkersBench
         var input = ModelConfigs.Resolve(config, new TrainingRequest(data, PredictionTask.Events));
         var clock = Stopwatch.StartNew();
         var runId = await host.Services.GetRequiredService<TrainingLauncher>().StartAsync(client, input);
-        var done = await client.WaitForInstanceCompletionAsync(runId);
+        var done = await client.WaitForEndAsync(runId);
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
             throw new InvalidOperationException($"Bench run {runId} {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
         return clock.Elapsed.TotalSeconds;
