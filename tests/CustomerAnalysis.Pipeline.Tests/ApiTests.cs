@@ -309,7 +309,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
     /// <summary>A folder of files that look like exports and are not (and one that is).</summary>
     private static readonly Lazy<string> SourceFiles = new(() =>
     {
-        var dir = Directory.CreateTempSubdirectory("ca-api-sources-").FullName;
+        var dir = TestFolders.Create("ca-api-sources-");
         File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an export");
         File.WriteAllText(Path.Combine(dir, "fake.parquet"), "this is not parquet at all");
         File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "rnn"}""");

@@ -215,7 +215,7 @@ public static class LookupModelConfigs
 
     private static string Create()
     {
-        var folder = System.IO.Directory.CreateTempSubdirectory("ca-lookup-configs-").FullName;
+        var folder = TestFolders.Create("ca-lookup-configs-");
         File.WriteAllText(Path.Combine(folder, Name + ".json"), Json(new { num_layers = new[] { 1, 2 } }));
         return folder;
     }

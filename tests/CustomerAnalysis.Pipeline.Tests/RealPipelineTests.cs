@@ -19,10 +19,10 @@ public sealed class RealDataFixture
 {
     public RealDataFixture()
     {
-        Export = Directory.CreateTempSubdirectory("ca-real-export-").FullName;
+        Export = TestFolders.Create("ca-real-export-");
         SyntheticExport.WriteAsync(new SyntheticExportOptions { OutputFolder = Export, Events = 30_000, Seed = 7 })
             .GetAwaiter().GetResult();
-        ModelConfigs = Directory.CreateTempSubdirectory("ca-real-configs-").FullName;
+        ModelConfigs = TestFolders.Create("ca-real-configs-");
         // The repository's configs with a 2-point grid and few epochs: real TorchSharp training, in seconds.
         foreach (var (name, grid) in new[] { ("rnn", "hidden_size"), ("transformer", "dropout_rate") })
         {

@@ -21,7 +21,8 @@ public static class CompletionRelay
 public sealed class CompletionListener(WorkQueues queues, DurableTaskClient client, TimeProvider clock,
     ILogger<CompletionListener> log) : BackgroundService
 {
-    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMilliseconds(250);
+    // Every trial's completion waits up to this before its orchestration hears of it (loopback polls are cheap).
+    private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMilliseconds(50);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -28,9 +28,11 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
             if (!File.Exists(checkpointPath))
                 throw new InvalidOperationException("The trial runner wrote no checkpoint.");
 
+            // The uploads are on every trial's critical path (the next trial waits for this worker): side by side.
             var checkpointBlob = ArtifactNames.Checkpoint(input.RunId, input.TrialId);
-            await artifacts.UploadFileAsync(checkpointBlob, checkpointPath, cancellationToken);
-            await UploadFolderAsync(plots.FullName, name => ArtifactNames.Plot(input.RunId, input.TrialId, name), cancellationToken);
+            await Task.WhenAll(
+                artifacts.UploadFileAsync(checkpointBlob, checkpointPath, cancellationToken),
+                UploadFolderAsync(plots.FullName, name => ArtifactNames.Plot(input.RunId, input.TrialId, name), cancellationToken));
 
             await runs.UpsertTrialAsync(running with
             {
@@ -87,13 +89,11 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
         return await score(path);
     }
 
-    private async Task UploadFolderAsync(string folder, Func<string, string> blobName, CancellationToken cancellationToken)
-    {
-        foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
-            await artifacts.UploadFileAsync(
+    private Task UploadFolderAsync(string folder, Func<string, string> blobName, CancellationToken cancellationToken) =>
+        Task.WhenAll(new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories)
+            .Select(file => artifacts.UploadFileAsync(
                 blobName(Path.GetRelativePath(folder, file.FullName).Replace(Path.DirectorySeparatorChar, '/')),
-                file.FullName, cancellationToken);
-    }
+                file.FullName, cancellationToken)));
 
     /// <summary>The run's rungs in Table storage (the run id is the search's): shared by all the run's workers.</summary>
     private sealed class RunRungBoard(RunStore runs) : Core.Configuration.IRungBoard
