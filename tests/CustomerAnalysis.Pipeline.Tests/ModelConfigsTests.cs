@@ -76,6 +76,6 @@ public sealed class ModelConfigsTests
     {
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, "config", "nn"), Pipeline.ModelConfigDirectory);
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, ".data", "default"), Pipeline.Retraining.Source);
-        Assert.Equal(["rnn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
+        Assert.Equal(["rnn", "rnn-churn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
     }
 }
