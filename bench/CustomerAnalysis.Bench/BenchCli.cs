@@ -10,14 +10,16 @@ internal static class BenchCli
           profile --data <folder of GA4 parquet> [--out <ga4-profile.json>]
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
-          prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16]   (peak and time per activity)
+          prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16] [--sample-shards K]   (peak and time per activity)
           real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>]
           baselines --data <GA4 export> [--runs ...as real] [--seed N]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
-          serve --events N [--requests N] [--seconds S] [--trials N]   (needs Azurite: scripts/azurite.sh)
+          serve --events N [--requests N] [--seconds S] [--trials N] [--overhead true|false] [--max-wait-ms 0.5] [--batching true|false]   (needs Azurite: scripts/azurite.sh)
+          load --url <server> [--concurrency N] [--requests N] [--seconds S]   (the outside client bench serve runs)
           workers [--events N] [--trials N] [--epochs N]   (needs Azurite: in process vs 1 and 2 trial worker processes)
+          score [--events N] [--task events|churn] [--config config/nn/rnn.json] [--shards N] [--runs N]   (users/s end to end)
         """;
 
     public static int Run(string[] args)
@@ -46,7 +48,8 @@ internal static class BenchCli
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "runs", 3)),
                 "prepare-shards" => PrepareShardsBench.Run(Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")),
-                    (options.GetValueOrDefault("shards") ?? "1,4,16").Split(',').Select(int.Parse).ToArray()),
+                    (options.GetValueOrDefault("shards") ?? "1,4,16").Split(',').Select(int.Parse).ToArray(),
+                    options.ContainsKey("sample-shards") ? Int(options, "sample-shards", 0) : null),
                 "prepare-shard-step" => PrepareShardsBench.RunStep(Required(options, "step"), Required(options, "input"),
                     PrepareVsDuckDbCommand.ParseTask(options.GetValueOrDefault("task")), Int(options, "shard", 0),
                     Int(options, "shards", 1), Required(options, "folder")),
@@ -63,9 +66,19 @@ internal static class BenchCli
                     options.GetValueOrDefault("events") ?? "session_start,page_view,scroll,view_item,page_view,user_engagement,view_item,add_to_cart",
                     Int(options, "runs", 2000)),
                 "serve" => ServeBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "50000"),
-                    Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8)).GetAwaiter().GetResult(),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15), Int(options, "trials", 8),
+                    Bool(options, "overhead", true),
+                    double.TryParse(options.GetValueOrDefault("max-wait-ms") ?? "0.5", System.Globalization.CultureInfo.InvariantCulture, out var wait)
+                        ? wait : throw new ArgumentException("--max-wait-ms must be a number"),
+                    Bool(options, "batching", true)).GetAwaiter().GetResult(),
+                "load" => LoadClient.RunAsync(new Uri(Required(options, "url")), Int(options, "concurrency", 1),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15)).GetAwaiter().GetResult(),
                 "workers" => WorkersBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "100000"),
                     Int(options, "trials", 8), Int(options, "epochs", 2)).GetAwaiter().GetResult(),
+                "score" => ScoreBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "2000000"),
+                    ModelingBench.Task(options.GetValueOrDefault("task") ?? "events"),
+                    options.GetValueOrDefault("config") ?? "config/nn/rnn.json", Int(options, "shards", 1),
+                    Int(options, "runs", 2)).GetAwaiter().GetResult(),
                 _ => Fail($"unknown command '{args[0]}'"),
             };
         }
@@ -104,6 +117,11 @@ internal static class BenchCli
 
     internal static string Required(Dictionary<string, string> options, string name) =>
         options.GetValueOrDefault(name) ?? throw new ArgumentException($"--{name} is required");
+
+    internal static bool Bool(Dictionary<string, string> options, string name, bool fallback) =>
+        options.TryGetValue(name, out var text)
+            ? bool.TryParse(text, out var value) ? value : throw new ArgumentException($"--{name} must be true or false, got '{text}'")
+            : fallback;
 
     internal static int Int(Dictionary<string, string> options, string name, int fallback) =>
         options.TryGetValue(name, out var text)

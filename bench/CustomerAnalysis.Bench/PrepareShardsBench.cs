@@ -14,11 +14,15 @@ internal sealed record ShardStepResult(string Step, int Shard, int Shards, doubl
 /// <c>bench prepare-shards</c>: the pipeline's sharded prepare as its activities run it, each in a fresh child process
 /// (peak = VmHWM of that process alone): for N in the list, every shard activity (read the whole export keeping the
 /// shard's users, prepare, write its part as the activity's gzipped JSON) one after the other, then the merge
-/// activity (read the parts, merge, write the dataset blob). N = 1 is the unsharded prepare activity.
+/// activity (read the parts, merge, write the dataset blob). N = 1 is the unsharded prepare activity. After the first
+/// N, a trial's footprint: a process reading the dataset blob, as a trial worker does before it trains.
 /// </summary>
 internal static class PrepareShardsBench
 {
-    public static int Run(string input, PredictionTask task, IReadOnlyList<int> shardCounts)
+    /// <param name="sampleShards">Measure only the first this many shards of each N (no merge then), when all of
+    /// them would take too long: a shard's peak depends on its share of the users, not on which shard it is; the total
+    /// time is then estimated as their mean times N.</param>
+    public static int Run(string input, PredictionTask task, IReadOnlyList<int> shardCounts, int? sampleShards = null)
     {
         var folder = Directory.CreateTempSubdirectory("ca-bench-shards-").FullName;
         try
@@ -32,21 +36,29 @@ internal static class PrepareShardsBench
                     steps.Add(Child("whole", input, task, 0, 1, folder));
                 else
                 {
-                    for (var k = 0; k < n; k++) steps.Add(Child("shard", input, task, k, n, folder));
-                    steps.Add(Child("merge", input, task, 0, n, folder));
+                    var measured = Math.Min(n, sampleShards ?? n);
+                    for (var k = 0; k < measured; k++) steps.Add(Child("shard", input, task, k, n, folder));
+                    if (measured == n) steps.Add(Child("merge", input, task, 0, n, folder));
                 }
                 var shardSteps = steps.Where(s => s.Step != "merge").ToList();
-                var total = steps.Sum(s => s.Seconds);
+                var sampled = n > 1 && shardSteps.Count < n;
+                var total = sampled ? shardSteps.Average(s => s.Seconds) * n : steps.Sum(s => s.Seconds);
                 var peakShard = shardSteps.Max(s => s.PeakMegabytes);
                 var merge = steps.FirstOrDefault(s => s.Step == "merge");
                 if (n == 1) (unshardedPeak, unshardedSeconds) = (peakShard, total);
-                Console.WriteLine($"  N={n,2}: largest shard activity peak {peakShard,6:F0} MB (mean {shardSteps.Average(s => s.PeakMegabytes),6:F0} MB, " +
+                Console.WriteLine($"  N={n,2}: " + (sampled ? $"(shards 0-{shardSteps.Count - 1} of {n} measured, no merge; time = their mean × N) " : "") +
+                                  $"largest shard activity peak {peakShard,6:F0} MB (mean {shardSteps.Average(s => s.PeakMegabytes),6:F0} MB, " +
                                   $"{shardSteps.Average(s => s.Seconds),5:F2} s)" +
                                   (merge is null ? "" : $", merge peak {merge.PeakMegabytes,6:F0} MB ({merge.Seconds:F2} s)") +
-                                  $", all activities one after another {total,6:F2} s, {steps[^1].Sequences:N0} sequences" +
+                                  $", all {(sampled ? "shard " : "")}activities one after another {total,6:F2} s, {steps[^1].Sequences:N0} sequences" +
                                   (unshardedPeak is { } p && n > 1
                                       ? $"; vs unsharded: peak ×{peakShard / p:F2} (1/N = {1.0 / n:F3}), time ×{total / unshardedSeconds!.Value:F2}"
                                       : ""));
+                if (n == shardCounts[0] && File.Exists(DatasetPath(folder)))
+                {
+                    var trial = Child("trial", input, task, 0, n, folder);
+                    Console.WriteLine($"  a trial reading the dataset blob (its {trial.Sequences:N0} sequences, all splits): peak {trial.PeakMegabytes:F0} MB, {trial.Seconds:F2} s");
+                }
             }
             return 0;
         }
@@ -72,6 +84,14 @@ internal static class PrepareShardsBench
             var dataset = DatasetPreparer.Merge(parts);
             using var output = new MemoryStream();
             DatasetBlobFormat.WriteAsync(dataset, output).GetAwaiter().GetResult();
+            File.WriteAllBytes(DatasetPath(folder), output.ToArray());
+            sequences = dataset.Summary.Sequences;
+        }
+        else if (step == "trial")
+        {
+            // What a trial worker holds before it trains: the run's dataset blob, downloaded and read once.
+            using var stream = File.OpenRead(DatasetPath(folder));
+            var dataset = DatasetBlobFormat.ReadAsync(stream).GetAwaiter().GetResult();
             sequences = dataset.Summary.Sequences;
         }
         else
@@ -83,6 +103,7 @@ internal static class PrepareShardsBench
             {
                 var dataset = DatasetPreparer.Prepare(table, task, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
                 DatasetBlobFormat.WriteAsync(dataset, buffer).GetAwaiter().GetResult();
+                File.WriteAllBytes(DatasetPath(folder), buffer.ToArray());
                 sequences = dataset.Summary.Sequences;
             }
             else
@@ -98,6 +119,9 @@ internal static class PrepareShardsBench
             PeakMemory.Megabytes(), sequences)));
         return 0;
     }
+
+    /// <summary>The dataset blob the last whole or merge step wrote (every N gives the same dataset).</summary>
+    private static string DatasetPath(string folder) => Path.Combine(folder, "dataset.json.gz");
 
     private static string PartPath(string folder, int shard, int shards) => Path.Combine(folder, $"{shard}-of-{shards}.json.gz");
 

@@ -5,6 +5,7 @@ using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion.Synthetic;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Pipeline;
+using CustomerAnalysis.Pipeline.Api;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Training;
 using CustomerAnalysis.Learning;
@@ -19,14 +20,14 @@ namespace CustomerAnalysis.Bench;
 /// <summary>
 /// <c>ca serve</c>'s server in this process (Kestrel on loopback, Durable on Azurite, the real TorchSharp plugins):
 /// (1) Durable overhead: orchestration wall time minus the time spent inside prepare, trials and evaluation, for 1 and
-/// N one-epoch trials run one at a time; (2) <c>POST /api/predict/next-event</c> latency and throughput at
-/// concurrency 1 and 32 against the promoted model. Requests are bounded in count and in time.
+/// N one-epoch trials run one at a time (skipped with <c>--overhead false</c>); (2) <c>POST /api/predict/next-event</c>
+/// latency and throughput at concurrency 1 and 32 against the trained model (promoted with force), measured by a
+/// client in another process (<see cref="LoadClient"/>). Requests are bounded in count and in time.
 /// </summary>
 internal static class ServeBench
 {
-    private const string Session = """{"events": ["session_start", "page_view", "scroll", "view_item", "page_view", "user_engagement", "view_item", "add_to_cart"], "top": 3}""";
 
-    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials)
+    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials, bool overhead, double maxWaitMs, bool batching)
     {
         var data = Directory.CreateTempSubdirectory("ca-serve-bench-").FullName;
         try
@@ -40,27 +41,50 @@ internal static class ServeBench
                 Api = new() { AdminKey = "bench" },
             };
             config = config with { TaskHub = $"bench{Guid.NewGuid():N}"[..16], Workers = new() { CheckIntervalSeconds = 5 } };
-            var timed = new TimedPlugins(new TorchTrialRunner(new LearningOptions(Environment.ProcessorCount)));
+            var timed = new TimedPlugins(new TorchTrialRunner(new LearningOptions(Environment.ProcessorCount)),
+                new ServingOptions { MaxBatchWait = TimeSpan.FromMilliseconds(maxWaitMs), Batching = batching });
             // One in-process trial worker: trials go through the queue one at a time, as with one worker process.
             await using var server = await LocalPipelineHost.StartAsync(config, new LocalHostOptions(Port: 0, RetrainingTimer: false),
                 services => timed.Register(services).AddTrialWorker(config.Storage.ToOptions()));
             Console.WriteLine($"data: ~{events:N0} synthetic events; server {server.Address()}; {Environment.ProcessorCount} cores");
 
             Console.WriteLine("warm-up run (JIT, TorchSharp native load, first queue polls; not counted):");
-            await OverheadAsync(server, config, data, timed, 1);
-            var one = await OverheadAsync(server, config, data, timed, 1);
-            var many = await OverheadAsync(server, config, data, timed, trials);
-            Console.WriteLine($"durable overhead: 1 trial {one:0.00} s, {trials} trials {many:0.00} s " +
-                              $"=> fixed ~{one:0.00} s per run, ~{(many - one) / (trials - 1) * 1000:0} ms per extra trial");
+            var trained = await OverheadAsync(server, config, data, timed, 1);
+            if (overhead)
+            {
+                var one = (await OverheadAsync(server, config, data, timed, 1)).Overhead;
+                var many = (await OverheadAsync(server, config, data, timed, trials)).Overhead;
+                Console.WriteLine($"durable overhead: 1 trial {one:0.00} s, {trials} trials {many:0.00} s " +
+                                  $"=> fixed ~{one:0.00} s per run, ~{(many - one) / (trials - 1) * 1000:0} ms per extra trial");
+                trained = (many, trained.Result);
+            }
+            // The gate holds back a model that does not beat its baselines (one epoch on synthetic data rarely does):
+            // promoted with force, as `ca run` does, so the routes answer real predictions instead of 404.
+            await ForcePromoteAsync(server.Address(), config, trained.Result);
+            Console.WriteLine($"serving {trained.Result.ModelName} v{trained.Result.ModelVersion} (promoted with force), " +
+                              (batching ? $"batching (wait up to {maxWaitMs} ms once requests overlap)" : "one pass per request (batching off)") + "; " +
+                              $"load average {LoadAverage()}");
 
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = server.Address() };
-            await LoadAsync(http, 1, 200, 10); // warm-up: JIT, model load, connections
+            // The load comes from another process (LoadClient), as an outside client's would: its HTTP stack's CPU
+            // shows up on the same 2 cores, but not in the server's GC, thread pool or JIT.
+            await LoadClient.RunChildAsync(server.Address(), 1, 300, 10); // warm-up: JIT, model load, connections
+            await LoadClient.RunChildAsync(server.Address(), 32, 3000, 10);
+            var served = (await server.Services.GetRequiredService<ProductionModelCache>().GetAsync(trained.Result.ModelName))!;
+            var statistics = batching ? served.Predictor as IBatchStatistics : null;
             foreach (var concurrency in new[] { 1, 32 })
             {
-                var (latencies, wall) = await LoadAsync(http, concurrency, requests, seconds);
-                latencies.Sort();
-                Console.WriteLine($"predict/next-event c={concurrency,2}: {latencies.Count,6} requests in {wall:0.0} s = {latencies.Count / wall,7:0} req/s, " +
-                                  $"p50 {Percentile(latencies, 0.50):0.00} ms, p99 {Percentile(latencies, 0.99):0.00} ms, max {latencies[^1]:0.00} ms");
+                var (passes, calls) = (statistics?.Passes ?? 0, statistics?.Calls ?? 0);
+                var serverCpu = ProcessCpuSeconds();
+                var load = await LoadClient.RunChildAsync(server.Address(), concurrency, requests, seconds);
+                serverCpu = ProcessCpuSeconds() - serverCpu;
+                var perPass = statistics is null ? "" : $", {(double)(statistics.Calls - calls) / Math.Max(1, statistics.Passes - passes):0.0} requests per pass";
+                Console.WriteLine($"predict/next-event c={concurrency,2}: {load.Requests,6} requests in {load.Seconds:0.0} s = {load.Requests / load.Seconds,7:0} req/s, " +
+                                  $"p50 {load.P50:0.00} ms, p99 {load.P99:0.00} ms, max {load.Max:0.00} ms{perPass}; load average {LoadAverage()}");
+                // CPU per request does not depend on how busy the shared machine is: 2 cores / (server + client) is
+                // what an otherwise idle 2-core machine could do.
+                var cpuPerRequest = (serverCpu + load.CpuSeconds) / load.Requests;
+                Console.WriteLine($"    CPU per request: server {serverCpu / load.Requests * 1e6:0} µs, client {load.CpuSeconds / load.Requests * 1e6:0} µs " +
+                                  $"=> at most {Environment.ProcessorCount / cpuPerRequest:0} req/s on {Environment.ProcessorCount} otherwise idle cores");
             }
             return 0;
         }
@@ -72,7 +96,7 @@ internal static class ServeBench
 
     /// <summary>Runs one events training with <paramref name="trials"/> one-epoch trials; returns wall time minus
     /// the time spent inside the plugins.</summary>
-    private static async Task<double> OverheadAsync(WebApplication server, PipelineConfig config, string data,
+    private static async Task<(double Overhead, TrainingResult Result)> OverheadAsync(WebApplication server, PipelineConfig config, string data,
         TimedPlugins timed, int trials)
     {
         var rates = new JsonArray(Enumerable.Range(0, trials).Select(i => (JsonNode)JsonValue.Create(0.001 * (i + 1))).ToArray());
@@ -83,44 +107,38 @@ internal static class ServeBench
         timed.Reset();
         var clock = Stopwatch.StartNew();
         var runId = await server.Services.GetRequiredService<TrainingLauncher>().StartAsync(client, input);
-        var done = await client.WaitForInstanceCompletionAsync(runId);
+        var done = await client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true);
         var wall = clock.Elapsed.TotalSeconds;
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
             throw new InvalidOperationException($"Bench run {runId} {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
         var inside = timed.Seconds;
         Console.WriteLine($"  run with {trials} trial(s): wall {wall:0.00} s, inside plugins {inside:0.00} s " +
                           $"(prepare+trials+evaluate), overhead {wall - inside:0.00} s");
-        return wall - inside;
+        return (wall - inside, done.ReadOutputAs<TrainingResult>()!);
     }
 
-    /// <summary><paramref name="concurrency"/> loops posting the same session until <paramref name="requests"/> are
-    /// done or <paramref name="seconds"/> pass; per-request latency in ms.</summary>
-    private static async Task<(List<double> Latencies, double Wall)> LoadAsync(HttpClient http, int concurrency, int requests, int seconds)
+    private static async Task ForcePromoteAsync(Uri address, PipelineConfig config, TrainingResult result)
     {
-        var latencies = new List<double>(requests);
-        var remaining = requests;
-        var deadline = Stopwatch.StartNew();
-        var wall = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        using var http = new HttpClient { BaseAddress = address };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/models/{result.ModelName}/versions/{result.ModelVersion}/stage")
         {
-            var mine = new List<double>();
-            while (Interlocked.Decrement(ref remaining) >= 0 && deadline.Elapsed.TotalSeconds < seconds)
-            {
-                var start = Stopwatch.GetTimestamp();
-                using var content = new StringContent(Session, Encoding.UTF8, "application/json");
-                using var response = await http.PostAsync("api/predict/next-event", content);
-                await response.Content.ReadAsByteArrayAsync();
-                if (!response.IsSuccessStatusCode)
-                    throw new InvalidOperationException($"predict answered {(int)response.StatusCode}");
-                mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-            lock (latencies) latencies.AddRange(mine);
-        })));
-        return (latencies, wall.Elapsed.TotalSeconds);
+            Content = new StringContent("""{"stage": "Production", "force": true}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(PipelineApi.ApiKeyHeader, config.Api.AdminKey);
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"Promoting {result.ModelName} v{result.ModelVersion} failed ({(int)response.StatusCode}): " +
+                                                await response.Content.ReadAsStringAsync());
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+    private static double ProcessCpuSeconds()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
+    }
+
+    /// <summary>The 1-minute load average (/proc/loadavg): the machine is shared, so each figure says how busy it was.</summary>
+    internal static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     internal static string FindRepoRoot()
     {
@@ -130,7 +148,7 @@ internal static class ServeBench
     }
 
     /// <summary>The real plugins, each timed, so the orchestration's own cost can be told apart.</summary>
-    private sealed class TimedPlugins(ITrialRunner runner)
+    private sealed class TimedPlugins(ITrialRunner runner, ServingOptions serving)
     {
         private long _ticks;
 
@@ -139,7 +157,7 @@ internal static class ServeBench
 
         public IServiceCollection Register(IServiceCollection services) => services
             .AddSingleton<IDatasetPreparer>(new Preparer(this)).AddSingleton<ITrialRunner>(new Runner(this, runner))
-            .AddSingleton<IEvaluator>(new Evaluator(this)).AddTorchServing();
+            .AddSingleton<IEvaluator>(new Evaluator(this)).AddTorchServing(serving);
 
         private async Task<T> TimeAsync<T>(Func<Task<T>> work)
         {

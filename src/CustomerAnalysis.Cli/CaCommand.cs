@@ -14,5 +14,6 @@ public static class CaCommand
         PredictCommand.Create(),
         ServeCommand.Create(),
         RunCommand.Create(),
+        ScoreCommand.Create(),
     };
 }

@@ -7,6 +7,7 @@ using CustomerAnalysis.Core;
 using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.LocalHost;
 using CustomerAnalysis.Serving;
+using CustomerAnalysis.Serving.Scoring;
 using Microsoft.AspNetCore.Builder;
 
 namespace CustomerAnalysis.Cli;
@@ -81,7 +82,7 @@ public static class LocalHosting
         LocalPipelineHost.StartAsync(config,
             new LocalHostOptions(port, retrainingTimer,
                 new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString)),
-            services => services.AddTorchServing(), cancellationToken: cancellationToken);
+            services => services.AddTorchServing().AddTorchBatchScoring(), cancellationToken: cancellationToken);
 
     private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.Pipeline.Configuration;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Serving;
+using CustomerAnalysis.Serving.Scoring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerAnalysis.Functions;
@@ -24,5 +25,5 @@ public static class FunctionsStartup
     /// <summary>The app's services: the pipeline (orchestration, activities, API, stores) and the TorchSharp predictor
     /// for the prediction routes. Trials and evaluation run on the trial workers, not here.</summary>
     public static IServiceCollection AddCustomerAnalysisFunctions(this IServiceCollection services, PipelineConfig config) =>
-        services.AddCustomerAnalysisPipeline(config).AddTorchServing();
+        services.AddCustomerAnalysisPipeline(config).AddTorchServing().AddTorchBatchScoring();
 }

@@ -3,6 +3,7 @@ using CustomerAnalysis.Pipeline;
 using CustomerAnalysis.Pipeline.Api;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Training;
+using CustomerAnalysis.Pipeline.Scoring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -40,7 +41,7 @@ public static class LocalPipelineHost
         builder.Services.AddProblemDetails();
         builder.Services
             .AddCustomerAnalysisPipeline(config)
-            .AddLocalDurableEngine(config.ToLocalEngineOptions(), tasks => tasks.AddTrainingTasks())
+            .AddLocalDurableEngine(config.ToLocalEngineOptions(), tasks => tasks.AddTrainingTasks().AddScoringTasks())
             .AddCompletionListener();
         if (options.Workers != null) builder.Services.AddTrialWorkerProcesses(options.Workers);
         if (options.RetrainingTimer) builder.Services.AddHostedService<RetrainingTimer>();

@@ -16,6 +16,7 @@ public sealed record PipelineConfig
     [JsonPropertyName("retraining")] public RetrainingSection Retraining { get; init; } = new();
     [JsonPropertyName("workers")] public WorkersSection Workers { get; init; } = new();
     [JsonPropertyName("prepare")] public PrepareSection Prepare { get; init; } = new();
+    [JsonPropertyName("scoring")] public ScoringSection Scoring { get; init; } = new();
     /// <summary>Folder of the model configs (<c>rnn.json</c>, <c>transformer.json</c>).</summary>
     [JsonPropertyName("model_configs")] public string ModelConfigDirectory { get; init; } = "config/nn";
 
@@ -75,6 +76,24 @@ public sealed record PipelineConfig
         /// test data).</summary>
         [JsonPropertyName("source")] public string Source { get; init; } = DefaultDataFolder;
         [JsonPropertyName("tasks")] public IReadOnlyList<string> Tasks { get; init; } = ["events"];
+    }
+
+    /// <summary>The nightly batch scoring: started by the retraining timer right after it starts the retraining
+    /// runs; each scoring run waits until no training run is active, then scores with the production model.</summary>
+    public sealed record ScoringSection
+    {
+        /// <summary>Off by default: scoring every user each night is a cost to opt into.</summary>
+        [JsonPropertyName("after_retraining")] public bool AfterRetraining { get; init; }
+        /// <summary>What to score; empty: the retraining source.</summary>
+        [JsonPropertyName("source")] public string Source { get; init; } = "";
+        /// <summary>Tasks to score (<c>events</c>, <c>churn</c>); empty: the retraining tasks.</summary>
+        [JsonPropertyName("tasks")] public IReadOnlyList<string> Tasks { get; init; } = [];
+        /// <summary>User shards (one read and one score activity each); 0: <c>prepare.shards</c>.</summary>
+        [JsonPropertyName("shards")] public int Shards { get; init; }
+        /// <summary>Next event: events listed per user.</summary>
+        [JsonPropertyName("top")] public int Top { get; init; } = 3;
+        /// <summary>How often a nightly scoring run checks whether the training runs have ended.</summary>
+        [JsonPropertyName("wait_poll_seconds")] public int WaitPollSeconds { get; init; } = 300;
     }
 
     /// <summary>How a run's prepare is cut up.</summary>

@@ -5,7 +5,12 @@ namespace CustomerAnalysis.Serving;
 
 public static class ServingServices
 {
-    /// <summary>The TorchSharp predictor behind the HTTP prediction routes.</summary>
+    /// <summary>The TorchSharp predictor behind the HTTP prediction routes, batching concurrent requests with the
+    /// default <see cref="ServingOptions"/>.</summary>
     public static IServiceCollection AddTorchServing(this IServiceCollection services) =>
-        services.AddSingleton<IModelLoader, TorchModelLoader>();
+        services.AddTorchServing(new ServingOptions());
+
+    /// <summary>The TorchSharp predictor behind the HTTP prediction routes, batching as <paramref name="options"/> say.</summary>
+    public static IServiceCollection AddTorchServing(this IServiceCollection services, ServingOptions options) =>
+        services.AddSingleton<IModelLoader>(new TorchModelLoader(options));
 }

@@ -5,40 +5,78 @@ using CustomerAnalysis.Pipeline.Training;
 
 namespace CustomerAnalysis.Serving;
 
-/// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> (one intra-op thread per call, calls
-/// serialised: safe from many requests at once).</summary>
+/// <summary>Loads a checkpoint into Modeling's <see cref="Predictor"/> behind a <see cref="PredictionBatcher"/>:
+/// concurrent requests share forward passes (one intra-op thread, one dispose scope per pass); safe from many
+/// requests at once.</summary>
 public sealed class TorchModelLoader : IModelLoader
 {
+    private readonly ServingOptions _options;
+
+    public TorchModelLoader() : this(new ServingOptions()) { }
+
+    public TorchModelLoader(ServingOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSessions, 1, nameof(options.MaxBatchSessions));
+        if (options.MaxBatchWait < TimeSpan.Zero || options.MaxBatchWait > ServingOptions.MaxBatchWaitLimit)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxBatchWait,
+                $"MaxBatchWait must be between 0 and {ServingOptions.MaxBatchWaitLimit.TotalMilliseconds} ms.");
+        _options = options;
+    }
+
     public async Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken)
     {
         await using var file = File.OpenRead(checkpointPath);
-        return new TorchPredictor(Predictor.Load(file));
+        return new TorchPredictor(Predictor.Load(file), _options);
     }
 
-    private sealed class TorchPredictor(Predictor predictor) : IPredictor
+    /// <summary>The predictor of a loaded checkpoint (what <see cref="LoadAsync"/> returns), for callers that hold
+    /// one already.</summary>
+    public static IPredictor For(Predictor predictor, ServingOptions options) => new TorchPredictor(predictor, options);
+
+    private sealed class TorchPredictor(Predictor predictor, ServingOptions options) : IPredictor, IBatchStatistics
     {
+        private readonly PredictionBatcher _batcher = new(predictor.Predict)
+        {
+            MaxSessions = options.MaxBatchSessions, MaxWait = options.MaxBatchWait,
+        };
+
         public PredictionTask Task => predictor.Checkpoint.Task;
+
+        public long Passes => _batcher.Passes;
+
+        public long Calls => _batcher.Calls;
+
+        /// <summary>Batched, or (<see cref="ServingOptions.Batching"/> off) one pass per call, calls serialised.</summary>
+        private Task<IReadOnlyList<SessionPrediction>> PredictAsync(SessionInput[] sessions, int top) =>
+            options.Batching ? _batcher.PredictAsync(sessions, top) : System.Threading.Tasks.Task.FromResult(predictor.Predict(sessions, top));
 
         public double ChurnThreshold => predictor.Checkpoint.Config.Pipeline.ProbThreshold;
 
         public bool KnowsEvent(string eventName) =>
             predictor.Checkpoint.Vocabulary.Encode(eventName) is not (Vocabulary.Unk or Vocabulary.Pad);
 
-        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top)
+        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
+            PredictNextEventAsync(sessions, top).GetAwaiter().GetResult();
+
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+            PredictChurnAsync(users).GetAwaiter().GetResult();
+
+        public async Task<IReadOnlyList<NextEventPrediction>> PredictNextEventAsync(
+            IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top)
         {
             if (Task != PredictionTask.Events) throw new NotSupportedException("This is a churn model.");
-            return predictor.Predict(Inputs(sessions), top)
-                .Select(p => new NextEventPrediction(
-                    p.TopEvents, p.Attention))
-                .ToList();
+            if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
+            var predictions = await PredictAsync(Inputs(sessions), top);
+            return predictions.Select(p => new NextEventPrediction(p.TopEvents, p.Attention)).ToList();
         }
 
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users)
+        public async Task<IReadOnlyList<ChurnPrediction>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users)
         {
             if (Task != PredictionTask.Churn) throw new NotSupportedException("This is an events model.");
+            var predictions = await PredictAsync(Inputs(users), top: 1);
             // Without return_churn_prob the model only says churned or not: served as 1 or 0.
-            return predictor.Predict(Inputs(users), top: 1)
-                .Select(p => p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0))
+            return predictions
+                .Select(p => new ChurnPrediction(p.ChurnProbability ?? (p.Churns == true ? 1.0 : 0.0), p.Attention))
                 .ToList();
         }
 

@@ -53,6 +53,7 @@ public sealed class RunCommandTests(AzuriteFixture azurite)
             var probability = (double)churnPrediction["predictions"]![0]!["probability"]!;
             Assert.InRange(probability, 0, 1);
             Assert.Equal(probability >= (double)churnPrediction["threshold"]!, (bool)churnPrediction["predictions"]![0]!["churned"]!);
+            Assert.NotEmpty(churnPrediction["predictions"]![0]!["attention"]!.AsArray()); // the transformer's, per event
         }
         finally
         {

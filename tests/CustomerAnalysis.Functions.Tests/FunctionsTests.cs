@@ -1,3 +1,4 @@
+using CustomerAnalysis.Pipeline.Scoring;
 using System.Reflection;
 using System.Text.Json;
 using CustomerAnalysis.Pipeline;
@@ -35,6 +36,8 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
             TrainingOrchestration.Name, PrepareDatasetActivity.Name, DispatchTrialActivity.Name,
             DispatchEvaluationActivity.Name, CheckWorkActivity.Name, RegisterActivity.Name, PromoteActivity.Name,
             UpdateRunActivity.Name, PrepareShardActivity.Name, MergeShardsActivity.Name,
+            ScoringOrchestration.Name, ReadScoringShardActivity.Name, ScoreShardActivity.Name,
+            WriteScoringManifestActivity.Name, TrainingActiveActivity.Name,
         };
         var functions = Functions().ToDictionary(f => f.Name, f => f.Method);
 
@@ -42,7 +45,7 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         foreach (var name in expected)
         {
             var method = Assert.Contains(name, (IDictionary<string, MethodInfo>)functions);
-            var trigger = name == TrainingOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
+            var trigger = name is TrainingOrchestration.Name or ScoringOrchestration.Name ? typeof(OrchestrationTriggerAttribute) : typeof(ActivityTriggerAttribute);
             Assert.Contains(method.GetParameters(), p => p.GetCustomAttribute(trigger) != null);
         }
         // The completion relay listens on the queue the workers report to, named by an app setting.
@@ -84,6 +87,9 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
         Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts"]);
         Assert.Equal(AuthorizationLevel.Function, routes["GET runs/{run}/artifacts/{*path}"]);
         Assert.Equal(AuthorizationLevel.Function, routes["POST models/{name}/versions/{version}/stage"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["POST scoring"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET scoring/{id}"]);
+        Assert.Equal(AuthorizationLevel.Function, routes["GET scores/{model}/{user}"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/next-event"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["POST predict/churn"]);
         Assert.Equal(AuthorizationLevel.Anonymous, routes["GET ui"]);
@@ -196,6 +202,16 @@ public sealed class FunctionsTests(AzuriteFixture azurite)
 
         await timer.Run(new TimerInfo(), durable.Client, CancellationToken.None);
         Assert.Equal(2, (await provider.GetRequiredService<RunStore>().ListRunsAsync()).Count); // idle: started
+
+        // A stage change through the wrapper: the Functions host checked a function key (no admin key is sent), so the
+        // stage history records it as by that key, after the run's gate (the system).
+        var version = run.GetProperty("result").GetProperty("model_version").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (stageStatus, staged) = await ExecuteAsync(provider, "POST", $"/api/models/next-event/versions/{version}/stage",
+            """{"stage": "Staging", "reason": "from the portal"}""", request => api.ChangeStage(request, "next-event", version));
+        Assert.Equal(200, stageStatus);
+        var history = staged.GetProperty("stage_history").EnumerateArray().ToList();
+        Assert.Equal(["system", "functions-key"], history.Select(c => c.GetProperty("by").GetString()));
+        Assert.Equal("from the portal", history[1].GetProperty("reason").GetString());
     }
 
     /// <summary>Calls a wrapper with a request as ASP.NET Core would build it and executes its result.</summary>

@@ -48,6 +48,10 @@ public sealed class ApiTests(AzuriteFixture azurite)
         Assert.Single(runs.GetProperty("runs").EnumerateArray());
         var models = await (await server.Http.SendAsync(ServerHarness.Get("api/models"))).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Production", models.GetProperty("models")[0].GetProperty("stage").GetString());
+        // The run's promotion gate is in the stage history as the system, with the gate's reason.
+        var gate = Assert.Single(models.GetProperty("models")[0].GetProperty("stage_history").EnumerateArray());
+        Assert.Equal("system", gate.GetProperty("by").GetString());
+        Assert.StartsWith("promotion gate: test accuracy", gate.GetProperty("reason").GetString());
 
         // Archiving production by hand: predictions then say there is no production model.
         using var archive = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post,
@@ -56,6 +60,28 @@ public sealed class ApiTests(AzuriteFixture azurite)
         using var none = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/next-event",
             """{"events": ["page_view"]}"""));
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+    }
+
+    [Fact]
+    public async Task Churn_predictions_carry_the_models_attention_per_input_event_with_unknown_events_marked()
+    {
+        await using var server = await ServerHarness.StartAsync(azurite);
+        await server.ServeChurnLookupAsync(new LookupChurnCheckpoint(new() { ["purchase"] = 0.1, ["page_view"] = 0.8 }));
+
+        using var predict = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, "api/predict/churn",
+            """{"users": [["purchase", "mystery_event", "page_view"], ["page_view"]]}"""));
+        Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
+        var predictions = (await predict.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions");
+        var first = predictions[0];
+        Assert.Equal((0.1 + 0.5 + 0.8) / 3, first.GetProperty("probability").GetDouble(), 9);
+        var attention = first.GetProperty("attention").EnumerateArray()
+            .Select(a => (a.GetProperty("event").GetString(), a.GetProperty("weight").GetDouble())).ToList();
+        // The model's own weights, one per input event in order: |0.1-0.5| and |0.8-0.5| of 0.7; the unknown one none.
+        Assert.Equal(["purchase", "mystery_event", "page_view"], attention.Select(a => a.Item1));
+        Assert.Equal([0.4 / 0.7, 0, 0.3 / 0.7], attention.Select(a => Math.Round(a.Item2, 9)), (a, b) => Math.Abs(a - b) < 1e-9);
+        Assert.Equal([1], first.GetProperty("unknown").EnumerateArray().Select(i => i.GetInt32()));
+        Assert.Single(predictions[1].GetProperty("attention").EnumerateArray());
+        Assert.True(predictions[1].GetProperty("churned").GetBoolean());
     }
 
     [Fact]
@@ -81,12 +107,40 @@ public sealed class ApiTests(AzuriteFixture azurite)
             """{"stage": "Production", "force": "yes"}"""));
         Assert.Equal(HttpStatusCode.BadRequest, wrongForce.StatusCode);
 
-        using var forced = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
-            """{"stage": "Production", "force": true}"""));
+        var forcing = ServerHarness.Json(HttpMethod.Post, stage,
+            """{"stage": "Production", "force": true, "reason": "rollout of the new funnel"}""");
+        forcing.Headers.Add(Api.PipelineApi.ClientHeader, "ops");
+        using var forced = await server.Http.SendAsync(forcing);
         Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
         var promoted = await forced.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Production", promoted.GetProperty("stage").GetString());
         Assert.Contains("does not beat", promoted.GetProperty("held_back").GetString()); // still says why it was held
+        Assert.Equal("ops via admin-key", Assert.Single(promoted.GetProperty("stage_history").EnumerateArray()).GetProperty("by").GetString());
+
+        // The models route returns the stage history: who (the name given beside the key checked), when, why (the
+        // reason given, and that the gate was overridden), from/to.
+        var models = await (await server.Http.SendAsync(ServerHarness.Get("api/models"))).Content.ReadFromJsonAsync<JsonElement>();
+        var history = models.GetProperty("models").EnumerateArray()
+            .Single(m => m.GetProperty("name").GetString() == name).GetProperty("stage_history");
+        var change = Assert.Single(history.EnumerateArray());
+        Assert.Equal(("None", "Production", "ops via admin-key"),
+            (change.GetProperty("from").GetString(), change.GetProperty("to").GetString(), change.GetProperty("by").GetString()));
+        var reason = change.GetProperty("reason").GetString();
+        Assert.StartsWith("rollout of the new funnel; forced past the promotion gate (test accuracy", reason);
+        Assert.InRange(change.GetProperty("at").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow.AddMinutes(1));
+
+        // A bad caller name or reason is refused, and nothing is recorded.
+        var badClient = ServerHarness.Json(HttpMethod.Post, stage, """{"stage": "Staging"}""");
+        badClient.Headers.Add(Api.PipelineApi.ClientHeader, "bad name!");
+        using var refusedClient = await server.Http.SendAsync(badClient);
+        Assert.Equal(HttpStatusCode.BadRequest, refusedClient.StatusCode);
+        Assert.Contains("x-ca-client", (await refusedClient.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        using var longReason = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, stage,
+            $$"""{"stage": "Staging", "reason": "{{new string('r', 501)}}"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, longReason.StatusCode);
+        var after = await (await server.Http.SendAsync(ServerHarness.Get("api/models"))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Single(after.GetProperty("models").EnumerateArray()
+            .Single(m => m.GetProperty("name").GetString() == name).GetProperty("stage_history").EnumerateArray());
     }
 
     [Fact]
@@ -150,6 +204,7 @@ public sealed class ApiTests(AzuriteFixture azurite)
         { "POST", "api/models/a%2Fb/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 400, "is invalid" },
         { "POST", "api/models/m/versions/x/stage", """{"stage": "Staging"}""", true, "application/json", 400, "positive integer" },
         { "POST", "api/models/m/versions/1/stage", """{"stage": "Gold"}""", true, "application/json", 400, "'stage' must be one of" },
+        { "POST", "api/models/m/versions/1/stage", """{"stage": "Staging", "reason": 3}""", true, "application/json", 400, "'reason'" },
         { "POST", "api/models/m/versions/1/stage", """{"stage": "Staging"}""", true, "application/json", 404, "no version 1" },
         { "POST", "api/predict/next-event", """{"events": []}""", false, "application/json", 400, "'events' is empty" },
         { "POST", "api/predict/next-event", """{"events": ["a", 3]}""", false, "application/json", 400, "'events[1]'" },

@@ -154,10 +154,53 @@ public sealed class LookupEvaluator : IEvaluator
     }
 }
 
+/// <summary>A churn "model" for the serving tests: a churn rate per event name. A user's probability is the mean rate
+/// of their events (an unknown event counts 0.5); the attention is how far each event's rate is from 0.5, normalised
+/// to sum 1 (an unknown event tells nothing: 0).</summary>
+public sealed record LookupChurnCheckpoint(Dictionary<string, double> ChurnByEvent)
+{
+    public const double Unknown = 0.5;
+
+    public ChurnPrediction Predict(IReadOnlyList<string> events)
+    {
+        var rates = events.Select(e => ChurnByEvent.GetValueOrDefault(e, Unknown)).ToList();
+        var evidence = rates.Select(r => Math.Abs(r - Unknown)).ToList();
+        var total = evidence.Sum();
+        return new ChurnPrediction(rates.Average(),
+            evidence.Select(w => total == 0 ? 1.0 / evidence.Count : w / total).ToList());
+    }
+
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this));
+}
+
 public sealed class LookupModelLoader : IModelLoader
 {
-    public Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken) =>
-        Task.FromResult<IPredictor>(new LookupPredictor(LookupCheckpoint.Load(checkpointPath)));
+    public Task<IPredictor> LoadAsync(string checkpointPath, CancellationToken cancellationToken)
+    {
+        using (var json = JsonDocument.Parse(File.ReadAllText(checkpointPath)))
+            if (json.RootElement.TryGetProperty(nameof(LookupChurnCheckpoint.ChurnByEvent), out _))
+                return Task.FromResult<IPredictor>(new LookupChurnPredictor(
+                    JsonSerializer.Deserialize<LookupChurnCheckpoint>(json.RootElement)!));
+        return Task.FromResult<IPredictor>(new LookupPredictor(LookupCheckpoint.Load(checkpointPath)));
+    }
+
+    private sealed class LookupChurnPredictor(LookupChurnCheckpoint model) : IPredictor
+    {
+        public PredictionTask Task => PredictionTask.Churn;
+        public double ChurnThreshold => 0.5;
+
+        public bool KnowsEvent(string eventName) => model.ChurnByEvent.ContainsKey(eventName);
+
+        public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
+            throw new NotSupportedException("This is a churn model.");
+
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+            users.Select(events => model.Predict(events.Select(e => e.Name).ToList())).ToList();
+
+        public void Dispose()
+        {
+        }
+    }
 
     private sealed class LookupPredictor(LookupCheckpoint model) : IPredictor
     {
@@ -172,7 +215,7 @@ public sealed class LookupModelLoader : IModelLoader
                 // The table looks at the last event only (context 1) or at none (context 0).
                 events.Select((_, i) => model.Context == 1 && i == events.Count - 1 ? 1.0 : 0.0).ToList())).ToList();
 
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
             throw new NotSupportedException("This is an events model.");
 
         public void Dispose()

@@ -46,7 +46,7 @@ public sealed class ProductionModelCacheTests(AzuriteFixture azurite)
         public double ChurnThreshold => 0.5;
         public IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
             sessions.Select(s => new NextEventPrediction([new EventProbability("x", 1)], s.Select(_ => 1.0 / s.Count).ToList())).ToList();
-        public IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) => throw new NotSupportedException();
+        public IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users) => throw new NotSupportedException();
         public void Dispose() { }
     }
 

@@ -189,6 +189,12 @@ public sealed class RealPipelineTests(AzuriteFixture azurite, RealDataFixture da
             Assert.InRange(probability, 0, 1);
             Assert.Equal(probability >= 0.3, p.GetProperty("churned").GetBoolean());
         });
+        // The transformer's attention over each user's events, one weight per event, in order.
+        var attention = body.GetProperty("predictions")[1].GetProperty("attention").EnumerateArray().ToList();
+        Assert.Equal(["session_start", "page_view", "view_item", "add_to_cart", "purchase"],
+            attention.Select(a => a.GetProperty("event").GetString()));
+        Assert.All(attention, a => Assert.InRange(a.GetProperty("weight").GetDouble(), 0, 1));
+        Assert.True(attention.Sum(a => a.GetProperty("weight").GetDouble()) > 0.5, body.ToString());
     }
 
     /// <summary>Puts the run's model in production: promoted by its run, or, when held back by a baseline (the short

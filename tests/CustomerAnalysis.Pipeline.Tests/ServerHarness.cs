@@ -98,6 +98,24 @@ public sealed class ServerHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Registers <paramref name="model"/> as a version of the churn model and puts it in production (the
+    /// way a run's Register and Promote activities do), so that the churn route serves it.</summary>
+    public async Task<int> ServeChurnLookupAsync(LookupChurnCheckpoint model, string runId = "churn-lookup")
+    {
+        var services = Server.Services;
+        var path = Path.Combine(Path.GetTempPath(), $"ca-churn-{Guid.NewGuid():N}.json");
+        model.Save(path);
+        var blob = $"runs/{runId}/trials/t000/checkpoint.bin";
+        await services.GetRequiredService<Storage.ArtifactStore>().UploadFileAsync(blob, path);
+        File.Delete(path);
+        var registry = services.GetRequiredService<Storage.ModelRegistry>();
+        var version = await registry.RegisterAsync(Config.Models.Churn.Name, runId, "churn", blob,
+            new Dictionary<string, double> { ["roc_auc"] = 0.7 }, DateTimeOffset.UtcNow);
+        var current = (await registry.GetProductionAsync(Config.Models.Churn.Name))?.Version;
+        Assert.True((await registry.PromoteAsync(Config.Models.Churn.Name, version.Version, current)).Promoted);
+        return version.Version;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

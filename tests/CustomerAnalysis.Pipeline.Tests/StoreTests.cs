@@ -19,6 +19,85 @@ public sealed class StoreTests(AzuriteFixture azurite)
     }
 
     private static readonly Dictionary<string, double> Metrics = new() { ["accuracy"] = 0.5 };
+    private static readonly StageChangeNote Note = new("test");
+
+    [Fact]
+    public async Task Every_stage_change_is_in_the_history_with_who_when_why_and_from_to()
+    {
+        var registry = new ModelRegistry(await NewStorageAsync());
+        var v1 = await registry.RegisterAsync("m", "run1", "events", "b1", Metrics, DateTimeOffset.UnixEpoch);
+        var v2 = await registry.RegisterAsync("m", "run2", "events", "b2", Metrics, DateTimeOffset.UnixEpoch);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        Assert.True((await registry.PromoteAsync("m", v1.Version, null)).Promoted); // the gate: system
+        await registry.SetStageAsync("m", v2.Version, ModelStage.Staging, new StageChangeNote("alice via admin-key", "try it"));
+        await registry.SetStageAsync("m", v2.Version, ModelStage.Production, new StageChangeNote("bob via admin-key", "better"));
+        // Setting the stage a version has is no change: nothing recorded.
+        await registry.SetStageAsync("m", v2.Version, ModelStage.Production, Note);
+        await registry.SetStageAsync("m", v1.Version, ModelStage.Archived, Note);
+
+        var versions = (await registry.ListAllAsync()).ToDictionary(v => v.Version);
+        var first = versions[v1.Version].StageHistory;
+        Assert.Equal([(ModelStage.None, ModelStage.Production, "system"), (ModelStage.Production, ModelStage.Archived, "bob via admin-key")],
+            first.Select(c => (c.From, c.To, c.By)));
+        Assert.Equal("replaced in production by version 2: better", first[1].Reason);
+        var second = versions[v2.Version].StageHistory;
+        Assert.Equal([(ModelStage.None, ModelStage.Staging, "alice via admin-key", "try it"), (ModelStage.Staging, ModelStage.Production, "bob via admin-key", "better")],
+            second.Select(c => (c.From, c.To, c.By, c.Reason)));
+        Assert.All(first.Concat(second), c => Assert.InRange(c.At, before, DateTimeOffset.UtcNow.AddSeconds(1)));
+        Assert.True(second[0].At <= second[1].At);
+        // The per-version read and the list agree, and history rows are not taken for versions.
+        Assert.Equal(second, await registry.GetHistoryAsync("m", v2.Version));
+        Assert.Equal(2, (await registry.ListVersionsAsync("m")).Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_stage_changes_and_promotions_leave_one_history_entry_per_change_that_took_effect()
+    {
+        var registry = new ModelRegistry(await NewStorageAsync());
+        var versions = new List<int>();
+        for (var i = 1; i <= 3; i++)
+            versions.Add((await registry.RegisterAsync("m", $"run{i}", "events", $"b{i}", Metrics, DateTimeOffset.UnixEpoch)).Version);
+        var stages = Enum.GetValues<ModelStage>();
+        var random = new Random(11);
+        var conflicts = 0;
+        for (var round = 0; round < 8; round++)
+        {
+            var changes = Enumerable.Range(0, 10).Select(i =>
+            {
+                var version = versions[random.Next(versions.Count)];
+                var stage = stages[random.Next(stages.Length)];
+                return i % 3 == 0
+                    // The gate's path: compared against whatever production it last saw.
+                    ? (Task)registry.PromoteAsync("m", version, random.Next(2) == 0 ? null : versions[random.Next(versions.Count)],
+                        new StageChangeNote("gate", $"round {round}"))
+                    : registry.SetStageAsync("m", version, stage, new StageChangeNote("hand", $"round {round}"));
+            }).ToList();
+            foreach (var change in changes)
+            {
+                try { await change; }
+                catch (ConcurrencyConflictException) { conflicts++; }
+            }
+        }
+        Assert.True(conflicts > 0, "no race happened");
+
+        // Each version's history is a chain from None to its current stage: an entry lost or written twice (or one
+        // of a change that lost its race) breaks it.
+        var all = await registry.ListAllAsync();
+        Assert.True(all.Sum(v => v.StageHistory.Count) > 5, "too few changes took effect to test anything");
+        foreach (var v in all)
+        {
+            var stage = ModelStage.None;
+            foreach (var change in v.StageHistory)
+            {
+                Assert.Equal(stage, change.From);
+                Assert.NotEqual(change.From, change.To);
+                stage = change.To;
+            }
+            Assert.Equal(v.Stage, stage);
+        }
+        Assert.True(all.Count(v => v.Stage == ModelStage.Production) <= 1);
+    }
 
     [Fact]
     public async Task Two_concurrent_promotions_from_the_same_production_only_one_wins()
@@ -78,13 +157,13 @@ public sealed class StoreTests(AzuriteFixture azurite)
     {
         var registry = new ModelRegistry(await NewStorageAsync());
         var v1 = await registry.RegisterAsync("m", "run1", "events", "b1", Metrics, DateTimeOffset.UnixEpoch);
-        await registry.SetStageAsync("m", v1.Version, ModelStage.Production);
+        await registry.SetStageAsync("m", v1.Version, ModelStage.Production, Note);
         Assert.NotNull(await registry.GetProductionAsync("m"));
 
-        var archived = await registry.SetStageAsync("m", v1.Version, ModelStage.Archived);
+        var archived = await registry.SetStageAsync("m", v1.Version, ModelStage.Archived, Note);
         Assert.Equal(ModelStage.Archived, archived.Stage);
         Assert.Null(await registry.GetProductionAsync("m"));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => registry.SetStageAsync("m", 99, ModelStage.Staging));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => registry.SetStageAsync("m", 99, ModelStage.Staging, Note));
     }
 
     [Fact]
@@ -96,7 +175,7 @@ public sealed class StoreTests(AzuriteFixture azurite)
             var e = await Assert.ThrowsAsync<Core.InvalidInputException>(() =>
                 registry.RegisterAsync(name, "run1", "events", "b1", Metrics, DateTimeOffset.UnixEpoch));
             Assert.Contains("'name'", e.Message);
-            await Assert.ThrowsAsync<Core.InvalidInputException>(() => registry.SetStageAsync(name, 1, ModelStage.Staging));
+            await Assert.ThrowsAsync<Core.InvalidInputException>(() => registry.SetStageAsync(name, 1, ModelStage.Staging, Note));
         }
     }
 
@@ -110,7 +189,7 @@ public sealed class StoreTests(AzuriteFixture azurite)
         for (var round = 0; round < 20 && conflicts == 0; round++)
         {
             var changes = Enumerable.Range(0, 12).Select(i =>
-                registry.SetStageAsync("m", v1.Version, i % 2 == 0 ? ModelStage.Staging : ModelStage.Production)).ToList();
+                registry.SetStageAsync("m", v1.Version, i % 2 == 0 ? ModelStage.Staging : ModelStage.Production, Note)).ToList();
             foreach (var change in changes)
             {
                 // Anything but success or the dedicated conflict (e.g. the raw 412 transaction failure) fails here.

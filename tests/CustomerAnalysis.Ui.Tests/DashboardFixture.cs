@@ -8,8 +8,9 @@ namespace CustomerAnalysis.Ui.Tests;
 
 /// <summary>
 /// Once for all browser tests: the local server (<c>ca serve</c>'s host) on Azurite with the lookup-table model, one
-/// completed run (two trials with six recorded epochs each, a stored PNG and SVG plot, promoted to production), one
-/// failed run (its source cannot be read), and Debian's chromium driven by Playwright's driver from the NuGet package.
+/// completed run (two trials with six recorded epochs each, a stored PNG and SVG plot, promoted to production), a
+/// second completed run with other settings (to compare runs), one failed run (its only trial fails), a lookup churn
+/// model in production, and Debian's chromium driven by Playwright's driver from the NuGet package.
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -28,6 +29,13 @@ public sealed class DashboardFixture : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
     public string CompletedRun { get; private set; } = "";
     public string FailedRun { get; private set; } = "";
+    public string OtherRun { get; private set; } = "";
+
+    /// <summary>The served churn model's rates: a purchase says the user returns, a lone page view that they churn.</summary>
+    public static readonly LookupChurnCheckpoint ChurnModel = new(new()
+    {
+        ["session_start"] = 0.5, ["page_view"] = 0.8, ["view_item"] = 0.4, ["add_to_cart"] = 0.3, ["purchase"] = 0.05,
+    });
     public IReadOnlyList<string> Trials { get; private set; } = [];
     public int ProductionVersion { get; private set; }
 
@@ -46,6 +54,11 @@ public sealed class DashboardFixture : IAsyncLifetime
         CompletedRun = completed.GetProperty("run").GetProperty("run_id").GetString()!;
         Trials = completed.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("trial_id").GetString()!).ToList();
         ProductionVersion = completed.GetProperty("result").GetProperty("model_version").GetInt32();
+        // Other settings (a bigger batch, one grid point): the same data, so it scores the same and stays unpromoted.
+        var other = await Server.TrainAsync("""{"source": "synthetic:300", "task": "events", "overrides": {"grid": {"num_layers": [2]},"""
+            + """ "config": {"model_training_params": {"batch_size": 128}}}}""");
+        OtherRun = other.GetProperty("run").GetProperty("run_id").GetString()!;
+        await Server.ServeChurnLookupAsync(ChurnModel);
         // A run that fails: its only trial fails (a source that can never work is refused at submit now).
         var failed = await Server.TrainAsync("""{"source": "synthetic:300", "task": "events", "overrides": {"grid": {"learning_rate": ["""
             + LookupTrialRunner.FailingLearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]}}}");

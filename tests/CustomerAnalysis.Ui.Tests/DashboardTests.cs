@@ -6,7 +6,7 @@ using Microsoft.Playwright;
 namespace CustomerAnalysis.Ui.Tests;
 
 /// <summary>The web UI in a real browser (chromium, headless) against the local server: every view, the error states,
-/// a stage change and a 360 px viewport. Screenshots of each go to TestResults/screenshots/.</summary>
+/// a stage change with its history, comparing trials and runs, churn attention, uploads and a 360 px viewport. Screenshots of each go to TestResults/screenshots/.</summary>
 [CollectionDefinition(Name)]
 public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
 {
@@ -69,11 +69,11 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.GotoAsync("/#runs");
         var rows = page.Locator("#runs-list tbody tr");
         await rows.First.WaitForAsync();
-        Assert.Equal(2, await rows.CountAsync());
+        Assert.Equal(3, await rows.CountAsync());
         // Test metric columns and the duration of the completed run.
         Assert.Equal(1, await page.Locator("#runs-list thead button[data-sort='metric:accuracy']").CountAsync());
         var completed = page.Locator($"#runs-list tr[data-run='{ui.CompletedRun}']");
-        Assert.Matches(@"\d+(\.\d)? s", await completed.Locator("td").Nth(6).InnerTextAsync());
+        Assert.Matches(@"\d+(\.\d)? s", await completed.Locator("td").Nth(7).InnerTextAsync());
 
         // Newest first by default: the failed run was started second. Sorting by Created again flips it.
         Assert.Equal(ui.FailedRun, await rows.First.GetAttributeAsync("data-run"));
@@ -151,7 +151,7 @@ public sealed class DashboardTests(DashboardFixture ui)
     }
 
     [Fact]
-    public async Task A_stage_change_needs_confirmation_and_the_version_links_its_run()
+    public async Task A_stage_change_needs_confirmation_takes_a_reason_and_shows_in_the_stage_history()
     {
         var page = await ui.NewPageAsync();
         await page.GotoAsync("/#models");
@@ -160,26 +160,118 @@ public sealed class DashboardTests(DashboardFixture ui)
         Assert.Contains("Production", await row.Locator(".badge").First.InnerTextAsync());
         Assert.Contains("champion", await row.InnerTextAsync());
         Assert.Equal($"#run/{ui.CompletedRun}", await row.Locator("a").GetAttributeAsync("href"));
+        // The run's promotion gate is the first entry of the stage history: the system, with the gate's reason.
+        var history = row.Locator("details.history");
+        await history.Locator("summary").ClickAsync();
+        var gate = history.Locator("li[data-from='None'][data-to='Production']");
+        Assert.Contains("by system", await gate.InnerTextAsync());
+        Assert.Contains("promotion gate: test accuracy", await gate.InnerTextAsync());
 
-        // Declined: nothing changes.
-        string? asked = null;
-        void Dismiss(object? _, IDialog dialog) { asked = dialog.Message; _ = dialog.DismissAsync(); }
-        page.Dialog += Dismiss;
+        // Declined (Escape): nothing changes, nothing recorded.
+        var dialog = page.Locator("#stage-dialog");
         await row.Locator("button[data-stage='Staging']").ClickAsync();
-        Assert.Contains("from Production to Staging", asked);
+        Assert.Contains("from Production to Staging", await dialog.InnerTextAsync());
+        Assert.Contains("no production model", await dialog.InnerTextAsync());
+        await page.Keyboard.PressAsync("Escape");
+        await dialog.WaitForAsync(new() { State = WaitForSelectorState.Hidden });
         Assert.Equal("Production", await StageAsync());
-        page.Dialog -= Dismiss;
 
-        // Accepted: the registry changes, and the page says so; then back to production.
-        page.Dialog += (_, dialog) => dialog.AcceptAsync();
-        await row.Locator("button[data-stage='Staging']").ClickAsync();
+        // Accepted from the keyboard alone: the button focused and pressed, the reason typed (the field has the
+        // focus), Enter. The registry changes, and the page says so and shows the entry with the reason.
+        await row.Locator("button[data-stage='Staging']").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await dialog.WaitForAsync();
+        await page.Keyboard.TypeAsync("checking the staging flow");
+        await DashboardFixture.ScreenshotAsync(page, "models-stage-dialog");
+        await page.Keyboard.PressAsync("Enter");
         await page.Locator("#models-notice", new() { HasText = "is now Staging" }).WaitForAsync();
         Assert.Equal("Staging", await StageAsync());
+        row = page.Locator($"tr[data-model='next-event/{ui.ProductionVersion}']");
+        await row.Locator("details.history summary").ClickAsync();
+        var staged = row.Locator("details.history li").First; // newest first
+        Assert.Contains("Production → Staging", await staged.InnerTextAsync());
+        Assert.Contains("by admin-key", await staged.InnerTextAsync());
+        Assert.Contains("checking the staging flow", await staged.InnerTextAsync());
         await DashboardFixture.ScreenshotAsync(page, "models-staged");
+
         await row.Locator("button[data-stage='Production']").ClickAsync();
+        await page.Locator("#stage-confirm").ClickAsync();
         await page.Locator("#models-notice", new() { HasText = "is now Production" }).WaitForAsync();
         Assert.Equal("Production", await StageAsync());
+        row = page.Locator($"tr[data-model='next-event/{ui.ProductionVersion}']");
+        Assert.Contains("3 changes", await row.Locator("details.history summary").InnerTextAsync());
+        await row.Locator("details.history summary").ClickAsync();
         await DashboardFixture.ScreenshotAsync(page, "models");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Compare_sets_runs_side_by_side_with_their_settings_and_test_metrics()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/#runs");
+        await page.Locator("#runs-list").WaitForAsync();
+        Assert.True(await page.Locator("#compare-runs").IsDisabledAsync()); // two runs are needed
+        await page.Locator($"input[data-compare-run='{ui.CompletedRun}']").CheckAsync();
+        await page.Locator($"input[data-compare-run='{ui.OtherRun}']").CheckAsync();
+        await page.Locator("#compare-runs").ClickAsync();
+        await page.WaitForURLAsync("**/#compare-runs/**");
+
+        var parameters = page.Locator("#compare-params");
+        await parameters.WaitForAsync();
+        Assert.Equal(3, await parameters.Locator("thead th").CountAsync());
+        // The settings that differ are marked: the other run's batch size and its single grid point.
+        Assert.Equal(1, await parameters.Locator("tr.diff[data-param='model_training_params.batch_size']").CountAsync());
+        Assert.Equal(1, await parameters.Locator("tr.diff[data-param='grid points']").CountAsync());
+        Assert.Equal(1, await parameters.Locator("tr:not(.diff)[data-param='task']").CountAsync());
+        var batch = await parameters.Locator("tr[data-param='model_training_params.batch_size'] td").AllInnerTextsAsync();
+        Assert.Contains("128", batch);
+        // Test metrics side by side, the best of the column marked: both runs scored the same, so both are.
+        var metrics = page.Locator("#compare-metrics");
+        Assert.Contains("accuracy", await metrics.InnerTextAsync());
+        Assert.Equal(2, await metrics.Locator("tbody tr").CountAsync());
+        Assert.Equal(2, await metrics.Locator("td.best").CountAsync());
+        Assert.Equal(2, await page.Locator("#scatter .point").CountAsync());
+        await page.SelectOptionAsync("#scatter-x", "model_training_params.batch_size");
+        Assert.Contains("batch_size", await page.Locator("#scatter svg").GetAttributeAsync("aria-label"));
+        Assert.Equal(1, await page.Locator("#scatter .point").CountAsync()); // the run whose config sets no batch size is left out
+        await DashboardFixture.ScreenshotAsync(page, "compare-runs");
+
+        // An unknown run in the list: the problem names it.
+        await page.GotoAsync($"/#compare-runs/{ui.CompletedRun},no-such-run");
+        await page.Locator("#compare-error", new() { HasText = "Run no-such-run: 404" }).WaitForAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Churn_shows_the_models_attention_with_unknown_events_marked_and_scores_an_uploaded_json()
+    {
+        var page = await ui.NewPageAsync(withKey: false);
+        await page.GotoAsync("/?task=churn&events=page_view,mystery_event,purchase");
+        var cells = page.Locator(".heatmap .cell");
+        await cells.First.WaitForAsync();
+        Assert.Equal(3, await cells.CountAsync());
+        // The lookup model's weights: |0.8-0.5| and |0.05-0.5| of 0.75; the unknown event carries none.
+        Assert.Contains("0.400", await cells.Nth(0).InnerTextAsync());
+        Assert.Equal("0", await cells.Nth(1).Locator(".w").InnerTextAsync());
+        Assert.Contains("0.600", await cells.Nth(2).InnerTextAsync());
+        Assert.Equal(1, await cells.Nth(1).Locator(".tag", new() { HasText = "unknown" }).CountAsync());
+        Assert.Equal(1, await page.Locator(".heatmap .cell.unknown").CountAsync());
+        Assert.Contains("'mystery_event' (#2)", await page.Locator("#unknown-events").InnerTextAsync());
+        Assert.Contains("45.0%", await page.Locator(".churn .big").InnerTextAsync()); // (0.8 + 0.5 + 0.05) / 3
+        await DashboardFixture.ScreenshotAsync(page, "predict-churn");
+
+        await page.SetInputFilesAsync("#batch-file", new FilePayload
+        {
+            Name = "users.json", MimeType = "application/json",
+            Buffer = """{"users": [["page_view"], ["view_item", "purchase"], ["page_view", "mystery_event"]]}"""u8.ToArray(),
+        });
+        var rows = page.Locator("#batch-table tbody tr");
+        await rows.First.WaitForAsync();
+        Assert.Equal(3, await rows.CountAsync());
+        Assert.Contains("churns", await rows.Nth(0).InnerTextAsync());
+        Assert.Contains("returns", await rows.Nth(1).InnerTextAsync());
+        Assert.EndsWith("mystery_event", (await rows.Nth(2).Locator("td").Last.InnerTextAsync()).Trim());
         await page.Context.CloseAsync();
     }
 
@@ -217,10 +309,11 @@ public sealed class DashboardTests(DashboardFixture ui)
     [InlineData("runs", "/#runs", "#runs-list")]
     [InlineData("run", "/#run/{run}", "svg[data-trial]")]
     [InlineData("compare", "/#compare/{run}", "#scatter svg")]
+    [InlineData("compare-runs", "/#compare-runs/{run},{other}", "#scatter svg")]
     public async Task At_360_px_wide_no_view_overflows_sideways(string view, string url, string ready)
     {
         var page = await ui.NewPageAsync(width: 360, height: 740);
-        await page.GotoAsync(url.Replace("{run}", ui.CompletedRun));
+        await page.GotoAsync(url.Replace("{run}", ui.CompletedRun).Replace("{other}", ui.OtherRun));
         await page.Locator(ready).First.WaitForAsync();
         var overflow = await page.EvaluateAsync<JsonElement>(
             "() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })");
@@ -237,11 +330,62 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task Every_control_of_the_runs_and_models_views_is_reachable_with_the_tab_key()
+    {
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/#runs");
+        await page.Locator("#runs-list").WaitForAsync();
+        var stops = await TabStopsAsync(page);
+        foreach (var expected in new[] { "a[predict]", "a[models]", "a[runs]", "input#api-key", "select#filter-task", "select#filter-model",
+                                         "select#filter-status", "button#runs-refresh", $"input[{ui.CompletedRun}]", "button[created_at]",
+                                         $"a[#run/{ui.CompletedRun}]" })
+            Assert.Contains(expected, stops);
+        // With two runs ticked (Space on a focused checkbox), the compare button joins the tab order.
+        await page.Locator($"input[data-compare-run='{ui.CompletedRun}']").FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        await page.Locator($"input[data-compare-run='{ui.OtherRun}']").FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        Assert.Contains("button#compare-runs", await TabStopsAsync(page));
+
+        await page.GotoAsync("/#models");
+        await page.Locator("tr[data-model]").First.WaitForAsync();
+        stops = await TabStopsAsync(page);
+        Assert.Contains("button#models-refresh", stops);
+        Assert.Contains("summary[]", stops); // the stage history opens from the keyboard
+        Assert.Contains("button[Staging]", stops);
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>What the Tab key visits in one round of the page, as <c>tag#id</c> or <c>tag[what identifies it]</c>.</summary>
+    private static async Task<List<string>> TabStopsAsync(IPage page, int max = 80)
+    {
+        var stops = new List<string>();
+        var leftPage = false;
+        for (var i = 0; i < max; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            var stop = await page.EvaluateAsync<string>("""
+                () => { const e = document.activeElement; if (!e || e === document.body) return "";
+                  const tag = e.tagName.toLowerCase();
+                  if (e.id) return `${tag}#${e.id}`;
+                  const what = e.dataset.panel || e.dataset.compareRun || e.dataset.trial || e.dataset.sort || e.dataset.stage || e.getAttribute("href") || "";
+                  return `${tag}[${what}]`; }
+                """);
+            // Past the last control focus leaves the page once, then comes back at the top: one whole round is taken.
+            if (stop == "") { if (leftPage) break; leftPage = true; continue; }
+            if (stops.Count > 0 && stop == stops[0]) break;
+            stops.Add(stop);
+        }
+        return stops;
+    }
+
     private async Task<string?> StageAsync()
     {
         using var response = await ui.Server.Http.SendAsync(ServerHarness.Get("api/models"));
         var models = await response.Content.ReadFromJsonAsync<JsonElement>();
         return models.GetProperty("models").EnumerateArray()
-            .Single(m => m.GetProperty("version").GetInt32() == ui.ProductionVersion).GetProperty("stage").GetString();
+            .Single(m => m.GetProperty("name").GetString() == "next-event" && m.GetProperty("version").GetInt32() == ui.ProductionVersion)
+            .GetProperty("stage").GetString();
     }
 }

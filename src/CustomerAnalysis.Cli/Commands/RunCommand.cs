@@ -169,9 +169,13 @@ public static class RunCommand
         using var request = new HttpRequestMessage(HttpMethod.Post,
             $"api/models/{result.ModelName}/versions/{result.ModelVersion}/stage")
         {
-            Content = new StringContent("""{"stage": "Production", "force": true}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent(
+                """{"stage": "Production", "force": true, "reason": "ca run: the demo serves the only model of its name"}""",
+                Encoding.UTF8, "application/json"),
         };
         if (pipeline.Api.AdminKey is { Length: > 0 } key) request.Headers.Add(PipelineApi.ApiKeyHeader, key);
+        // Recorded in the stage history as "cli via admin-key".
+        request.Headers.Add(PipelineApi.ClientHeader, "cli");
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException(

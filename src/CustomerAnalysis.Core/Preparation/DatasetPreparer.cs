@@ -33,7 +33,7 @@ namespace CustomerAnalysis.Core.Preparation;
 /// for the events task, targets) by descending count.</item>
 /// </list>
 /// </summary>
-public static class DatasetPreparer
+public static partial class DatasetPreparer
 {
     public const string DefaultProtocol = "default";
     /// <summary>Applies <see cref="PrepareOptions.AsOriginalProtocol"/> to the options given.</summary>

@@ -42,7 +42,8 @@ public sealed record NextEventResponse(
 
 public sealed record ChurnResult(
     [property: JsonPropertyName("probability")] double Probability,
-    [property: JsonPropertyName("churned")] bool Churned)
+    [property: JsonPropertyName("churned")] bool Churned,
+    [property: JsonPropertyName("attention")] IReadOnlyList<AttentionWeight> Attention)
 {
     /// <summary>Positions of the input events the model's vocabulary lacks (read as <c>&lt;UNK&gt;</c>).</summary>
     [JsonPropertyName("unknown")] public IReadOnlyList<int> Unknown { get; init; } = [];

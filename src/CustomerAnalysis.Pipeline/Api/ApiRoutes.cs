@@ -34,6 +34,7 @@ public static class ApiRoutes
         admin.MapGet("/runs", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListRunsAsync(ct)));
         admin.MapGet("/models", (CancellationToken ct) => PipelineApi.RunAsync(() => api.ListModelsAsync(ct)));
         admin.MapArtifactRoutes(app.ServiceProvider.GetRequiredService<ArtifactsApi>());
+        admin.MapScoringRoutes(app.ServiceProvider.GetRequiredService<ScoringApi>());
         predict.MapPost("/next-event", (HttpRequest request) =>
             PipelineApi.RunAsync(() => api.PredictNextEventAsync(request)));
         predict.MapPost("/churn", (HttpRequest request) => PipelineApi.RunAsync(() => api.PredictChurnAsync(request)));

@@ -182,18 +182,42 @@ public sealed class PipelineApi(
         return Results.Json(new { models = await registry.ListAllAsync(deadline.Token) });
     }
 
+    /// <summary>The optional header naming who, among those holding the key, changes a stage (recorded beside the key
+    /// in the stage history, e.g. <c>cli via admin-key</c>).</summary>
+    public const string ClientHeader = "x-ca-client";
+    private const int MaxReasonLength = 500;
+
+    /// <summary>Who a stage change is recorded as: the credential the route checked (the admin key on <c>ca serve</c>;
+    /// a Functions key on Azure, which the Functions host checks before the handler runs), with the name the caller
+    /// gives in <see cref="ClientHeader"/> when it gives one.</summary>
+    private string Caller(HttpRequest request)
+    {
+        var credential = HasAdminKey(request) ? "admin-key" : "functions-key";
+        var client = request.Headers[ClientHeader].ToString();
+        if (client.Length == 0) return credential;
+        if (client.Length > 64 || !client.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@'))
+            throw ApiProblem.BadRequest($"'{ClientHeader}' must be 1 to 64 letters, digits or . _ - @.");
+        return $"{client} via {credential}";
+    }
+
     // POST /api/models/{name}/versions/{version}/stage
-    /// <summary>Body: <c>stage</c> (None, Staging, Production, Archived) and optional <c>force</c>: a version its run held
-    /// back (it does not beat a baseline) is promoted to Production only with <c>"force": true</c>.</summary>
+    /// <summary>Body: <c>stage</c> (None, Staging, Production, Archived), optional <c>force</c>: a version its run held
+    /// back (it does not beat a baseline) is promoted to Production only with <c>"force": true</c>, and optional
+    /// <c>reason</c>, kept in the version's stage history with who and when.</summary>
     public async Task<IResult> ChangeStageAsync(string name, string version, HttpRequest request)
     {
         ModelNames.Validate(name);
         if (!int.TryParse(version, out var number) || number < 1)
             throw ApiProblem.BadRequest($"Version '{version}' is not a positive integer.");
+        var by = Caller(request);
         using var json = await ReadJsonAsync(request);
-        JsonFields.AllowOnly(json.Root, "", "stage", "force");
+        JsonFields.AllowOnly(json.Root, "", "stage", "force", "reason");
         var stageName = JsonFields.Text(json.Root, "stage");
         var force = JsonFields.Boolean(json.Root, "force") ?? false;
+        var reason = JsonFields.Text(json.Root, "reason")?.Trim();
+        if (reason is { Length: > MaxReasonLength })
+            throw ApiProblem.BadRequest($"'reason' is {reason.Length} characters; at most {MaxReasonLength}.");
+        if (reason is { Length: 0 }) reason = null;
         if (!Enum.TryParse<ModelStage>(stageName, ignoreCase: true, out var stage) || !Enum.IsDefined(stage)
             || int.TryParse(stageName, out _))
             throw ApiProblem.BadRequest(
@@ -202,17 +226,22 @@ public sealed class PipelineApi(
         {
             using var deadline = Deadline(StorageDeadline, request.HttpContext.RequestAborted);
             var cancellationToken = deadline.Token;
-            if (stage == ModelStage.Production && !force
+            if (stage == ModelStage.Production
                 && await registry.GetVersionAsync(name, number, cancellationToken) is { HeldBack: { } heldBack })
-                throw new ApiProblem(StatusCodes.Status409Conflict,
-                    $"Version {number} of '{name}' was held back by its run ({heldBack}); send \"force\": true to promote it anyway.");
+            {
+                if (!force)
+                    throw new ApiProblem(StatusCodes.Status409Conflict,
+                        $"Version {number} of '{name}' was held back by its run ({heldBack}); send \"force\": true to promote it anyway.");
+                // The history says the gate was overridden, whatever reason the caller gave.
+                reason = (reason is null ? "" : reason + "; ") + $"forced past the promotion gate ({heldBack})";
+            }
             var productionBefore = (await registry.GetProductionAsync(name, cancellationToken))?.Version;
-            var changed = await registry.SetStageAsync(name, number, stage, cancellationToken);
+            var changed = await registry.SetStageAsync(name, number, stage, new StageChangeNote(by, reason), cancellationToken);
             // Only a change of the production pointer concerns the served model: promoted here, or left production.
             var productionChanged = stage == ModelStage.Production ? productionBefore != number : productionBefore == number;
             if (productionChanged)
                 models.OnPromoted(name, number);
-            return Results.Json(changed);
+            return Results.Json(changed with { StageHistory = await registry.GetHistoryAsync(name, number, cancellationToken) });
         }
         catch (KeyNotFoundException e)
         {
@@ -233,7 +262,7 @@ public sealed class PipelineApi(
         var top = JsonFields.WholeNumber(json.Root, "top", 1, MaxTop) ?? 3;
 
         var served = await ServedAsync(config.Models.Events.Name, request.HttpContext.RequestAborted);
-        var predictions = served.Predictor.PredictNextEvent(sessions, top);
+        var predictions = await served.Predictor.PredictNextEventAsync(sessions, top);
         return Results.Json(new NextEventResponse(
             new ModelIdentity(served.Name, served.Version),
             predictions.Select((p, i) => new NextEventResult(p.Top,
@@ -249,9 +278,10 @@ public sealed class PipelineApi(
         var users = ReadSequences(json.Root, "events", "users");
         var served = await ServedAsync(config.Models.Churn.Name, request.HttpContext.RequestAborted);
         var threshold = served.Predictor.ChurnThreshold;
-        var probabilities = served.Predictor.PredictChurn(users);
+        var predictions = await served.Predictor.PredictChurnAsync(users);
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
-            probabilities.Select((p, i) => new ChurnResult(p, p >= threshold)
+            predictions.Select((p, i) => new ChurnResult(p.Probability, p.Probability >= threshold,
+                    users[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
                 { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList()));
     }
 

@@ -26,6 +26,12 @@ public static class PipelineServices
         services.AddSingleton<PipelineApi>();
         services.AddSingleton<ArtifactsApi>();
         services.AddSingleton<RetrainingJob>();
+        // Scoring runs: shards read here (data work), scored by the host's IBatchScorer (Serving's AddTorchBatchScoring).
+        services.TryAddSingleton<Training.IScoringShardReader, Scoring.ExportScoringShardReader>();
+        services.AddSingleton<Scoring.ScoreStore>();
+        services.AddSingleton<Scoring.ScoringLauncher>();
+        services.AddSingleton<ScoringApi>();
+        services.AddSingleton<Scoring.ScoringJob>();
         return services;
     }
 

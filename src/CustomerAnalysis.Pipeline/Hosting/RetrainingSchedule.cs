@@ -11,7 +11,8 @@ namespace CustomerAnalysis.Pipeline.Hosting;
 
 /// <summary>What the retraining timer does when it fires, in both hosts: start one retraining run per configured
 /// task, unless a training run is already active.</summary>
-public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launcher, ILogger<RetrainingJob> log)
+public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launcher, ILogger<RetrainingJob> log,
+    Scoring.ScoringJob? scoring = null)
 {
     /// <returns>The run ids started (empty when skipped).</returns>
     public async Task<IReadOnlyList<string>> RunAsync(DurableTaskClient client, CancellationToken cancellationToken)
@@ -48,6 +49,8 @@ public sealed class RetrainingJob(PipelineConfig config, TrainingLauncher launch
             started.Add(runId);
         }
         log.LogInformation("Retraining started: {Runs}", JsonSerializer.Serialize(started));
+        // Scoring after the retraining (scoring.after_retraining): its runs wait for these to end.
+        if (scoring != null) await scoring.RunAfterRetrainingAsync(client, cancellationToken);
         return started;
     }
 

@@ -32,6 +32,8 @@ public static class ArtifactNames
 public sealed class ArtifactStore(PipelineStorage storage)
 {
     private BlobContainerClient Container => storage.Artifacts;
+    /// <summary>The container's name (tells apart the stores of side-by-side deployments).</summary>
+    public string ContainerName => Container.Name;
 
     /// <summary>Uploads (overwriting: re-running an activity leaves one blob).</summary>
     public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken = default) =>

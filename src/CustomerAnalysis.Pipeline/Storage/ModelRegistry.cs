@@ -7,15 +7,27 @@ namespace CustomerAnalysis.Pipeline.Storage;
 /// <summary>Outcome of a promotion attempt.</summary>
 public sealed record PromotionResult(bool Promoted, string Reason, int? PreviousProductionVersion);
 
+/// <summary>Who changes a stage and why, recorded in the stage history: the caller the API route identifies, or
+/// <see cref="System"/> for the promotion gate of a run.</summary>
+public sealed record StageChangeNote(string By, string? Reason = null)
+{
+    public const string System = "system";
+    public static readonly StageChangeNote Gate = new(System);
+}
+
 /// <summary>
 /// Model versions in Table storage: partition = model name, row = zero-padded version; plus one pointer row per
-/// model (<c>~production</c>) naming the production version. Promotion rewrites the pointer, the new version and the
-/// old one in one entity-group transaction conditioned on the pointer's ETag, so of two concurrent promotions exactly
-/// one wins and the stages never disagree with the pointer.
+/// model (<c>~production</c>) naming the production version, and one row per stage change (<c>~history~…</c>).
+/// Promotion rewrites the pointer, the new version and the old one in one entity-group transaction conditioned on the
+/// pointer's ETag, so of two concurrent promotions exactly one wins and the stages never disagree with the pointer.
+/// The history rows of a change are added in that same transaction: a change that wins leaves exactly its entries, one
+/// that loses leaves none.
 /// </summary>
-public sealed class ModelRegistry(PipelineStorage storage)
+public sealed class ModelRegistry(PipelineStorage storage, TimeProvider? clock = null)
 {
     private const string ProductionPointer = "~production";
+    private const string HistoryPrefix = "~history~";
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     public const string ChampionAlias = "champion";
 
     private static string RowKey(int version) => version.ToString("D10");
@@ -57,29 +69,65 @@ public sealed class ModelRegistry(PipelineStorage storage)
 
     public async Task<IReadOnlyList<ModelVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken = default)
     {
-        var versions = new List<ModelVersionRecord>();
+        var rows = new List<TableEntity>();
         await foreach (var e in storage.Models.QueryAsync<TableEntity>(
                            x => x.PartitionKey == name, cancellationToken: cancellationToken))
-            if (e.RowKey != ProductionPointer)
-                versions.Add(ToRecord(e));
-        return versions;
+            rows.Add(e);
+        return WithHistory(rows);
+    }
+
+    /// <summary>The version records among <paramref name="rows"/>, each with its stage history (oldest first).</summary>
+    private static List<ModelVersionRecord> WithHistory(IEnumerable<TableEntity> rows)
+    {
+        var versions = new List<TableEntity>();
+        var history = new Dictionary<(string, int), List<StageChange>>();
+        foreach (var e in rows)
+        {
+            if (e.RowKey.StartsWith(HistoryPrefix, StringComparison.Ordinal))
+            {
+                var key = (e.PartitionKey, e.GetInt32("Version")!.Value);
+                (history.TryGetValue(key, out var list) ? list : history[key] = []).Add(ToChange(e));
+            }
+            else if (e.RowKey != ProductionPointer)
+                versions.Add(e);
+        }
+        return versions.Select(e => ToRecord(e) with
+        {
+            StageHistory = history.TryGetValue((e.PartitionKey, e.GetInt32("Version")!.Value), out var changes)
+                ? changes.OrderBy(c => c.At).ToList()
+                : [],
+        }).ToList();
     }
 
     /// <summary>All versions of all models, by name then version.</summary>
     public async Task<IReadOnlyList<ModelVersionRecord>> ListAllAsync(CancellationToken cancellationToken = default)
     {
-        var versions = new List<ModelVersionRecord>();
+        var rows = new List<TableEntity>();
         await foreach (var e in storage.Models.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
-            if (e.RowKey != ProductionPointer)
-                versions.Add(ToRecord(e));
-        return versions.OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Version).ToList();
+            rows.Add(e);
+        return WithHistory(rows).OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Version).ToList();
     }
 
+    /// <summary>One version, without its stage history (<see cref="ListVersionsAsync"/> has it).</summary>
     public async Task<ModelVersionRecord?> GetVersionAsync(string name, int version, CancellationToken cancellationToken = default)
     {
         var response = await storage.Models.GetEntityIfExistsAsync<TableEntity>(
             name, RowKey(version), cancellationToken: cancellationToken);
         return response.HasValue ? ToRecord(response.Value!) : null;
+    }
+
+    /// <summary>The stage changes of one version, oldest first.</summary>
+    public async Task<IReadOnlyList<StageChange>> GetHistoryAsync(string name, int version,
+        CancellationToken cancellationToken = default)
+    {
+        var from = HistoryPrefix + RowKey(version) + "~";
+        var to = HistoryPrefix + RowKey(version) + "\u007f";
+        var changes = new List<StageChange>();
+        await foreach (var e in storage.Models.QueryAsync<TableEntity>(
+                           x => x.PartitionKey == name && x.RowKey.CompareTo(from) > 0 && x.RowKey.CompareTo(to) < 0,
+                           cancellationToken: cancellationToken))
+            changes.Add(ToChange(e));
+        return changes.OrderBy(c => c.At).ToList();
     }
 
     /// <summary>The production version of <paramref name="name"/>, or null when none is.</summary>
@@ -92,11 +140,14 @@ public sealed class ModelRegistry(PipelineStorage storage)
     /// <summary>
     /// Makes <paramref name="version"/> production if production is still <paramref name="expectedProductionVersion"/>
     /// (null: no production yet), the version the caller compared it against. The old production version becomes
-    /// Archived, and the <see cref="ChampionAlias"/> moves. Returns not promoted when another promotion got there first.
+    /// Archived, and the <see cref="ChampionAlias"/> moves; both changes are recorded in the stage history with
+    /// <paramref name="note"/> (default: the gate, <see cref="StageChangeNote.System"/>). Returns not promoted when
+    /// another promotion got there first.
     /// </summary>
     public async Task<PromotionResult> PromoteAsync(string name, int version, int? expectedProductionVersion,
-        CancellationToken cancellationToken = default)
+        StageChangeNote? note = null, CancellationToken cancellationToken = default)
     {
+        note ??= StageChangeNote.Gate;
         var candidate = await GetVersionEntityAsync(name, version, cancellationToken)
                         ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
         var pointer = await GetPointerAsync(name, cancellationToken);
@@ -115,11 +166,18 @@ public sealed class ModelRegistry(PipelineStorage storage)
         actions.Add(pointer == null
             ? new TableTransactionAction(TableTransactionActionType.Add, newPointer)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, newPointer, pointer.ETag));
+        var old = current is { } previous ? await GetVersionEntityAsync(name, previous, cancellationToken) : null;
+        // Taken after the reads: a change that wins read the state the previous winner wrote, so the times of the
+        // entries of one version follow the order the changes took effect.
+        var at = _clock.GetUtcNow();
+        actions.Add(HistoryAction(name, version, Enum.Parse<ModelStage>(candidate.GetString("Stage")), ModelStage.Production, note, at));
         candidate["Stage"] = ModelStage.Production.ToString();
         candidate["Aliases"] = ChampionAlias;
         actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, candidate, candidate.ETag));
-        if (current is { } previous && await GetVersionEntityAsync(name, previous, cancellationToken) is { } old)
+        if (old != null)
         {
+            actions.Add(HistoryAction(name, current!.Value, Enum.Parse<ModelStage>(old.GetString("Stage")), ModelStage.Archived,
+                note with { Reason = $"replaced in production by version {version}" + (note.Reason is { } why ? $": {why}" : "") }, at));
             old["Stage"] = ModelStage.Archived.ToString();
             old["Aliases"] = "";
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, old, old.ETag));
@@ -155,26 +213,30 @@ public sealed class ModelRegistry(PipelineStorage storage)
 
     /// <summary>Sets a stage by hand (admin route). Production goes through <see cref="PromoteAsync"/> against the
     /// current production; leaving production clears the pointer. Throws <see cref="ConcurrencyConflictException"/>
-    /// when a concurrent change to the same model wins.</summary>
+    /// when a concurrent change to the same model wins. The change goes into the stage history with
+    /// <paramref name="note"/>; setting the stage a version already has changes nothing and records nothing.</summary>
     public async Task<ModelVersionRecord> SetStageAsync(string name, int version, ModelStage stage,
-        CancellationToken cancellationToken = default)
+        StageChangeNote note, CancellationToken cancellationToken = default)
     {
         ModelNames.Validate(name);
         var entity = await GetVersionEntityAsync(name, version, cancellationToken)
                      ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
+        var from = Enum.Parse<ModelStage>(entity.GetString("Stage"));
         if (stage == ModelStage.Production)
         {
             var current = (await GetPointerAsync(name, cancellationToken))?.GetInt32("Version");
-            var result = await PromoteAsync(name, version, current, cancellationToken);
+            var result = await PromoteAsync(name, version, current, note, cancellationToken);
             if (!result.Promoted)
                 throw new ConcurrencyConflictException($"Could not promote {name} v{version}: {result.Reason}.");
             return (await GetVersionAsync(name, version, cancellationToken))!;
         }
 
+        if (from == stage) return ToRecord(entity);
         var actions = new List<TableTransactionAction>();
         var pointer = await GetPointerAsync(name, cancellationToken);
         if (pointer?.GetInt32("Version") == version)
             actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, pointer, pointer.ETag));
+        actions.Add(HistoryAction(name, version, from, stage, note, _clock.GetUtcNow()));
         entity["Stage"] = stage.ToString();
         entity["Aliases"] = "";
         actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, entity.ETag));
@@ -191,6 +253,30 @@ public sealed class ModelRegistry(PipelineStorage storage)
         }
         return ToRecord(entity);
     }
+
+    /// <summary>Adds one history row; its key (version, time, a random part) is new, so the Add fails only with the
+    /// whole transaction.</summary>
+    private static TableTransactionAction HistoryAction(string name, int version, ModelStage from, ModelStage to,
+        StageChangeNote note, DateTimeOffset at) =>
+        new(TableTransactionActionType.Add,
+            new TableEntity(name, $"{HistoryPrefix}{RowKey(version)}~{at.UtcTicks:D19}~{Guid.NewGuid():N}")
+            {
+                ["Version"] = version,
+                ["From"] = from.ToString(),
+                ["To"] = to.ToString(),
+                ["By"] = note.By,
+                ["Reason"] = note.Reason,
+                ["At"] = at,
+            });
+
+    private static StageChange ToChange(TableEntity e) => new()
+    {
+        From = Enum.Parse<ModelStage>(e.GetString("From")),
+        To = Enum.Parse<ModelStage>(e.GetString("To")),
+        By = e.GetString("By"),
+        Reason = e.GetString("Reason"),
+        At = e.GetDateTimeOffset("At") ?? default,
+    };
 
     private async Task<TableEntity?> GetPointerAsync(string name, CancellationToken cancellationToken)
     {

@@ -108,4 +108,17 @@ public sealed record ModelVersionRecord
     /// <summary>Why its run did not promote it (it does not beat a baseline); null when nothing held it back.
     /// Promoting such a version by hand needs <c>"force": true</c>.</summary>
     [JsonPropertyName("held_back")] public string? HeldBack { get; init; }
+    /// <summary>Every stage change of this version, oldest first (the registry's list routes fill it).</summary>
+    [JsonPropertyName("stage_history")] public IReadOnlyList<StageChange> StageHistory { get; init; } = [];
+}
+
+/// <summary>One stage change of a model version: from and to which stage, by whom (the caller the API route
+/// identifies, or <c>system</c> for a run's promotion gate), when and why (optional).</summary>
+public sealed record StageChange
+{
+    [JsonPropertyName("from")] public ModelStage From { get; init; }
+    [JsonPropertyName("to")] public ModelStage To { get; init; }
+    [JsonPropertyName("by")] public required string By { get; init; }
+    [JsonPropertyName("at")] public DateTimeOffset At { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
 }

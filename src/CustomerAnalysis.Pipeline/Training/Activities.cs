@@ -248,7 +248,8 @@ public sealed class PromoteActivity(ModelRegistry registry, IEnumerable<IPromoti
             reason = $"test {metric} {challenger:0.####} {beatsBaseline} and production v{input.Champion.Version} ({champion:0.####})";
         }
 
-        var result = await registry.PromoteAsync(input.ModelName, input.Version, input.Champion?.Version);
+        var result = await registry.PromoteAsync(input.ModelName, input.Version, input.Champion?.Version,
+            new StageChangeNote(StageChangeNote.System, "promotion gate: " + reason));
         if (!result.Promoted)
             return new PromoteOutput(false, result.Reason);
         foreach (var listener in listeners)

@@ -102,7 +102,12 @@ public sealed record InputEvent(string Name, DateTimeOffset? Timestamp);
 /// <param name="Attention">One weight per input event, aligned with the input.</param>
 public sealed record NextEventPrediction(IReadOnlyList<EventProbability> Top, IReadOnlyList<double> Attention);
 
-/// <summary>A loaded model. Must be safe to call from many requests at once.</summary>
+/// <summary>A user's churn probability and the model's attention over the input events (one weight each).</summary>
+public sealed record ChurnPrediction(double Probability, IReadOnlyList<double> Attention);
+
+/// <summary>A loaded model. Must be safe to call from many requests at once. The HTTP routes call the async methods,
+/// which a predictor may answer from a forward pass shared with concurrent calls (dynamic batching); the results are
+/// those of a call made alone.</summary>
 public interface IPredictor : IDisposable
 {
     PredictionTask Task { get; }
@@ -118,9 +123,17 @@ public interface IPredictor : IDisposable
     /// predictor that cannot tell says it knows every name.</summary>
     bool KnowsEvent(string eventName) => true;
 
-    /// <summary>Churn probability per user.</summary>
+    /// <summary>Churn probability and attention per user.</summary>
     /// <exception cref="NotSupportedException">The model is not a churn model.</exception>
-    IReadOnlyList<double> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
+    IReadOnlyList<ChurnPrediction> PredictChurn(IReadOnlyList<IReadOnlyList<InputEvent>> users);
+
+    /// <summary><see cref="PredictNextEvent"/>, awaiting a shared pass instead of blocking a thread on one.</summary>
+    Task<IReadOnlyList<NextEventPrediction>> PredictNextEventAsync(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top) =>
+        System.Threading.Tasks.Task.FromResult(PredictNextEvent(sessions, top));
+
+    /// <summary><see cref="PredictChurn"/>, awaiting a shared pass instead of blocking a thread on one.</summary>
+    Task<IReadOnlyList<ChurnPrediction>> PredictChurnAsync(IReadOnlyList<IReadOnlyList<InputEvent>> users) =>
+        System.Threading.Tasks.Task.FromResult(PredictChurn(users));
 }
 
 public interface IModelLoader
