@@ -46,7 +46,10 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
             config.Pipeline.GridSearchMetric,
             training.History.Select(e => e.ValidationMetric).ToArray()));
 
-        return new TrialResult(training.History.Select(e => Epoch(e, config)).ToList(), validation);
+        return new TrialResult(training.History.Select(e => Epoch(e, config)).ToList(), validation)
+        {
+            StoppedAtEpoch = training.StoppedAtRung,
+        };
     }
 
     private static EpochMetrics Epoch(EpochRecord e, NnConfig config) => new(e.Epoch, MetricNames.Finite(
@@ -73,9 +76,16 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
             try
             {
                 var clock = Stopwatch.StartNew();
-                var result = Trainer.Train(request.Dataset, config, PredictionScoring.ValidationMetricFor(config),
+                var metric = PredictionScoring.ValidationMetricFor(config);
+                var result = Trainer.Train(request.Dataset, config, metric,
                     new TrainingRun(threads, request.Seed,
-                        request.OnEpoch is { } onEpoch ? e => onEpoch(Epoch(e, config)) : null, cancellationToken));
+                        request.OnEpoch is { } onEpoch ? e => onEpoch(Epoch(e, config)) : null, cancellationToken)
+                    {
+                        // asha: the run's trials meet at the rungs in the run's record.
+                        KeepGoing = request.Rungs is { } rungs
+                            ? Asha.Stopper(config, rungs, request.RunId, request.TrialId, metric.HigherIsBetter, cancellationToken)
+                            : null,
+                    });
                 done.SetResult((result, clock.Elapsed.TotalSeconds));
             }
             catch (Exception e)

@@ -36,6 +36,25 @@ public sealed class ModelConfigsTests
     }
 
     [Fact]
+    public void A_random_search_over_ranges_plans_its_drawn_trials_the_same_on_every_resolve()
+    {
+        var request = new TrainingRequest("data", PredictionTask.Events, Model: "rnn",
+            Settings: new JsonObject { ["pipeline_params"] = new JsonObject { ["search"] = "asha", ["search_trials"] = 6, ["search_seed"] = 3 } },
+            Grid: new JsonObject
+            {
+                ["learning_rate"] = new JsonObject { ["log_uniform"] = new JsonArray(0.0005, 0.02) },
+                ["hidden_size"] = new JsonObject { ["choice"] = new JsonArray(16, 32, 64) },
+            });
+        var first = TrainingPlan.From(ModelConfigs.Resolve(Pipeline, request));
+        var again = TrainingPlan.From(ModelConfigs.Resolve(Pipeline, request));
+        Assert.Equal(6, first.Trials.Count);
+        Assert.Equal(first.Trials.Select(t => t.Params["learning_rate"].GetDouble()), again.Trials.Select(t => t.Params["learning_rate"].GetDouble()));
+        Assert.All(first.Trials, t => Assert.InRange(t.Params["learning_rate"].GetDouble(), 0.0005, 0.02));
+        Assert.All(first.Trials, t => Assert.Contains(t.Params["hidden_size"].GetInt32(), new[] { 16, 32, 64 }));
+        Assert.Equal(Enumerable.Range(42, 6), first.Trials.Select(t => t.Seed));
+    }
+
+    [Fact]
     public void Prepare_overrides_are_validated_like_the_prepare_options_file()
     {
         var input = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events,
@@ -57,6 +76,6 @@ public sealed class ModelConfigsTests
     {
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, "config", "nn"), Pipeline.ModelConfigDirectory);
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, ".data", "default"), Pipeline.Retraining.Source);
-        Assert.Equal(["rnn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
+        Assert.Equal(["rnn", "rnn-churn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
     }
 }

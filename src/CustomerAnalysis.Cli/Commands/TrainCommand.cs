@@ -58,6 +58,10 @@ public static class TrainCommand
                 Console.WriteLine($"Best: {best.DisplayName}, epoch {best.BestEpoch}, validation {result.Report.GridSearchMetric} = {best.Validation[result.Report.GridSearchMetric]:0.0000}");
                 Console.WriteLine($"Test ({dataset.Test.Count:N0} sequences), model and baselines:");
                 Console.Write(result.Report.Test.ToText());
+                var stopped = result.Report.Trials.Where(t => t.StoppedAtRung is not null).ToArray();
+                if (stopped.Length > 0)
+                    Console.WriteLine($"{stopped.Length} of {result.Report.Trials.Count} trial(s) stopped by asha at a rung (weak, not failed): " +
+                        string.Join(", ", stopped.Select(t => $"trial {t.Index} at epoch {t.StoppedAtRung}")));
                 if (result.Report.FailedTrials.Count > 0)
                 {
                     Console.WriteLine($"{result.Report.FailedTrials.Count} of {result.Report.FailedTrials.Count + result.Report.Trials.Count} trial(s) failed (the best is of the others):");

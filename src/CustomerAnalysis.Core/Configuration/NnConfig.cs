@@ -24,14 +24,15 @@ public sealed class NnConfig
     private readonly JsonObject _json;
 
     private NnConfig(JsonObject json, ModelKind kind, ModelInitParams init, TrainingParams training,
-        PipelineParams pipeline, IReadOnlyDictionary<string, IReadOnlyList<JsonNode>> grid)
+        PipelineParams pipeline, IReadOnlyList<SearchDimension> space)
     {
         _json = json;
         Kind = kind;
         Init = init;
         Training = training;
         Pipeline = pipeline;
-        Grid = grid;
+        Space = space;
+        Grid = space.OfType<SearchDimension.Choice>().ToDictionary(d => d.Key, d => d.Values, StringComparer.Ordinal);
     }
 
     public ModelKind Kind { get; }
@@ -39,8 +40,12 @@ public sealed class NnConfig
     public ModelInitParams Init { get; }
     public TrainingParams Training { get; }
     public PipelineParams Pipeline { get; }
-    /// <summary>Setting name → the values to try; empty when there is no grid (one trial).</summary>
+    /// <summary>Setting name → the listed values to try (the ranges are in <see cref="Space"/> only); empty when
+    /// there is no grid (one trial).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<JsonNode>> Grid { get; }
+    /// <summary>Every entry of <c>grid_search_params</c>, lists and ranges, in the file's order (what
+    /// <see cref="ModelGrid.Expand"/> walks or draws from).</summary>
+    public IReadOnlyList<SearchDimension> Space { get; }
 
     public static NnConfig Load(string path)
     {
@@ -117,10 +122,41 @@ public sealed class NnConfig
         var init = ReadGroup(json, InitGroup, reader => ModelInitParams.Read(kind, reader));
         var training = ReadGroup(json, TrainingGroup, TrainingParams.Read);
         var pipeline = ReadGroup(json, PipelineGroup, PipelineParams.Read);
-        var grid = ReadGrid(json, kind);
+        var space = ReadGrid(json, kind);
         try { Core.Evaluation.MetricNames.Validate(pipeline.GridSearchMetric, training.Task); }
         catch (InvalidInputException e) { throw new InvalidInputException($"Setting {PipelineGroup}.{e.Message}", e); }
-        return new NnConfig(json, kind, init, training, pipeline, grid);
+        CheckSearch(pipeline, training, space);
+        var config = new NnConfig(json, kind, init, training, pipeline, space);
+        // A range's ends must be valid values of its setting, so a draw can never be refused halfway through a run.
+        foreach (var range in space.Where(d => d is not SearchDimension.Choice))
+            foreach (var end in range.ValuesToCheck())
+            {
+                try { config.WithSettings(new Dictionary<string, JsonNode>(StringComparer.Ordinal) { [range.Key] = end }); }
+                catch (InvalidInputException e)
+                {
+                    throw new InvalidInputException($"Setting {GridGroup}.{range.Key}: the range's end {end.ToJsonString()} is not allowed: {e.Message}", e);
+                }
+            }
+        return config;
+    }
+
+    /// <summary>The search settings against each other and the grid (each alone was checked by its reader).</summary>
+    private static void CheckSearch(PipelineParams pipeline, TrainingParams training, IReadOnlyList<SearchDimension> space)
+    {
+        var ranges = space.Where(d => d is not SearchDimension.Choice).Select(d => d.Key).ToArray();
+        switch (pipeline.Search)
+        {
+            case SearchKind.Grid when ranges.Length > 0:
+                throw new InvalidInputException(
+                    $"Setting {GridGroup}.{ranges[0]} is a range, which a grid cannot enumerate; set {PipelineGroup}.search to \"random\" or \"asha\" (with {PipelineGroup}.search_trials), or list the values.");
+            case SearchKind.Random when pipeline.SearchTrials == 0:
+            case SearchKind.Asha when pipeline.SearchTrials == 0 && ranges.Length > 0:
+                throw new InvalidInputException(
+                    $"Setting {PipelineGroup}.search_trials must be at least 1 for {PipelineGroup}.search \"{SearchKinds.Name(pipeline.Search)}\"{(ranges.Length > 0 ? " with ranges" : "")}: how many points to draw.");
+        }
+        if (pipeline.Search == SearchKind.Asha && pipeline.AshaMinEpochs >= training.NumEpochs)
+            throw new InvalidInputException(
+                $"Setting {PipelineGroup}.asha_min_epochs ({pipeline.AshaMinEpochs}) must be below {TrainingGroup}.num_epochs ({training.NumEpochs}): otherwise no rung comes before the end and no trial is stopped.");
     }
 
     private static T ReadGroup<T>(JsonObject json, string groupName, Func<SettingsReader, T> read)
@@ -133,20 +169,18 @@ public sealed class NnConfig
         return value;
     }
 
-    private static Dictionary<string, IReadOnlyList<JsonNode>> ReadGrid(JsonObject json, ModelKind kind)
+    private static List<SearchDimension> ReadGrid(JsonObject json, ModelKind kind)
     {
-        var grid = new Dictionary<string, IReadOnlyList<JsonNode>>(StringComparer.Ordinal);
-        if (json[GridGroup] is null) return grid;
+        var space = new List<SearchDimension>();
+        if (json[GridGroup] is null) return space;
         if (json[GridGroup] is not JsonObject gridObject) throw new InvalidInputException($"Setting {GridGroup} must be a JSON object.");
         foreach (var (key, values) in gridObject)
         {
             if (GroupOf(kind, key) is null || key == "task")
                 throw new InvalidInputException($"Unknown setting {GridGroup}.{key}; allowed keys: {string.Join(", ", TunableKeys(kind))}.");
-            if (values is not JsonArray { Count: > 0 } array || array.Any(v => v is null))
-                throw new InvalidInputException($"Setting {GridGroup}.{key} must be a non-empty array of values.");
-            grid[key] = array.Select(v => v!).ToArray();
+            space.Add(SearchDimension.Parse(key, values, $"{GridGroup}.{key}"));
         }
-        return grid;
+        return space;
     }
 
     /// <summary>Which group a grid key belongs to (null: none). Found by asking each group's reader which keys it reads.</summary>
@@ -330,6 +364,16 @@ public sealed record PipelineParams
     public bool ShuffleTrain { get; init; } = true;
     /// <summary>Trials trained at once (0 = one per core).</summary>
     public int MaxParallelTrials { get; init; }
+    /// <summary>grid | random | asha: how the trials of <c>grid_search_params</c> are chosen.</summary>
+    public SearchKind Search { get; init; } = SearchKind.Grid;
+    /// <summary>Points drawn by random and asha search (0: asha walks the full grid; random needs ≥ 1).</summary>
+    public int SearchTrials { get; init; }
+    /// <summary>Seed of the draws (null: <c>model_training_params.seed</c>); the same seed draws the same trials.</summary>
+    public int? SearchSeed { get; init; }
+    /// <summary>asha: the first rung's epoch; the rungs are asha_min_epochs·η^k below num_epochs.</summary>
+    public int AshaMinEpochs { get; init; } = 1;
+    /// <summary>asha: η, a trial goes past a rung only when it is in the top 1/η of the trials that reached it.</summary>
+    public int AshaReductionFactor { get; init; } = 3;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -341,5 +385,10 @@ public sealed record PipelineParams
         AttentionThreshold = reader.Double("attention_threshold", 0.8, 0, 1, minExclusive: true),
         ShuffleTrain = reader.Bool("shuffle_train", true),
         MaxParallelTrials = reader.Int("max_parallel_trials", 0, 0, 1024),
+        Search = SearchKinds.Parse(reader.Choice("search", "grid", SearchKinds.Names)),
+        SearchTrials = reader.Int("search_trials", 0, 0, ModelGrid.MaxTrials),
+        SearchSeed = reader.Has("search_seed") ? reader.Int("search_seed", 0, 0) : null,
+        AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
+        AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
     };
 }

@@ -76,6 +76,13 @@ internal sealed class SettingsReader(JsonObject group, string groupName)
         return (low, high);
     }
 
+    /// <summary>Whether the group sets <paramref name="key"/> (which counts as known).</summary>
+    public bool Has(string key)
+    {
+        _knownKeys.Add(key);
+        return group.ContainsKey(key);
+    }
+
     /// <summary>Call after reading every setting: any key not read is a mistake (a typo, or a setting of another group).</summary>
     public void RejectUnknownKeys()
     {

@@ -24,13 +24,19 @@ public sealed record TrialSummary(
     IReadOnlyDictionary<string, double> Validation,
     IReadOnlyList<EpochRecord> History)
 {
+    /// <summary>The asha rung epoch at which the search stopped this weak trial (stopped, not failed); null: none.</summary>
+    public int? StoppedAtRung { get; init; }
+
     public static TrialSummary From(TrialResult trial, PreparedDataset data, double churnThreshold) =>
         From(trial.Trial, trial.Training, trial.Seconds, data, churnThreshold);
 
     public static TrialSummary From(TrialSpec spec, TrainingResult training, double seconds, PreparedDataset data, double churnThreshold) => new(
         spec.Index, spec.Settings, spec.Seed, training.BestEpoch, training.StoppedEarly, seconds,
         PredictionScoring.Report(training.ValidationPredictions, data.Task, data.Vocabulary.Tokens, churnThreshold).Scalars,
-        training.History);
+        training.History)
+    {
+        StoppedAtRung = training.StoppedAtRung,
+    };
 
     /// <summary>A model trained on its own, outside a grid (e.g. one pipeline trial): index 0, no grid values, the
     /// config's seed.</summary>
@@ -63,7 +69,7 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
 
     /// <summary>
     /// <c>{"best": {"trial", "params", "grid_search_metric", "best_epoch", "val", "test", "test_details"},
-    /// "baselines": {name: metrics}, "trials": [{"trial", "params", "seed", "best_epoch", "stopped_early", "seconds",
+    /// "baselines": {name: metrics}, "trials": [{"trial", "params", "seed", "best_epoch", "stopped_early", "stopped_at_rung" (asha; null: not stopped by the search), "seconds",
     /// "val", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
     /// values are null.
     /// </summary>
@@ -87,6 +93,7 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
             ["seed"] = t.Seed,
             ["best_epoch"] = t.BestEpoch,
             ["stopped_early"] = t.StoppedEarly,
+            ["stopped_at_rung"] = t.StoppedAtRung,
             ["seconds"] = Number(t.Seconds),
             ["val"] = Scalars(t.Validation),
             ["history"] = new JsonArray(t.History.Select(e => (JsonNode)new JsonObject

@@ -52,6 +52,9 @@ public static class GridSearch
         var failures = new FailedTrial?[trials.Count];
         var exceptions = new ExceptionDispatchInfo?[trials.Count];
         var queue = new ConcurrentQueue<TrialSpec>(trials);
+        // asha: the trials of this search share one in-process rung board.
+        var rungs = new InMemoryRungBoard();
+        const string searchId = "grid";
 
         // Dedicated threads, not pool tasks: torch's thread budget is set per OS thread.
         var workers = Enumerable.Range(0, parallel).Select(_ => new Thread(() =>
@@ -61,8 +64,10 @@ public static class GridSearch
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 try
                 {
+                    var stopper = Asha.Stopper(trial.Config, rungs, searchId, trial.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        metric.HigherIsBetter, run.Cancellation);
                     var training = Trainer.Train(data, trial.Config, metric,
-                        new TrainingRun(threadsPerTrial, trial.Seed, e => run.OnEpoch?.Invoke(trial, e), run.Cancellation));
+                        new TrainingRun(threadsPerTrial, trial.Seed, e => run.OnEpoch?.Invoke(trial, e), run.Cancellation) { KeepGoing = stopper });
                     var result = new TrialResult(trial, training, clock.Elapsed.TotalSeconds);
                     results[trial.Index] = result;
                     run.OnTrialCompleted?.Invoke(result);

@@ -14,7 +14,12 @@ namespace CustomerAnalysis.Modeling.Training;
 /// <param name="Threads">torch intra-op threads for this run (set on the calling thread).</param>
 /// <param name="Seed">Weights, shuffling and dropout all derive from it.</param>
 /// <param name="OnEpoch">Called after each epoch on the training thread.</param>
-public sealed record TrainingRun(int Threads, int Seed, Action<EpochRecord>? OnEpoch = null, CancellationToken Cancellation = default);
+public sealed record TrainingRun(int Threads, int Seed, Action<EpochRecord>? OnEpoch = null, CancellationToken Cancellation = default)
+{
+    /// <summary>Called after each epoch with the epoch and the best validation score so far; false stops the trial
+    /// there (a search's scheduler, e.g. <see cref="Asha.Stopper"/>), keeping its best weights.</summary>
+    public Func<int, double, bool>? KeepGoing { get; init; }
+}
 
 /// <summary>
 /// Trains one config on a prepared dataset: length-bucketed batches, Adam/AdamW, optional L1/L2 penalty, gradient
@@ -52,6 +57,7 @@ public static class Trainer
             var bestEpoch = 0;
             var epochsWithoutImprovement = 0;
             var stoppedEarly = false;
+            int? stoppedAtRung = null;
             var step = 0;
 
             for (var epoch = 1; epoch <= training.NumEpochs; epoch++)
@@ -97,6 +103,11 @@ public static class Trainer
                     stoppedEarly = epoch < training.NumEpochs;
                     break;
                 }
+                if (epoch < training.NumEpochs && run.KeepGoing is { } keepGoing && !keepGoing(epoch, bestMetric))
+                {
+                    (stoppedEarly, stoppedAtRung) = (true, epoch);
+                    break;
+                }
             }
 
             model.load_state_dict(bestWeights!);
@@ -104,7 +115,10 @@ public static class Trainer
             NativeMemory.Trim();
             var (bestValidation, _) = Evaluate(model, data.Validation, data.Task, maxLength, training.BatchSize, device, classWeights);
             model.UseGenerator(null);
-            return new TrainingResult(config, model, history, bestEpoch, bestMetric, bestValidation, stoppedEarly);
+            return new TrainingResult(config, model, history, bestEpoch, bestMetric, bestValidation, stoppedEarly)
+            {
+                StoppedAtRung = stoppedAtRung,
+            };
         }
         catch
         {

@@ -60,4 +60,9 @@ public sealed record TrainingResult(
     int BestEpoch,
     double BestValidationMetric,
     PredictionSet ValidationPredictions,
-    bool StoppedEarly);
+    bool StoppedEarly)
+{
+    /// <summary>The rung epoch at which the search's scheduler (asha) stopped this trial for being weak; null when it
+    /// ran to its end or to early stopping. Such a trial is stopped, not failed: its best epoch's model stands.</summary>
+    public int? StoppedAtRung { get; init; }
+}

@@ -11,6 +11,9 @@ public enum RunStatus
     [JsonStringEnumMemberName("failed")] Failed,
     /// <summary>Stopped by <c>POST /api/training/{id}/cancel</c>: workers drop its queued work and stop its trials.</summary>
     [JsonStringEnumMemberName("cancelled")] Cancelled,
+    /// <summary>The search (asha) stopped it at a rung for being weak: finished, with the checkpoint and validation
+    /// metrics of its best epoch so far; not a failure.</summary>
+    [JsonStringEnumMemberName("stopped")] Stopped,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TrialStatus>))]
@@ -23,6 +26,9 @@ public enum TrialStatus
     [JsonStringEnumMemberName("failed")] Failed,
     /// <summary>Its run was cancelled before it finished.</summary>
     [JsonStringEnumMemberName("cancelled")] Cancelled,
+    /// <summary>The search (asha) stopped it at a rung for being weak: finished, with the checkpoint and validation
+    /// metrics of its best epoch so far; not a failure.</summary>
+    [JsonStringEnumMemberName("stopped")] Stopped,
 }
 
 /// <summary>Registry stage of a model version (MLflow's stages).</summary>
@@ -77,8 +83,13 @@ public sealed record TrialRecord
     [JsonPropertyName("updated_at")] public DateTimeOffset? UpdatedAt { get; init; }
     /// <summary>The worker that ran (or runs) the latest attempt.</summary>
     [JsonPropertyName("worker")] public string? Worker { get; init; }
+    /// <summary>Status <see cref="TrialStatus.Stopped"/>: the rung epoch it was stopped at.</summary>
+    [JsonPropertyName("stopped_at_epoch")] public int? StoppedAtEpoch { get; init; }
 
-    [JsonIgnore] public bool IsFinished => Status is TrialStatus.Succeeded or TrialStatus.Failed or TrialStatus.Cancelled;
+    /// <summary>Ended with a model (succeeded, or stopped by the search at a rung).</summary>
+    [JsonIgnore] public bool HasModel => Status is TrialStatus.Succeeded or TrialStatus.Stopped;
+
+    [JsonIgnore] public bool IsFinished => Status is TrialStatus.Succeeded or TrialStatus.Failed or TrialStatus.Cancelled or TrialStatus.Stopped;
 }
 
 /// <summary>A registered model version.</summary>

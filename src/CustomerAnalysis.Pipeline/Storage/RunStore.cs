@@ -93,6 +93,7 @@ public sealed class RunStore(PipelineStorage storage)
             ["Error"] = trial.Error,
             ["UpdatedAt"] = trial.UpdatedAt,
             ["Worker"] = trial.Worker,
+            ["StoppedAtEpoch"] = trial.StoppedAtEpoch,
         };
         await storage.Trials.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
@@ -146,7 +147,26 @@ public sealed class RunStore(PipelineStorage storage)
         Error = e.GetString("Error"),
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt"),
         Worker = e.GetString("Worker"),
+        StoppedAtEpoch = e.GetInt32("StoppedAtEpoch"),
     };
+
+    /// <summary>A run's asha rungs: partition "{run}|rungs" (apart from its trials' partition), row
+    /// "{epoch:D6}-{trial}", one score each. Returns every score at the rung after writing this one.</summary>
+    public async Task<IReadOnlyList<double>> ReportRungAsync(string runId, int rungEpoch, string trialId, double score,
+        CancellationToken cancellationToken = default)
+    {
+        var partition = runId + "|rungs";
+        var prefix = rungEpoch.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + "-";
+        await storage.Trials.UpsertEntityAsync(new TableEntity(partition, prefix + trialId) { ["Score"] = score },
+            TableUpdateMode.Replace, cancellationToken);
+        var scores = new List<double>();
+        var end = rungEpoch.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + ".";
+        await foreach (var entity in storage.Trials.QueryAsync<TableEntity>(
+                           e => e.PartitionKey == partition && e.RowKey.CompareTo(prefix) >= 0 && e.RowKey.CompareTo(end) < 0,
+                           cancellationToken: cancellationToken))
+            scores.Add(entity.GetDouble("Score") ?? double.NaN);
+        return scores;
+    }
 
     private static bool IsValidKey(string key) =>
         key.Length is > 0 and <= 512 && !key.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c));

@@ -192,11 +192,11 @@ public sealed class CheckWorkActivity(RunStore runs, ArtifactStore artifacts, Ti
     {
         RunId = record.RunId,
         WorkId = record.TrialId,
-        Succeeded = record.Status == TrialStatus.Succeeded,
-        Trial = record is { Status: TrialStatus.Succeeded, CheckpointBlob: { } blob }
-            ? new TrialOutcome(record.TrialId, record.ValidationMetrics, blob)
+        Succeeded = record.HasModel,
+        Trial = record is { HasModel: true, CheckpointBlob: { } blob }
+            ? new TrialOutcome(record.TrialId, record.ValidationMetrics, blob) { StoppedAtEpoch = record.StoppedAtEpoch }
             : null,
-        Error = record.Status == TrialStatus.Succeeded ? null : record.Error ?? record.Status.ToString(),
+        Error = record.HasModel ? null : record.Error ?? record.Status.ToString(),
     };
 }
 

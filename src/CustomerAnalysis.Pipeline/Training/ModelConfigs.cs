@@ -76,8 +76,9 @@ public static class ModelConfigs
         };
     }
 
-    /// <summary>The most trials one run may have (the grid's cartesian product); a bigger grid is refused at submit.</summary>
-    public const int MaxTrials = 1000;
+    /// <summary>The most trials one run may have (the grid's cartesian product, or <c>search_trials</c>); a bigger
+    /// grid is refused at submit.</summary>
+    public const int MaxTrials = ModelGrid.MaxTrials;
 
     /// <summary>Walks the grid as the run will, so that a bad grid fails at submit, naming the key, instead of in the
     /// run: each value alone (named <c>grid_search_params.key[i]</c>), the product's size, then every combination
@@ -105,7 +106,8 @@ public static class ModelConfigs
                 }
             }
             trials *= values.Count;
-            if (trials > MaxTrials)
+            // Random search draws search_trials points whatever the lists' product.
+            if (trials > MaxTrials && config.Pipeline is { Search: SearchKind.Grid } or { Search: SearchKind.Asha, SearchTrials: 0 })
                 throw new InvalidInputException(
                     $"{invalid} {NnConfig.GridGroup} has more than {MaxTrials} combinations (at key {key}).");
         }

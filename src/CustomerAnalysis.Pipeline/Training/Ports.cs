@@ -50,13 +50,22 @@ public sealed record TrialRequest(
     int Seed,
     string CheckpointPath,
     string PlotsDirectory,
-    Action<EpochMetrics>? OnEpoch = null);
+    Action<EpochMetrics>? OnEpoch = null)
+{
+    /// <summary>The run's rung record (asha: each trial reports its score at the rungs there and is stopped when weak);
+    /// null: none, the trial runs to its end.</summary>
+    public Core.Configuration.IRungBoard? Rungs { get; init; }
+}
 
 /// <param name="Epochs">Per-epoch metrics (e.g. loss, val_accuracy).</param>
 /// <param name="ValidationMetrics">Final metrics on the validation split; trials are ranked on one of them.</param>
 public sealed record TrialResult(
     IReadOnlyList<EpochMetrics> Epochs,
-    IReadOnlyDictionary<string, double> ValidationMetrics);
+    IReadOnlyDictionary<string, double> ValidationMetrics)
+{
+    /// <summary>The rung epoch at which the search (asha) stopped the trial for being weak; null: it was not.</summary>
+    public int? StoppedAtEpoch { get; init; }
+}
 
 /// <summary>Trains one grid point (on a trial worker).</summary>
 public interface ITrialRunner

@@ -114,7 +114,11 @@ public sealed record TrialInput(
     int Seed);
 
 public sealed record TrialOutcome(
-    string TrialId, IReadOnlyDictionary<string, double> ValidationMetrics, string CheckpointBlob);
+    string TrialId, IReadOnlyDictionary<string, double> ValidationMetrics, string CheckpointBlob)
+{
+    /// <summary>Stopped by asha at this rung epoch (a weak trial; its model still counts); null: ran to its end.</summary>
+    public int? StoppedAtEpoch { get; init; }
+}
 
 public sealed record EvaluateInput(string RunId, string ModelName, string DatasetBlob, string CheckpointBlob);
 
@@ -152,6 +156,8 @@ public sealed record TrainingResult
     [JsonPropertyName("best_trial_id")] public required string BestTrialId { get; init; }
     [JsonPropertyName("trials_succeeded")] public required int TrialsSucceeded { get; init; }
     [JsonPropertyName("trials_failed")] public required int TrialsFailed { get; init; }
+    /// <summary>Trials the search (asha) stopped at a rung: counted in <see cref="TrialsSucceeded"/> too.</summary>
+    [JsonPropertyName("trials_stopped")] public int TrialsStopped { get; init; }
     [JsonPropertyName("test")] public required IReadOnlyDictionary<string, double> Test { get; init; }
     [JsonPropertyName("baselines")] public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Baselines { get; init; }
     [JsonPropertyName("champion")] public ChampionScore? Champion { get; init; }

@@ -104,6 +104,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                 BestTrialId = winner.TrialId,
                 TrialsSucceeded = succeeded.Count,
                 TrialsFailed = progress.TrialsFailed,
+                TrialsStopped = succeeded.Count(t => t.StoppedAtEpoch is not null),
                 Test = evaluation.Challenger.TestMetrics,
                 Baselines = evaluation.Challenger.Baselines,
                 Champion = evaluation.Champion,

@@ -22,7 +22,7 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
             var progress = new EpochRecorder(runs, running, clock);
             var result = await runner.RunAsync(
                 new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
-                    checkpointPath, plots.FullName, progress.Add),
+                    checkpointPath, plots.FullName, progress.Add) { Rungs = new RunRungBoard(runs) },
                 cancellationToken);
             await progress.FlushAsync();
             if (!File.Exists(checkpointPath))
@@ -36,14 +36,15 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
 
             await runs.UpsertTrialAsync(running with
             {
-                Status = TrialStatus.Succeeded,
+                Status = result.StoppedAtEpoch is null ? TrialStatus.Succeeded : TrialStatus.Stopped,
+                StoppedAtEpoch = result.StoppedAtEpoch,
                 Epochs = result.Epochs,
                 ValidationMetrics = result.ValidationMetrics,
                 CheckpointBlob = checkpointBlob,
                 Error = null,
                 UpdatedAt = clock.GetUtcNow(),
             }, CancellationToken.None);
-            return new TrialOutcome(input.TrialId, result.ValidationMetrics, checkpointBlob);
+            return new TrialOutcome(input.TrialId, result.ValidationMetrics, checkpointBlob) { StoppedAtEpoch = result.StoppedAtEpoch };
         }
         finally
         {
@@ -93,6 +94,13 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
             .Select(file => artifacts.UploadFileAsync(
                 blobName(Path.GetRelativePath(folder, file.FullName).Replace(Path.DirectorySeparatorChar, '/')),
                 file.FullName, cancellationToken)));
+
+    /// <summary>The run's rungs in Table storage (the run id is the search's): shared by all the run's workers.</summary>
+    private sealed class RunRungBoard(RunStore runs) : Core.Configuration.IRungBoard
+    {
+        public Task<IReadOnlyList<double>> ReportAsync(string searchId, int rungEpoch, string trialId, double score,
+            CancellationToken cancellationToken) => runs.ReportRungAsync(searchId, rungEpoch, trialId, score, cancellationToken);
+    }
 
     /// <summary>Writes the epochs to the trial record as they end (from the training thread, one write at a time,
     /// in order), so <c>GET /api/training/{id}</c> and the UI show a trial's progress while it trains.</summary>

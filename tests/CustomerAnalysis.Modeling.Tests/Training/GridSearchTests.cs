@@ -111,3 +111,45 @@ public class GridSearchFailureTests
         Assert.Contains("only one label", error.Message);
     }
 }
+
+public class AshaSearchTests
+{
+    [Fact]
+    public void Weak_trials_stop_at_the_first_rung_and_the_search_still_picks_the_best()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Events, train: 300, validation: 80, test: 50);
+        // Rungs at epochs 1, 2, 4 (η = 2). One trial at a time, so the order the trials reach the rungs is the grid's
+        // and the outcome is fixed: the two 0.02 trials come first; the 1e-5 trials cannot learn in one epoch and are
+        // below the best one (then the best two) of those that reached epoch 1.
+        var config = NnConfig.Parse("""
+        {
+          "model_type": "rnn",
+          "model_init_params": { "hidden_size": 16, "embedding_size": 8, "dropout_rate": 0 },
+          "model_training_params": { "task": "events", "device": "cpu", "num_epochs": 6, "batch_size": 32 },
+          "pipeline_params": { "early_stopping_patience": 0, "search": "asha", "asha_min_epochs": 1, "asha_reduction_factor": 2 },
+          "grid_search_params": { "learning_rate": [0.02, 0.00001], "attention_type": ["global", "last"] }
+        }
+        """);
+        Assert.Equal([1, 2, 4], Asha.Rungs(config));
+
+        var result = GridSearch.Run(data, config, SyntheticSequences.AccuracyMetric, new GridSearchRun(MaxParallelTrials: 1, Cores: 2));
+        using var bestModel = result.Best.Training.Model;
+
+        Assert.Equal(4, result.Trials.Count); // stopped trials are trials, not failures
+        Assert.Empty(result.Failed);
+        var byIndex = result.Trials.ToDictionary(t => t.Trial.Index);
+        Assert.Null(byIndex[0].Training.StoppedAtRung); // first at every rung: nothing to compare with
+        Assert.Equal(6, byIndex[0].Training.History.Count);
+        foreach (var weak in new[] { 2, 3 })
+        {
+            Assert.Equal(1, byIndex[weak].Training.StoppedAtRung);
+            Assert.Single(byIndex[weak].Training.History);
+            Assert.True(byIndex[weak].Training.StoppedEarly);
+        }
+        Assert.Equal(0.02, result.Best.Trial.Config.Training.LearningRate);
+        Assert.Equal(result.Trials.Max(t => t.Training.BestValidationMetric), result.Best.Training.BestValidationMetric);
+        Assert.Equal(data.Test.Count, result.TestPredictions.Count);
+        // Fewer epochs than the full grid's 4 × 6: the point of the search.
+        Assert.True(result.Trials.Sum(t => t.Training.History.Count) <= 6 + 6 + 1 + 1);
+    }
+}

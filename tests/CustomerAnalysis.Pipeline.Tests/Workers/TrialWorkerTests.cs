@@ -26,6 +26,23 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>The lookup model, plus an asha rung at epoch 1 on the run's rung record (the Table one the worker
+    /// passes), scored by the trial's learning rate: the pipeline's side of asha without TorchSharp.</summary>
+    private sealed class RungRunner : ITrialRunner
+    {
+        private readonly LookupTrialRunner _inner = new();
+
+        public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+        {
+            var result = await _inner.RunAsync(request, cancellationToken);
+            var score = request.Params["learning_rate"].GetDouble();
+            var scores = await request.Rungs!.ReportAsync(request.RunId, 1, request.TrialId, score, cancellationToken);
+            return Core.Configuration.Asha.GoesOn(scores, score, higherIsBetter: true, reductionFactor: 2)
+                ? result
+                : result with { StoppedAtEpoch = 1 };
+        }
+    }
+
     private sealed record Setup(PipelineStorageOptions Storage, RunStore Runs, WorkQueues Queues, TrialInput Trial);
 
     private async Task<Setup> SetupAsync()
@@ -91,6 +108,37 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
         var record = await setup.Runs.GetTrialAsync("r-worker", "t000");
         Assert.Equal((TrialStatus.Succeeded, 1), (record!.Status, record.Attempts));
         Assert.Equal(0, await setup.Queues.PendingWorkAsync());
+    }
+
+    [Fact]
+    public async Task A_trial_below_the_others_at_a_rung_is_recorded_stopped_not_failed_with_its_model()
+    {
+        var setup = await SetupAsync();
+        using var worker = await StartWorkerAsync(setup, new RungRunner(), new TrialWorkerOptions());
+        var completions = new List<WorkCompletion>();
+        foreach (var (trialId, rate) in new[] { ("t000", 0.02), ("t001", 0.001), ("t002", 0.05) })
+        {
+            // One after another, so the order they reach the rung is fixed.
+            await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial with
+            {
+                TrialId = trialId,
+                Params = new Dictionary<string, JsonElement> { ["learning_rate"] = JsonSerializer.SerializeToElement(rate) },
+            }));
+            completions.Add(await NextCompletionAsync(setup.Queues));
+        }
+        await worker.StopAsync();
+
+        Assert.All(completions, c => Assert.True(c.Succeeded, c.Error));
+        Assert.Equal([null, 1, null], completions.Select(c => c.Trial!.StoppedAtEpoch));
+        var trials = (await setup.Runs.ListTrialsAsync("r-worker")).OrderBy(t => t.TrialId, StringComparer.Ordinal).ToArray();
+        Assert.Equal(["t000", "t001", "t002"], trials.Select(t => t.TrialId)); // the rung rows are not trials
+        Assert.Equal([TrialStatus.Succeeded, TrialStatus.Stopped, TrialStatus.Succeeded], trials.Select(t => t.Status));
+        Assert.Equal(1, trials[1].StoppedAtEpoch);
+        Assert.NotNull(trials[1].CheckpointBlob);
+        Assert.Null(trials[1].Error);
+        Assert.True(trials[1].IsFinished);
+        // The rung holds each trial's score once.
+        Assert.Equal([0.001, 0.02, 0.05, 0.5], (await setup.Runs.ReportRungAsync("r-worker", 1, "t009", 0.5)).Order());
     }
 
     [Fact]
