@@ -77,11 +77,12 @@ public static class LocalHosting
 
     /// <summary>The local host with the TorchSharp predictor and <c>workers.count</c> trial worker processes reading
     /// the same config file.</summary>
-    public static Task<WebApplication> StartServerAsync(FileInfo configFile, PipelineConfig config, int port,
-        bool retrainingTimer, CancellationToken cancellationToken) =>
+    public static Task<WebApplication> StartServerAsync(FileInfo configFile, PipelineConfig config,
+        IReadOnlyList<string>? settings, int port, bool retrainingTimer, CancellationToken cancellationToken) =>
         LocalPipelineHost.StartAsync(config,
             new LocalHostOptions(port, retrainingTimer,
-                new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString)),
+                new TrialWorkerProcessOptions(config.Workers.Count, configFile.FullName, config.Storage.ConnectionString,
+                    Settings: settings)),
             services => services.AddTorchServing(config.Serving).AddTorchBatchScoring(), cancellationToken: cancellationToken);
 
     private static async Task<bool> ListensAsync(int port, CancellationToken cancellationToken)

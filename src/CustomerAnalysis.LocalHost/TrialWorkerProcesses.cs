@@ -1,3 +1,4 @@
+using CustomerAnalysis.Pipeline.Configuration;
 using System.Diagnostics;
 using CustomerAnalysis.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,8 +12,11 @@ namespace CustomerAnalysis.LocalHost;
 /// <param name="ConfigPath">The pipeline config the workers read (storage, workers section).</param>
 /// <param name="StorageConnectionString">Overrides the config's connection string (e.g. <c>ca serve --storage</c>).</param>
 /// <param name="WorkerAssembly">The worker's entry assembly; default: <c>ca-worker.dll</c> beside this one.</param>
+/// <param name="Settings">The host's command-line overrides (<c>section:key=value</c>, as <c>ca run --set</c>): the
+/// workers get them too, so a worker never reads another storage prefix or task hub than its host.</param>
 public sealed record TrialWorkerProcessOptions(
-    int Count, string ConfigPath, string? StorageConnectionString = null, string? WorkerAssembly = null)
+    int Count, string ConfigPath, string? StorageConnectionString = null, string? WorkerAssembly = null,
+    IReadOnlyList<string>? Settings = null)
 {
     public string Assembly => WorkerAssembly ?? Path.Combine(AppContext.BaseDirectory, "ca-worker.dll");
 }
@@ -77,6 +81,10 @@ public sealed class TrialWorkerProcesses(TrialWorkerProcessOptions options, ILog
         if (options.StorageConnectionString is { } storage)
             start.Environment["CA_STORAGE_CONNECTION_STRING"] = storage;
         start.Environment["CA_WORKER_NAME"] = $"local-{slot}";
+        // As CA__section__key environment variables, which the worker's config loader reads over the file.
+        foreach (var setting in options.Settings ?? [])
+            if (setting.Split('=', 2) is [var key, var value])
+                start.Environment[PipelineConfigLoader.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
         // The worker exits when this process is gone, however it ended (a SIGKILL runs no clean-up here).
         start.Environment["CA_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a trial worker.");

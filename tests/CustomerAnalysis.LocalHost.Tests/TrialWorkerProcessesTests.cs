@@ -30,8 +30,12 @@ public sealed class WorkerFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    /// <summary>Writes <c>{folder}/{name}/config/pipeline.json</c> (the workers read the file) and loads it.</summary>
-    public (string Path, PipelineConfig Config) PipelineConfigFile(string name, AzuriteFixture azurite, JsonObject grid, int epochs)
+    /// <summary>Writes <c>{folder}/{name}/config/pipeline.json</c> (the workers read the file) and loads it with
+    /// <see cref="Settings"/> over it. The file's storage prefix is a decoy that the command-line setting replaces, as
+    /// <c>ca run --set storage:name_prefix=...</c> does: workers that read only the file would poll other queues and
+    /// the runs would never end.</summary>
+    public (string Path, PipelineConfig Config, IReadOnlyList<string> Settings) PipelineConfigFile(string name,
+        AzuriteFixture azurite, JsonObject grid, int epochs)
     {
         var root = Path.Combine(Folder, name);
         Directory.CreateDirectory(Path.Combine(root, "config", "nn"));
@@ -45,7 +49,7 @@ public sealed class WorkerFixture : IAsyncLifetime
         File.WriteAllText(Path.Combine(root, "config", "nn", "rnn.json"), model.ToJsonString());
         var pipeline = new JsonObject
         {
-            ["storage"] = new JsonObject { ["connection_string"] = azurite.ConnectionString, ["name_prefix"] = AzuriteFixture.UniqueName("w")[..12] },
+            ["storage"] = new JsonObject { ["connection_string"] = azurite.ConnectionString, ["name_prefix"] = AzuriteFixture.UniqueName("decoy")[..12] },
             ["task_hub"] = AzuriteFixture.UniqueName("hub"),
             ["api"] = new JsonObject { ["admin_key"] = Key },
             ["model_configs"] = "config/nn",
@@ -58,7 +62,8 @@ public sealed class WorkerFixture : IAsyncLifetime
         };
         var path = Path.Combine(root, "config", "pipeline.json");
         File.WriteAllText(path, pipeline.ToJsonString());
-        return (path, PipelineConfig.Load(path));
+        string[] settings = [$"storage:name_prefix={AzuriteFixture.UniqueName("w")[..12]}"];
+        return (path, PipelineConfig.Load(path, settings), settings);
     }
 
     public const string Key = "worker-test-key";
@@ -74,9 +79,10 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
 {
     private async Task<(WebApplication Host, HttpClient Http, PipelineConfig Config)> StartAsync(string name, JsonObject grid, int epochs)
     {
-        var (path, config) = data.PipelineConfigFile(name, azurite, grid, epochs);
+        var (path, config, settings) = data.PipelineConfigFile(name, azurite, grid, epochs);
         var host = await LocalPipelineHost.StartAsync(config,
-            new LocalHostOptions(Port: 0, RetrainingTimer: false, new TrialWorkerProcessOptions(config.Workers.Count, path)),
+            new LocalHostOptions(Port: 0, RetrainingTimer: false,
+                new TrialWorkerProcessOptions(config.Workers.Count, path, Settings: settings)),
             services => services.AddTorchServing());
         var http = new HttpClient { BaseAddress = host.Address() };
         http.DefaultRequestHeaders.Add("x-api-key", WorkerFixture.Key);
@@ -226,7 +232,7 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
             Assert.True(HasExited(pid), $"Worker {pid} outlived its disposed host.");
 
         // A worker whose host died (here: a stand-in parent that exits) stops by itself.
-        var (path, _) = data.PipelineConfigFile("orphan", azurite, new JsonObject { ["learning_rate"] = new JsonArray(0.001) }, epochs: 1);
+        var (path, _, _) = data.PipelineConfigFile("orphan", azurite, new JsonObject { ["learning_rate"] = new JsonArray(0.001) }, epochs: 1);
         using var parent = Process.Start(new ProcessStartInfo("sleep", "2"))!;
         var start = new ProcessStartInfo("dotnet")
         {

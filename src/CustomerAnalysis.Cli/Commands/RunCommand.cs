@@ -57,7 +57,8 @@ public static class RunCommand
             var inputs = QuickRun.All.Select(run => run.Resolve(pipeline, data)).ToList();
 
             Console.Error.WriteLine($"Starting the local host (Durable engine on Azurite, HTTP API, {pipeline.Workers.Count} trial worker processes)");
-            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, port: 0, retrainingTimer: false, cancellationToken);
+            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, parsed.GetValue(settings), port: 0,
+                retrainingTimer: false, cancellationToken);
             var client = server.Services.GetRequiredService<DurableTaskClient>();
             var launcher = server.Services.GetRequiredService<TrainingLauncher>();
             var runIds = new List<string>();

@@ -47,7 +47,8 @@ public static class ServeCommand
                 Console.Error.WriteLine($"Admin key for this session (x-api-key): {sessionKey} " +
                                         "(set api.admin_key in config/pipeline.local.json to keep one)");
             await LocalHosting.EnsureAzuriteAsync(pipeline.Storage.ConnectionString, pipeline.RootDirectory, cancellationToken);
-            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, parsed.GetValue(port), retrainingTimer: true, cancellationToken);
+            await using var server = await LocalHosting.StartServerAsync(configFile, pipeline, parsed.GetValue(settings),
+                parsed.GetValue(port), retrainingTimer: true, cancellationToken);
             Console.Error.WriteLine($"Serving {server.Address()}api/ and the web UI at {server.Address()} with {pipeline.Workers.Count} trial " +
                                     $"worker processes (retraining cron '{pipeline.Retraining.Cron}'); Ctrl+C stops.");
             await server.WaitForShutdownAsync(cancellationToken);
