@@ -12,19 +12,7 @@ namespace CustomerAnalysis.Ingestion.Tests.Parquet;
 /// values from each, missing and obfuscated values marked as such, nothing read unless asked for.</summary>
 public class SignalReadingTests
 {
-    public sealed class ParamValue
-    {
-        [JsonPropertyName("string_value")] public string? StringValue { get; set; }
-        [JsonPropertyName("int_value")] public long? IntValue { get; set; }
-        [JsonPropertyName("double_value")] public double? DoubleValue { get; set; }
-    }
-
-    public sealed class Param
-    {
-        [JsonPropertyName("key")] public string? Key { get; set; }
-        [JsonPropertyName("value")] public ParamValue? Value { get; set; }
-    }
-
+    // The event_params rows are NestedParquetTests' (the same GA4 column names); the signal columns are added here.
     public sealed class WebInfo
     {
         [JsonPropertyName("browser")] public string? Browser { get; set; }
@@ -62,7 +50,7 @@ public class SignalReadingTests
     {
         [JsonPropertyName("event_timestamp")] public long? EventTimestamp { get; set; }
         [JsonPropertyName("event_name")] public string? EventName { get; set; }
-        [JsonPropertyName("event_params")] public List<Param>? EventParams { get; set; }
+        [JsonPropertyName("event_params")] public List<NestedParquetTests.Param>? EventParams { get; set; }
         [JsonPropertyName("user_pseudo_id")] public string? UserPseudoId { get; set; }
         [JsonPropertyName("device")] public Device? Device { get; set; }
         [JsonPropertyName("geo")] public Geo? Geo { get; set; }
@@ -72,8 +60,8 @@ public class SignalReadingTests
         [JsonPropertyName("items")] public List<Item>? Items { get; set; }
     }
 
-    private static Param Int(string key, long? value) => new() { Key = key, Value = new ParamValue { IntValue = value } };
-    private static Param Text(string key, string? value) => new() { Key = key, Value = new ParamValue { StringValue = value } };
+    private static NestedParquetTests.Param Int(string key, long? value) => new() { Key = key, Value = new NestedParquetTests.ParamValue { IntValue = value } };
+    private static NestedParquetTests.Param Text(string key, string? value) => new() { Key = key, Value = new NestedParquetTests.ParamValue { StringValue = value } };
 
     /// <summary>Four events: real values; obfuscated ones (&lt;Other&gt;, (data deleted)); nulls and absent structs;
     /// a second entry of a key (the first wins) and a query string in the URL.</summary>
