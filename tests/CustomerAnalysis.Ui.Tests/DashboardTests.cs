@@ -187,6 +187,8 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Locator("#models-notice", new() { HasText = "is now Staging" }).WaitForAsync();
         Assert.Equal("Staging", await StageAsync());
         row = page.Locator($"tr[data-model='next-event/{ui.ProductionVersion}']");
+        // The notice comes first; the models list is then read again and redrawn: wait for the redrawn history.
+        await row.Locator("details.history summary", new() { HasText = "last → Staging" }).WaitForAsync();
         await row.Locator("details.history summary").ClickAsync();
         var staged = row.Locator("details.history li").First; // newest first
         Assert.Contains("Production → Staging", await staged.InnerTextAsync());
@@ -199,7 +201,7 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Locator("#models-notice", new() { HasText = "is now Production" }).WaitForAsync();
         Assert.Equal("Production", await StageAsync());
         row = page.Locator($"tr[data-model='next-event/{ui.ProductionVersion}']");
-        Assert.Contains("3 changes", await row.Locator("details.history summary").InnerTextAsync());
+        await row.Locator("details.history summary", new() { HasText = "3 changes" }).WaitForAsync();
         await row.Locator("details.history summary").ClickAsync();
         await DashboardFixture.ScreenshotAsync(page, "models");
         await page.Context.CloseAsync();
