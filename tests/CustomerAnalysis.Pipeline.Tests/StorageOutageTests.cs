@@ -60,9 +60,12 @@ public sealed class StorageOutageTests
                 Assert.StartsWith("application/problem+json", headers.ContentType.ToString());
                 Assert.Contains(detail, problem.GetProperty("detail").GetString());
                 Assert.DoesNotContain(port.ToString(), problem.GetRawText()); // the account's address stays inside
-                // Bounded: the routes' deadline (shortened here; 3 s and 10 s by default), not the SDK's 100 s per try.
+                // Bounded: the routes' deadline (shortened here; 3 s and 10 s by default), not the SDK's 100 s per try
+                // and its retries (minutes). The slack is wide because CI runs the test assemblies side by side on 2
+                // cores: the deadline's timer and the continuations after it wait for a thread, seconds under load
+                // (a 2 s slack failed there at 5.3 s); it still tells a bounded answer from the SDK's own timeouts.
                 var limit = name.Contains("event") || name == "churn" ? api.ModelLoadDeadline : api.StorageDeadline;
-                Assert.True(watch.Elapsed < limit + TimeSpan.FromSeconds(2), $"{name} took {watch.Elapsed}");
+                Assert.True(watch.Elapsed < limit + TimeSpan.FromSeconds(10), $"{name} took {watch.Elapsed}");
             }
         }
         finally
