@@ -27,16 +27,8 @@ internal static class ModelingBench
     /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
     public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null)
     {
-        signals ??= SignalSet.None;
-        var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
-        foreach (var run in runs)
-            if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
-        var events = Read(data, signals);
-        foreach (var run in runs)
+        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None))
         {
-            var protocol = run.Split('-')[0];
-            var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            var dataset = Prepare(events, task, protocol, signals);
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
             Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
                               $"signals {(dataset.Signals is null ? "none" : dataset.Signals.Set.ToString())}, " +
@@ -52,11 +44,11 @@ internal static class ModelingBench
         return 0;
     }
 
-    /// <summary><c>bench baselines</c>: the runs of <c>bench real</c> without the model: every baseline on test, and how
-    /// long the gradient-boosted trees take to fit (one thread) and to score the test split.</summary>
-    public static int Baselines(string data, string? runsText, int seed, SignalSet? signals = null)
+    /// <summary>The runs named in <paramref name="runsText"/> (all when null), each checked, then prepared from one
+    /// read of the export: the shared start of <c>bench real</c> and <c>bench baselines</c>.</summary>
+    private static IEnumerable<(string Run, string Protocol, PredictionTask Task, PreparedDataset Dataset)> PreparedRuns(
+        string data, string? runsText, SignalSet signals)
     {
-        signals ??= SignalSet.None;
         var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
         foreach (var run in runs)
             if (!AllRuns.Contains(run)) throw new ArgumentException($"unknown run '{run}'; allowed: {string.Join(", ", AllRuns)}");
@@ -65,7 +57,16 @@ internal static class ModelingBench
         {
             var protocol = run.Split('-')[0];
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            var dataset = Prepare(events, task, protocol, signals);
+            yield return (run, protocol, task, Prepare(events, task, protocol, signals));
+        }
+    }
+
+    /// <summary><c>bench baselines</c>: the runs of <c>bench real</c> without the model: every baseline on test, and how
+    /// long the gradient-boosted trees take to fit (one thread) and to score the test split.</summary>
+    public static int Baselines(string data, string? runsText, int seed, SignalSet? signals = null)
+    {
+        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None))
+        {
             // As bench real's models: time gaps under the default protocol only; signals when asked for (default protocol).
             var options = new GradientBoostedTreesOptions(UseTimeGaps: protocol != "original", Seed: seed, Signals: dataset.Signals);
             var clock = Stopwatch.StartNew();
