@@ -25,17 +25,23 @@ internal static class ModelingBench
     /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
     /// <param name="signals">GA4 signals for the default protocol's runs (<c>--signals recommended</c>): prepared with
     /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
-    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null)
+    /// <param name="holdoutDays">The prepare option <c>holdout_days</c> for the default protocol's runs (null: its
+    /// default); the original protocol has none.</param>
+    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null,
+        double? holdoutDays = null)
     {
-        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None))
+        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None, holdoutDays))
         {
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
             Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
                               $"signals {(dataset.Signals is null ? "none" : dataset.Signals.Set.ToString())}, " +
-                              $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, vocabulary {dataset.Vocabulary.Count}");
+                              $"train/val/test/val_recent {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}/{dataset.ValidationRecent.Count:N0}" +
+                              (dataset.Summary.ValidationRecentFrom is { } from ? $" (val_recent from {DateTimeOffset.FromUnixTimeSeconds(from):yyyy-MM-dd HH:mm} UTC)" : "") +
+                              $", vocabulary {dataset.Vocabulary.Count}, validation_selection {ValidationSelections.Name(config.Pipeline.ValidationSelection)}");
             var clock = Stopwatch.StartNew();
             using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
-                Console.Error.WriteLine($"  trial {t.Trial.Index} val {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
+                Console.Error.WriteLine($"  trial {t.Trial.Index} selection score {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
+            Console.Write(ValidationText(result.Report));
             Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s; test:");
             Console.Write(result.Report.Test.ToText());
             if (outFolder is not null)
@@ -44,10 +50,32 @@ internal static class ModelingBench
         return 0;
     }
 
+    /// <summary>Every trial's grid metric on both validation splits and its selection score, and the trial each rule
+    /// would pick (the trials' epochs were chosen under the config's rule).</summary>
+    private static string ValidationText(ExperimentReport report)
+    {
+        var metric = report.GridSearchMetric;
+        var text = new System.Text.StringBuilder();
+        double Users(TrialSummary t) => t.Validation.GetValueOrDefault(metric, double.NaN);
+        double Recent(TrialSummary t) => t.RecentValidation.GetValueOrDefault(metric, double.NaN);
+        foreach (var t in report.Trials)
+            text.AppendLine($"  {t.DisplayName}: val {metric} {Users(t):0.0000} (users), {Recent(t):0.0000} (last days), selection {t.SelectionScore:0.0000}, epoch {t.BestEpoch}");
+        var higher = MetricNames.HigherIsBetter(metric);
+        string Pick(Func<TrialSummary, double> score)
+        {
+            var ranked = report.Trials.Where(t => !double.IsNaN(score(t))).ToArray();
+            if (ranked.Length == 0) return "-";
+            var best = higher ? ranked.MaxBy(score)! : ranked.MinBy(score)!;
+            return $"trial {best.Index}";
+        }
+        text.AppendLine($"  picked by users: {Pick(Users)}, by last days: {Pick(Recent)}, by selection score: {Pick(t => t.SelectionScore)}");
+        return text.ToString();
+    }
+
     /// <summary>The runs named in <paramref name="runsText"/> (all when null), each checked, then prepared from one
     /// read of the export: the shared start of <c>bench real</c> and <c>bench baselines</c>.</summary>
     private static IEnumerable<(string Run, string Protocol, PredictionTask Task, PreparedDataset Dataset)> PreparedRuns(
-        string data, string? runsText, SignalSet signals)
+        string data, string? runsText, SignalSet signals, double? holdoutDays = null)
     {
         var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
         foreach (var run in runs)
@@ -57,7 +85,7 @@ internal static class ModelingBench
         {
             var protocol = run.Split('-')[0];
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            yield return (run, protocol, task, Prepare(events, task, protocol, signals));
+            yield return (run, protocol, task, Prepare(events, task, protocol, signals, holdoutDays));
         }
     }
 
@@ -162,9 +190,14 @@ internal static class ModelingBench
         return events;
     }
 
-    private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol, SignalSet? signals = null)
+    private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol, SignalSet? signals = null,
+        double? holdoutDays = null)
     {
-        var options = PrepareOptions.Default with { Signals = signals is { IsEmpty: false } ? signals : null };
+        var options = PrepareOptions.Default with
+        {
+            Signals = signals is { IsEmpty: false } ? signals : null,
+            HoldoutDays = holdoutDays ?? PrepareOptions.DefaultHoldoutDays,
+        };
         if (protocol == "original") options = options.AsOriginalProtocol();
         return DatasetPreparer.Prepare(events, task, options, protocol);
     }

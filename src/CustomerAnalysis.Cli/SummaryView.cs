@@ -16,6 +16,8 @@ public static class SummaryView
         table.AddRow("sessions", $"{summary.Sessions:N0}");
         table.AddRow("sequences", $"{summary.Sequences:N0}");
         table.AddRow("train / val / test", $"{summary.Splits.Train:N0} / {summary.Splits.Validation:N0} / {summary.Splits.Test:N0}");
+        if (summary.ValidationRecentFrom is { } from)
+            table.AddRow("val_recent (from)", $"{summary.Splits.ValidationRecent:N0} ({DateTimeOffset.FromUnixTimeSeconds(from):yyyy-MM-dd HH:mm} UTC)");
         if (summary.Labels is ChurnLabelCounts churn)
             table.AddRow("churned / returned / bounced / censored",
                 $"{churn.Churned:N0} / {churn.Returned:N0} / {churn.Bounced:N0} / {churn.Censored:N0}");

@@ -88,6 +88,7 @@ public sealed class CheckpointEvaluator : IEvaluator
             Train = testOnly ? [] : Remap(dataset.Train),
             Validation = testOnly ? [] : Remap(dataset.Validation),
             Test = Remap(dataset.Test),
+            ValidationRecent = testOnly ? [] : Remap(dataset.ValidationRecent),
         };
     }
 }

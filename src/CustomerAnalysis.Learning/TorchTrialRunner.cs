@@ -32,7 +32,8 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
         using var model = training.Model;
         var data = request.Dataset;
         var summary = TrialSummary.From(training, seconds, data, config.Pipeline.ProbThreshold);
-        var validation = MetricNames.Finite(summary.Validation);
+        // With the val_recent split's metrics (recent_*) and the selection_score the run ranks trials on.
+        var validation = MetricNames.Finite(summary.FlatValidation());
 
         var checkpoint = ModelCheckpoint.FromTraining(training, data.Vocabulary,
             validation.ToDictionary(m => "val_" + m.Key, m => m.Value));
@@ -58,6 +59,7 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
             ["train_loss"] = e.TrainLoss,
             ["val_loss"] = e.ValidationLoss,
             ["val_" + config.Pipeline.GridSearchMetric] = e.ValidationMetric,
+            ["val_" + TrialSummary.RecentPrefix + config.Pipeline.GridSearchMetric] = e.RecentValidationMetric,
             ["seconds"] = e.Seconds,
         }));
 

@@ -10,7 +10,8 @@ namespace CustomerAnalysis.Cli.Commands;
 /// prediction the HTTP API gave.</summary>
 public sealed record RunOutcome(QuickRun Run, string RunId, TrainingResult Result, ModelVersionRecord? Version, JsonNode? Prediction)
 {
-    /// <summary><c>run_id</c>, <c>model</c> (name, version, stage), <c>test</c>, <c>baselines</c>, <c>prediction</c>.</summary>
+    /// <summary><c>run_id</c>, <c>model</c> (name, version, stage), <c>test</c>, <c>validation</c> (the best trial's,
+    /// <see cref="TrainingResult.Validation"/>), <c>baselines</c>, <c>prediction</c>.</summary>
     public JsonObject ToJson() => new()
     {
         ["run_id"] = RunId,
@@ -21,6 +22,7 @@ public sealed record RunOutcome(QuickRun Run, string RunId, TrainingResult Resul
             ["stage"] = Version?.Stage.ToString(),
         },
         ["test"] = JsonSerializer.SerializeToNode(Result.Test),
+        ["validation"] = JsonSerializer.SerializeToNode(Result.Validation),
         ["baselines"] = JsonSerializer.SerializeToNode(Result.Baselines),
         ["prediction"] = Prediction?.DeepClone(),
     };
@@ -46,6 +48,12 @@ public sealed record RunOutcome(QuickRun Run, string RunId, TrainingResult Resul
             $"{name,-24}" + string.Concat(Run.ShownMetrics.Select(m => metrics.TryGetValue(m, out var v) ? $"{v,15:0.0000}" : $"{"-",15}")));
         Row("model", Result.Test);
         foreach (var (name, metrics) in Result.Baselines) Row(name, metrics);
+        // The best trial on its two validation splits (held-out users; last days, when the dataset has them).
+        Row("model, val (users)", Result.Validation);
+        if (Result.Validation.Keys.Any(k => k.StartsWith(TrialResult.RecentPrefix, StringComparison.Ordinal)))
+            Row("model, val (last days)", Result.Validation
+                .Where(m => m.Key.StartsWith(TrialResult.RecentPrefix, StringComparison.Ordinal))
+                .ToDictionary(m => m.Key[TrialResult.RecentPrefix.Length..], m => m.Value));
         return text.ToString();
     }
 }

@@ -55,7 +55,7 @@ public static class TrainCommand
             else
             {
                 var best = result.Report.Best;
-                Console.WriteLine($"Best: {best.DisplayName}, epoch {best.BestEpoch}, validation {result.Report.GridSearchMetric} = {best.Validation[result.Report.GridSearchMetric]:0.0000}");
+                Console.WriteLine($"Best: {best.DisplayName}, epoch {best.BestEpoch}, {ValidationText(best, result.Report.GridSearchMetric, nnConfig.Pipeline.ValidationSelection)}");
                 Console.WriteLine($"Test ({dataset.Test.Count:N0} sequences), model and baselines:");
                 Console.Write(result.Report.Test.ToText());
                 var stopped = result.Report.Trials.Where(t => t.StoppedAtRung is not null).ToArray();
@@ -92,6 +92,16 @@ public static class TrainCommand
                 $"The prepared dataset was made with --protocol {dataset.Summary.Protocol}, not {protocol}: prepare it again or pass the raw export.");
     }
 
+    /// <summary>"validation top1_accuracy = 0.7512 (held-out users), 0.7301 (last days); chosen on mean 0.7407".</summary>
+    internal static string ValidationText(TrialSummary trial, string metric, ValidationSelection selection)
+    {
+        var users = trial.Validation.GetValueOrDefault(metric, double.NaN);
+        if (!trial.RecentValidation.TryGetValue(metric, out var recent))
+            return $"validation {metric} = {users:0.0000} (held-out users; no last-days split)";
+        return $"validation {metric} = {users:0.0000} (held-out users), {recent:0.0000} (last days); " +
+               $"chosen on {ValidationSelections.Name(selection)} {trial.SelectionScore:0.0000}";
+    }
+
     private static async Task<ExperimentResult> RunWithProgressAsync(PreparedDataset dataset, NnConfig config, int threads, CancellationToken cancellationToken)
     {
         var trialCount = ModelGrid.Expand(config).Count;
@@ -109,7 +119,7 @@ public static class TrainCommand
                 Cores: threads,
                 OnTrialCompleted: trial => Console.Error.WriteLine(
                     $"  [{Interlocked.Increment(ref done)}/{trialCount}] trial {trial.Trial.Index}: " +
-                    $"val {metricName} {trial.Training.BestValidationMetric:0.0000} ({trial.Seconds:0.0} s)"),
+                    $"selection score ({metricName}) {trial.Training.BestValidationMetric:0.0000} ({trial.Seconds:0.0} s)"),
                 Cancellation: cancellationToken,
                 OnTrialFailed: failed => Console.Error.WriteLine(
                     $"  [{Interlocked.Increment(ref done)}/{trialCount}] trial {failed.Trial.Index} failed: {failed.Error}"))), cancellationToken);

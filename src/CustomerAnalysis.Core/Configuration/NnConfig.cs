@@ -374,6 +374,8 @@ public sealed record PipelineParams
     public int AshaMinEpochs { get; init; } = 1;
     /// <summary>asha: η, a trial goes past a rung only when it is in the top 1/η of the trials that reached it.</summary>
     public int AshaReductionFactor { get; init; } = 3;
+    /// <summary>users | recent | mean: which validation split's score early stopping, asha and the choice of trial use.</summary>
+    public ValidationSelection ValidationSelection { get; init; } = ValidationSelection.Mean;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -390,5 +392,6 @@ public sealed record PipelineParams
         SearchSeed = reader.Has("search_seed") ? reader.Int("search_seed", 0, 0) : null,
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
+        ValidationSelection = ValidationSelections.Parse(reader.Choice("validation_selection", "mean", ValidationSelections.Names)),
     };
 }

@@ -32,7 +32,7 @@ public static partial class DatasetPreparer
             var sequences = new ScoringSequence[found.Candidates.Count];
             Parallel.For(0, sequences.Length, i =>
             {
-                var s = ToSequence(events, task, found.Rows, found.Candidates[i], signals: null);
+                var s = ToSequence(events, task, found.Rows, found.Candidates[i], signals: null, horizon: null);
                 sequences[i] = new ScoringSequence(s.User, s.Names, s.GapSeconds, s.FirstEngagement);
             });
             return new ScoringShard

@@ -29,6 +29,10 @@ namespace CustomerAnalysis.Core.Preparation;
 /// <item>Splits: <see cref="SplitMode.User"/> keeps all of a user's sequences in one split (churn: stratified by label);
 /// <see cref="SplitMode.Row"/> deals sequences independently. Both are seeded and depend only on the seed and the ids,
 /// not on row order in memory. Each split lists its sequences in that seeded shuffled order.</item>
+/// <item>Holdout (<see cref="PrepareOptions.HoldoutDays"/>): after the split, the train and validation sequences whose
+/// time (<see cref="SequenceExample.Time"/>) is at or after the end of the data − holdout_days move to
+/// <see cref="PreparedDataset.ValidationRecent"/>; test is untouched. Skipped when the data spans no more than
+/// <see cref="PrepareOptions.HoldoutSpanFactor"/> holdouts.</item>
 /// <item>Vocabulary: <c>&lt;PAD&gt;</c>, <c>&lt;UNK&gt;</c>, then the event names of the training split (inputs and,
 /// for the events task, targets) by descending count.</item>
 /// </list>
@@ -87,7 +91,11 @@ public static partial class DatasetPreparer
         var signals = SignalPlan.For(effective.SignalSet, events);
         var sequences = new ShardSequence[candidates.Count];
         // An array pair per sequence is most of the work; each index is written by one thread.
-        Parallel.For(0, sequences.Length, i => sequences[i] = ToSequence(events, task, found.Rows, candidates[i], signals));
+        // Churn under the horizon window: the input window ends at first engagement + horizon, whatever the last event.
+        long? windowEnd = task == PredictionTask.Churn && effective.ChurnWindow == ChurnWindow.Horizon
+            ? Microseconds(effective.ChurnHorizonHours * 3600)
+            : null;
+        Parallel.For(0, sequences.Length, i => sequences[i] = ToSequence(events, task, found.Rows, candidates[i], signals, windowEnd));
         return new PreparedShard
         {
             Shard = shard.Index,
@@ -101,6 +109,7 @@ public static partial class DatasetPreparer
             Sessions = found.Sessions,
             SessionsTooShort = found.SessionsTooShort,
             MaxTimestamp = events.Count == 0 ? null : MaxOf(events.Timestamp),
+            MinTimestamp = events.Count == 0 ? null : MinOf(events.Timestamp),
             EventNames = events.EventNames.ToArray(),
             EventNameRows = CountRowsByName(events),
             NoEngagement = found.NoEngagement,
@@ -195,11 +204,13 @@ public static partial class DatasetPreparer
             }
 
         var splits = AssignSplits(task, options, kept);
+        var startOfData = shards.Min(p => p.MinTimestamp) ?? 0;
+        var recentFrom = HoldOutRecent(options, kept, splits, startOfData, endOfData);
         var vocabulary = BuildVocabulary(task, kept, splits[(int)SplitPart.Train], globalName, names);
         var tokenOfName = names.Select(vocabulary.Encode).ToArray();
         var signalEncoding = FitSignals(options, shards, kept, splits[(int)SplitPart.Train]);
-        var examples = new SequenceExample[splits.Length][];
-        for (var part = 0; part < splits.Length; part++)
+        var examples = new SequenceExample[splits.Count][];
+        for (var part = 0; part < splits.Count; part++)
         {
             var members = splits[part];
             var encoded = examples[part] = new SequenceExample[members.Count];
@@ -256,9 +267,16 @@ public static partial class DatasetPreparer
             SequencesTruncated = truncated,
             UnknownTargets = unknownTargets,
             Labels = labels,
-            Splits = new SplitSizes(examples[0].Length, examples[1].Length, examples[2].Length),
+            Splits = new SplitSizes(examples[0].Length, examples[1].Length, examples[2].Length)
+            {
+                ValidationRecent = examples[RecentPart].Length,
+            },
+            ValidationRecentFrom = recentFrom is { } from ? from / (long)MicrosecondsPerSecond : null,
         };
-        return new PreparedDataset(task, options, vocabulary, examples[0], examples[1], examples[2], summary, signalEncoding);
+        return new PreparedDataset(task, options, vocabulary, examples[0], examples[1], examples[2], summary, signalEncoding)
+        {
+            ValidationRecent = examples[RecentPart],
+        };
     }
 
     private static void CheckShards(IReadOnlyList<PreparedShard> shards)
@@ -446,8 +464,10 @@ public static partial class DatasetPreparer
         return distinct;
     }
 
+    /// <param name="horizon">Churn under the horizon window: the horizon (µs), the example's time being first
+    /// engagement + horizon; null: the example's time is its last input event's.</param>
     private static ShardSequence ToSequence(EventTable events, PredictionTask task, int[] rows, Candidate candidate,
-        SignalPlan? signals)
+        SignalPlan? signals, long? horizon)
     {
         var name = events.NameIndex;
         var timestamp = events.Timestamp;
@@ -461,8 +481,9 @@ public static partial class DatasetPreparer
         }
         var user = events.Users[candidate.User];
         var id = task == PredictionTask.Churn ? user : $"{user}:{candidate.Session}";
+        var time = horizon is { } h ? candidate.FirstEngagement + h : input.Length == 0 ? 0 : timestamp[input[^1]];
         return new ShardSequence(id, user, names, gaps, candidate.Label, candidate.Truncated, candidate.FirstEngagement,
-            signals is null ? null : SignalsOf(signals, input));
+            signals is null ? null : SignalsOf(signals, input), time);
     }
 
     /// <summary>The input events' signals (user fields: the first input event's value, which the input may see).</summary>
@@ -489,7 +510,7 @@ public static partial class DatasetPreparer
 
     /// <summary>Indexes into <paramref name="kept"/> of each split (train, validation, test), in the seeded shuffled
     /// order. Each user's sequences are contiguous in <paramref name="kept"/> (a user is in one shard).</summary>
-    private static List<int>[] AssignSplits(PredictionTask task, PrepareOptions options,
+    private static List<List<int>> AssignSplits(PredictionTask task, PrepareOptions options,
         List<(int Shard, ShardSequence Sequence)> kept)
     {
         // Units: one per sequence (row mode), or one per user with all their sequences (contiguous, user mode).
@@ -527,11 +548,39 @@ public static partial class DatasetPreparer
             parts = SplitAssigner.Assign(shuffled, weights, options.Split);
         }
 
-        var splits = new[] { new List<int>(), new List<int>(), new List<int>() };
+        var splits = new List<List<int>> { new(), new(), new() };
         foreach (var unit in shuffled)
             for (var c = unitStart[unit]; c < unitStart[unit + 1]; c++)
                 splits[(int)parts[unit]].Add(c);
         return splits;
+    }
+
+    /// <summary>Index of the val_recent split in the lists <see cref="AssignSplits"/> and <see cref="HoldOutRecent"/>
+    /// make (after train, validation, test).</summary>
+    private const int RecentPart = 3;
+
+    /// <summary>
+    /// Adds the val_recent split (<see cref="RecentPart"/>) to <paramref name="splits"/>: the train and validation
+    /// sequences whose time is at or after end of data − holdout_days, moved out of their split (in its order); test
+    /// keeps every day. Empty when holdout_days is 0 or the data spans no more than
+    /// <see cref="PrepareOptions.HoldoutSpanFactor"/> holdouts. Returns the cut (µs), null when none.
+    /// </summary>
+    private static long? HoldOutRecent(PrepareOptions options, List<(int Shard, ShardSequence Sequence)> kept,
+        List<List<int>> splits, long startOfData, long endOfData)
+    {
+        var recent = new List<int>();
+        splits.Add(recent);
+        var holdout = Microseconds(options.HoldoutDays * 86_400);
+        if (holdout <= 0 || endOfData - startOfData <= PrepareOptions.HoldoutSpanFactor * holdout) return null;
+        var from = endOfData - holdout;
+        foreach (var part in new[] { (int)SplitPart.Train, (int)SplitPart.Validation })
+        {
+            var stay = new List<int>(splits[part].Count);
+            foreach (var c in splits[part])
+                (kept[c].Sequence.Time >= from ? recent : stay).Add(c);
+            splits[part] = stay;
+        }
+        return from;
     }
 
     private static Vocabulary BuildVocabulary(PredictionTask task, List<(int Shard, ShardSequence Sequence)> kept,
@@ -610,7 +659,8 @@ public static partial class DatasetPreparer
         var tokens = new int[sequence.Names.Length];
         for (var i = 0; i < tokens.Length; i++) tokens[i] = tokenOfName[globalName[sequence.Names[i]]];
         var label = task == PredictionTask.Events ? tokenOfName[globalName[sequence.Label]] : sequence.Label;
-        return new SequenceExample(sequence.Id, sequence.User, tokens, sequence.GapSeconds, label);
+        return new SequenceExample(sequence.Id, sequence.User, tokens, sequence.GapSeconds, label,
+            Time: sequence.Time / (long)MicrosecondsPerSecond);
     }
 
     private static long[] CountRowsByName(EventTable events)
@@ -633,6 +683,13 @@ public static partial class DatasetPreparer
         for (var n = 0; n < events.EventNames.Count; n++)
             if (events.EventNames[n] == eventName) return n;
         return -1;
+    }
+
+    private static long MinOf(ReadOnlySpan<long> values)
+    {
+        var min = long.MaxValue;
+        foreach (var value in values) min = Math.Min(min, value);
+        return min;
     }
 
     private static long MaxOf(ReadOnlySpan<long> values)

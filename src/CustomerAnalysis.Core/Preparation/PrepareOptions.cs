@@ -67,6 +67,12 @@ public sealed record PrepareOptions
     [JsonPropertyName("split")] public SplitRatios Split { get; init; } = new(0.70, 0.15, 0.15);
     [JsonPropertyName("split_mode")] public SplitMode SplitMode { get; init; } = SplitMode.User;
     [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
+    /// <summary>Days at the end of the data whose examples of training and validation users go to the
+    /// <c>val_recent</c> split instead (never trained on), so trials are also chosen on later days than they learnt
+    /// from; test keeps its users' examples of every day. 0 = none. Taken only when the data spans more than
+    /// <see cref="HoldoutSpanFactor"/> × this many days, so a short sample keeps its training data. The original
+    /// protocol forces 0.</summary>
+    [JsonPropertyName("holdout_days")] public double HoldoutDays { get; init; } = DefaultHoldoutDays;
     /// <summary>GA4 fields to read and store beside the event names (issue 10 §2); null = none (names only, the
     /// default; the original protocol forces it). Written only when set, so files without signals stay as they were.</summary>
     [JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(SignalSetJsonConverter))]
@@ -76,6 +82,11 @@ public sealed record PrepareOptions
     public int? SignalVocabularySize { get; init; }
 
     public const int DefaultSignalVocabularySize = 30;
+    /// <summary>1 of the 9 days in ../shared: about a tenth of the training users' examples (README).</summary>
+    public const double DefaultHoldoutDays = 1;
+    /// <summary>The data must span more than this many holdouts for the holdout to be taken.</summary>
+    public const double HoldoutSpanFactor = 3;
+    public const double MaxHoldoutDays = 3660;
 
     /// <summary>The signals to read (none when unset).</summary>
     [JsonIgnore] public SignalSet SignalSet => Signals ?? SignalSet.None;
@@ -91,6 +102,8 @@ public sealed record PrepareOptions
         CensorRecentUsers = false,
         ChurnWindow = ChurnWindow.All,
         SplitMode = SplitMode.Row,
+        // The original project validated on a random share of the rows only.
+        HoldoutDays = 0,
         // The original project saw event names only.
         Signals = null,
         SignalVocabularySize = null,

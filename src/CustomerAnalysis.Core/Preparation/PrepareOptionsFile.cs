@@ -70,6 +70,7 @@ public static class PrepareOptionsFile
                 "split" => options with { Split = ReadSplit(value, source) },
                 "split_mode" => options with { SplitMode = ReadEnum<SplitMode>(value, source, property.Name) },
                 "seed" => options with { Seed = ReadInteger(value, source, property.Name) },
+                "holdout_days" => options with { HoldoutDays = ReadNumber(value, source, property.Name) },
                 "signals" => options with { Signals = ReadSignals(value, source) },
                 "signal_vocabulary_size" => options with { SignalVocabularySize = ReadInteger(value, source, property.Name) },
                 _ => throw new InvalidInputException(
@@ -97,6 +98,8 @@ public static class PrepareOptionsFile
                 options.BounceMinutes);
         if (options.MaxSequenceLength < 2)
             throw Invalid(source, "max_sequence_length", "an integer >= 2", options.MaxSequenceLength);
+        if (!double.IsFinite(options.HoldoutDays) || options.HoldoutDays < 0 || options.HoldoutDays > PrepareOptions.MaxHoldoutDays)
+            throw Invalid(source, "holdout_days", $"a number of days from 0 (none) to {PrepareOptions.MaxHoldoutDays}", options.HoldoutDays);
         if (options.SignalVocabularySize is < 1 or > 100_000)
             throw Invalid(source, "signal_vocabulary_size", "an integer from 1 to 100000", options.SignalVocabularySize.Value);
         CheckEnum(options.EngagementEvents, source, "engagement_events");

@@ -22,7 +22,11 @@ public sealed record ChurnLabelCounts(
 public sealed record SplitSizes(
     [property: JsonPropertyName("train")] int Train,
     [property: JsonPropertyName("val")] int Validation,
-    [property: JsonPropertyName("test")] int Test);
+    [property: JsonPropertyName("test")] int Test)
+{
+    /// <summary>The <c>holdout_days</c> split (<see cref="PreparedDataset.ValidationRecent"/>); 0 without one.</summary>
+    [JsonPropertyName("val_recent")] public int ValidationRecent { get; init; }
+}
 
 /// <summary>
 /// The counts of one <c>ca prepare</c>, printed by <c>--json</c> and stored with the dataset. Other tools read these
@@ -52,4 +56,8 @@ public sealed record PrepareSummary
     /// <summary>Churn: <see cref="ChurnLabelCounts"/>; events: target name → count (all splits).</summary>
     [JsonPropertyName("labels")] public required object Labels { get; init; }
     [JsonPropertyName("splits")] public required SplitSizes Splits { get; init; }
+    /// <summary>Unix seconds from which train and validation users' examples went to the val_recent split (end of the
+    /// data − <c>holdout_days</c>); null without that split.</summary>
+    [JsonPropertyName("val_recent_from"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? ValidationRecentFrom { get; init; }
 }

@@ -20,8 +20,10 @@ public sealed record PreparedDatasetManifest(
 /// <item><c>manifest.json</c>: <c>format_version</c>, <c>task</c> (events | churn), <c>options</c> (as in
 /// <c>prepare.json</c>), <c>vocabulary</c> (tokens in id order), <c>signals</c> (only
 /// with signals: each field's vocabulary or scaler, fitted on train) and <c>summary</c> (as <c>ca prepare --json</c>).</item>
-/// <item><c>train.jsonl</c>, <c>val.jsonl</c>, <c>test.jsonl</c>: one <see cref="SequenceExample"/> per line
-/// (<c>id, user, tokens, gap_seconds, label</c>), in split order.</item>
+/// <item><c>train.jsonl</c>, <c>val.jsonl</c>, <c>test.jsonl</c>, <c>val_recent.jsonl</c>: one
+/// <see cref="SequenceExample"/> per line (<c>id, user, tokens, gap_seconds, label, time</c>), in split order. Folders
+/// written before the holdout split have no <c>val_recent.jsonl</c> and no <c>time</c>: they read with an empty
+/// val_recent split.</item>
 /// </list>
 /// The stream methods read or write one file and leave the stream open, for stores that hand out streams.
 /// </summary>
@@ -33,6 +35,7 @@ public static class PreparedDatasetFiles
     public const string TrainFileName = "train.jsonl";
     public const string ValidationFileName = "val.jsonl";
     public const string TestFileName = "test.jsonl";
+    public const string ValidationRecentFileName = "val_recent.jsonl";
 
     private const int WriteChunkBytes = 1 << 16;
 
@@ -94,8 +97,19 @@ public static class PreparedDatasetFiles
                 throw new InvalidInputException(
                     $"{path}: {splits[part].Count} examples, but {ManifestFileName} says {expectedSizes[part]}.");
         }
+        IReadOnlyList<SequenceExample> recent = [];
+        var recentPath = Path.Combine(folder, ValidationRecentFileName);
+        if (File.Exists(recentPath))
+        {
+            await using var stream = File.OpenRead(recentPath);
+            recent = await ReadExamplesAsync(stream, recentPath, manifest, cancellationToken);
+        }
+        if (recent.Count != manifest.Summary.Splits.ValidationRecent)
+            throw new InvalidInputException(File.Exists(recentPath)
+                ? $"{recentPath}: {recent.Count} examples, but {ManifestFileName} says {manifest.Summary.Splits.ValidationRecent}."
+                : $"'{folder}' is not a prepared dataset: {ValidationRecentFileName} is missing ({ManifestFileName} says {manifest.Summary.Splits.ValidationRecent} examples).");
         return new PreparedDataset(manifest.Task, manifest.Options, manifest.Vocabulary, splits[0], splits[1], splits[2],
-            manifest.Summary, manifest.Signals);
+            manifest.Summary, manifest.Signals) { ValidationRecent = recent };
     }
 
     public static async Task WriteManifestAsync(PreparedDataset dataset, Stream stream,
@@ -139,7 +153,11 @@ public static class PreparedDatasetFiles
                 throw new InvalidInputException(
                     $"{source}: \"task\" must be one of events, churn; got {taskName.GetRawText()}.");
 
-            var options = PrepareOptionsFile.FromJson(Required(root, "options", source), $"{source} (options)");
+            var optionsJson = Required(root, "options", source);
+            var options = PrepareOptionsFile.FromJson(optionsJson, $"{source} (options)");
+            // A manifest from before holdout_days had no holdout, whatever today's default.
+            if (optionsJson.ValueKind == JsonValueKind.Object && !optionsJson.TryGetProperty("holdout_days", out _))
+                options = options with { HoldoutDays = 0 };
             var vocabulary = ReadVocabulary(Required(root, "vocabulary", source), source);
             var summary = ReadSummary(Required(root, "summary", source), task, source);
             var signals = root.TryGetProperty("signals", out var signalsJson) ? ReadSignals(signalsJson, source) : null;
@@ -239,6 +257,7 @@ public static class PreparedDatasetFiles
         (TrainFileName, dataset.Train),
         (ValidationFileName, dataset.Validation),
         (TestFileName, dataset.Test),
+        (ValidationRecentFileName, dataset.ValidationRecent),
     ];
 
     private static JsonElement Required(JsonElement obj, string key, string source) =>

@@ -21,7 +21,8 @@ public sealed record ShardUser(
 /// <summary>
 /// A sequence of a shard before the split and the vocabulary (both need every shard): its input as indexes into the
 /// shard's <see cref="PreparedShard.EventNames"/>, the gaps, and the label (events: the target's name index; churn:
-/// 0/1). Churn sequences carry their user's first engagement so the merge can censor them.
+/// 0/1). Churn sequences carry their user's first engagement so the merge can censor them. <see cref="Time"/> (µs) is
+/// the example's time (<see cref="SequenceExample.Time"/>), for the merge's <c>holdout_days</c> split.
 /// </summary>
 public sealed record ShardSequence(
     [property: JsonPropertyName("id")] string Id,
@@ -31,7 +32,8 @@ public sealed record ShardSequence(
     [property: JsonPropertyName("label")] int Label,
     [property: JsonPropertyName("truncated")] bool Truncated,
     [property: JsonPropertyName("first")] long FirstEngagement,
-    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardSignals? Signals = null);
+    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardSignals? Signals = null,
+    [property: JsonPropertyName("time")] long Time = 0);
 
 /// <summary>A shard sequence's signals before encoding: per event categorical field the value numbers of each input
 /// event (into <see cref="PreparedShard.SignalValues"/>), per numeric field the raw values (null = missing), per user
@@ -61,6 +63,8 @@ public sealed record PreparedShard
     [JsonPropertyName("sessions_too_short")] public required long SessionsTooShort { get; init; }
     /// <summary>The latest kept event (µs), null without one: the end of the data is the largest over the shards.</summary>
     [JsonPropertyName("max_timestamp")] public required long? MaxTimestamp { get; init; }
+    /// <summary>The earliest kept event (µs), null without one: with <see cref="MaxTimestamp"/>, the data's span.</summary>
+    [JsonPropertyName("min_timestamp")] public long? MinTimestamp { get; init; }
     /// <summary>Distinct event names of the shard's rows; <see cref="ShardSequence.Names"/> index them.</summary>
     [JsonPropertyName("event_names")] public required IReadOnlyList<string> EventNames { get; init; }
     /// <summary>Kept rows per name of <see cref="EventNames"/>.</summary>

@@ -14,7 +14,10 @@ namespace CustomerAnalysis.Core.Preparation;
 /// <see cref="Tokens"/>. Long inputs keep their last events only, and the first kept event's gap is 0 too, so
 /// <c>GapSeconds[0]</c> is always 0. <see cref="Id"/> is the user id (churn) or <c>user:ga_session_id</c> (events).
 /// <see cref="Signals"/>: the GA4 signals the prepare options asked for, encoded (null, and absent from the files,
-/// without them). The JSON names are those of the dataset files (<c>train.jsonl</c>, ...).
+/// without them). <see cref="Time"/>: when the example happens, in unix seconds: events, the last input event; churn,
+/// the end of the user's input window (first engagement + horizon, or the last event under
+/// <see cref="ChurnWindow.All"/>). It decides the <c>holdout_days</c> split; null in files written before it existed.
+/// The JSON names are those of the dataset files (<c>train.jsonl</c>, ...).
 /// </summary>
 public sealed record SequenceExample(
     [property: JsonPropertyName("id")] string Id,
@@ -22,4 +25,5 @@ public sealed record SequenceExample(
     [property: JsonPropertyName("tokens")] int[] Tokens,
     [property: JsonPropertyName("gap_seconds")] float[] GapSeconds,
     [property: JsonPropertyName("label")] int Label,
-    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExampleSignals? Signals = null);
+    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExampleSignals? Signals = null,
+    [property: JsonPropertyName("time"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Time = null);

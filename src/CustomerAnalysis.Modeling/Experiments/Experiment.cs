@@ -48,6 +48,7 @@ public static class Experiment
         // A checkpoint's header is JSON: undefined (NaN) metrics are left out.
         var metrics = MetricNames.Finite(
             report.Best.Validation.Select(m => KeyValuePair.Create($"val_{m.Key}", m.Value))
+                .Concat(report.Best.RecentValidation.Select(m => KeyValuePair.Create($"val_{TrialSummary.RecentPrefix}{m.Key}", m.Value)))
                 .Concat(report.Test.Model.Scalars.Select(m => KeyValuePair.Create($"test_{m.Key}", m.Value))));
         return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History,
             checkpoint.ChurnCalibration);

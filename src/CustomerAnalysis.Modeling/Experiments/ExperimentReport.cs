@@ -26,6 +26,11 @@ public sealed record TrialSummary(
 {
     /// <summary>The asha rung epoch at which the search stopped this weak trial (stopped, not failed); null: none.</summary>
     public int? StoppedAtRung { get; init; }
+    /// <summary>Every metric on the val_recent split (the last <c>holdout_days</c>), for the kept weights; empty when
+    /// the dataset has no such split.</summary>
+    public IReadOnlyDictionary<string, double> RecentValidation { get; init; } = new Dictionary<string, double>();
+    /// <summary>The score the trial was ranked on (<c>validation_selection</c> of the grid metric on both splits).</summary>
+    public double SelectionScore { get; init; } = double.NaN;
 
     public static TrialSummary From(TrialResult trial, PreparedDataset data, double churnThreshold) =>
         From(trial.Trial, trial.Training, trial.Seconds, data, churnThreshold);
@@ -36,7 +41,26 @@ public sealed record TrialSummary(
         training.History)
     {
         StoppedAtRung = training.StoppedAtRung,
+        RecentValidation = training.RecentValidationPredictions is { } recent
+            ? PredictionScoring.Report(recent, data.Task, data.Vocabulary.Tokens, churnThreshold).Scalars
+            : new Dictionary<string, double>(),
+        SelectionScore = training.BestValidationMetric,
     };
+
+    /// <summary><see cref="Validation"/> and, prefixed <c>recent_</c>, <see cref="RecentValidation"/>, and the
+    /// <c>selection_score</c>: the flat validation metrics a pipeline trial reports.</summary>
+    public IReadOnlyDictionary<string, double> FlatValidation()
+    {
+        var flat = new Dictionary<string, double>(Validation);
+        foreach (var (name, value) in RecentValidation) flat[RecentPrefix + name] = value;
+        flat[SelectionScoreName] = SelectionScore;
+        return flat;
+    }
+
+    /// <summary>Prefix of the val_recent split's metrics among a trial's flat validation metrics.</summary>
+    public const string RecentPrefix = "recent_";
+    /// <summary>The key of the score trials are ranked on among a trial's flat validation metrics.</summary>
+    public const string SelectionScoreName = "selection_score";
 
     /// <summary>A model trained on its own, outside a grid (e.g. one pipeline trial): index 0, no grid values, the
     /// config's seed.</summary>
@@ -68,9 +92,9 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
     public IReadOnlyList<FailedTrialSummary> FailedTrials { get; init; } = [];
 
     /// <summary>
-    /// <c>{"best": {"trial", "params", "grid_search_metric", "best_epoch", "val", "test", "test_details"},
+    /// <c>{"best": {"trial", "params", "grid_search_metric", "best_epoch", "val", "val_recent", "selection_score", "test", "test_details"},
     /// "baselines": {name: metrics}, "trials": [{"trial", "params", "seed", "best_epoch", "stopped_early", "stopped_at_rung" (asha; null: not stopped by the search), "seconds",
-    /// "val", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
+    /// "val", "val_recent", "selection_score", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
     /// values are null.
     /// </summary>
     public JsonObject ToJson() => new()
@@ -82,6 +106,8 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
             ["grid_search_metric"] = GridSearchMetric,
             ["best_epoch"] = Best.BestEpoch,
             ["val"] = Scalars(Best.Validation),
+            ["val_recent"] = Scalars(Best.RecentValidation),
+            ["selection_score"] = Number(Best.SelectionScore),
             ["test"] = Scalars(Test.Model.Scalars),
             ["test_details"] = Details(Test.Model),
         },
@@ -96,12 +122,15 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
             ["stopped_at_rung"] = t.StoppedAtRung,
             ["seconds"] = Number(t.Seconds),
             ["val"] = Scalars(t.Validation),
+            ["val_recent"] = Scalars(t.RecentValidation),
+            ["selection_score"] = Number(t.SelectionScore),
             ["history"] = new JsonArray(t.History.Select(e => (JsonNode)new JsonObject
             {
                 ["epoch"] = e.Epoch,
                 ["train_loss"] = Number(e.TrainLoss),
                 ["val_loss"] = Number(e.ValidationLoss),
                 ["val_metric"] = Number(e.ValidationMetric),
+                ["val_recent_metric"] = Number(e.RecentValidationMetric),
                 ["seconds"] = Number(e.Seconds),
                 ["sequences_per_second"] = Number(e.SequencesPerSecond),
             }).ToArray()),

@@ -23,7 +23,9 @@ public sealed record TrainingRun(int Threads, int Seed, Action<EpochRecord>? OnE
 
 /// <summary>
 /// Trains one config on a prepared dataset: length-bucketed batches, Adam/AdamW, optional L1/L2 penalty, gradient
-/// clipping, class weights, early stopping on the validation metric with the best epoch's weights restored.
+/// clipping, class weights, early stopping on the validation metric with the best epoch's weights restored. The
+/// score that ranks epochs is <c>pipeline_params.validation_selection</c>'s (<see cref="ValidationSelections.Score"/>)
+/// of the validation and val_recent splits; <see cref="TrainingResult.BestValidationMetric"/> is that score.
 /// </summary>
 public static class Trainer
 {
@@ -38,6 +40,7 @@ public static class Trainer
         if (data.Train.Count == 0) throw new InvalidInputException("The dataset's training split is empty.");
         if (data.Validation.Count == 0) throw new InvalidInputException("The dataset's validation split is empty (needed for early stopping).");
 
+        var selection = config.Pipeline.ValidationSelection;
         torch.set_num_threads(Math.Max(1, run.Threads));
         var device = ModelFactory.ResolveDevice(training.Device);
         var maxLength = config.Init.MaxSequenceLength;
@@ -86,9 +89,18 @@ public static class Trainer
                 var trainSeconds = clock.Elapsed.TotalSeconds;
 
                 var (validation, validationLoss) = Evaluate(model, data.Validation, data.Task, maxLength, training.BatchSize, device, classWeights);
-                var score = metric.Score(validation);
-                var record = new EpochRecord(epoch, lossSum / data.Train.Count, validationLoss, score, clock.Elapsed.TotalSeconds,
-                    data.Train.Count / Math.Max(trainSeconds, 1e-9));
+                var usersScore = metric.Score(validation);
+                // The last days' split is scored every epoch only when the selection rule looks at it.
+                var recentScore = selection.UsesRecent() && data.ValidationRecent.Count > 0
+                    ? metric.Score(Evaluate(model, data.ValidationRecent, data.Task, maxLength, training.BatchSize, device, classWeights).Predictions)
+                    : double.NaN;
+                var score = selection.Score(usersScore, recentScore);
+                var record = new EpochRecord(epoch, lossSum / data.Train.Count, validationLoss, usersScore, clock.Elapsed.TotalSeconds,
+                    data.Train.Count / Math.Max(trainSeconds, 1e-9))
+                {
+                    RecentValidationMetric = recentScore,
+                    SelectionScore = score,
+                };
                 history.Add(record);
                 run.OnEpoch?.Invoke(record);
 
@@ -114,10 +126,14 @@ public static class Trainer
             DisposeAll(bestWeights);
             NativeMemory.Trim();
             var (bestValidation, _) = Evaluate(model, data.Validation, data.Task, maxLength, training.BatchSize, device, classWeights);
+            var bestRecent = data.ValidationRecent.Count > 0
+                ? Evaluate(model, data.ValidationRecent, data.Task, maxLength, training.BatchSize, device, classWeights).Predictions
+                : null;
             model.UseGenerator(null);
             return new TrainingResult(config, model, history, bestEpoch, bestMetric, bestValidation, stoppedEarly)
             {
                 StoppedAtRung = stoppedAtRung,
+                RecentValidationPredictions = bestRecent,
             };
         }
         catch

@@ -47,11 +47,21 @@ public sealed record ValidationMetric(string Name, Func<PredictionSet, double> S
 
 /// <summary>One epoch of training.</summary>
 /// <param name="SequencesPerSecond">Training throughput of the epoch (the validation pass not counted).</param>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double ValidationMetric, double Seconds, double SequencesPerSecond);
+/// <param name="ValidationMetric">The metric on the held-out users' validation split.</param>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double ValidationMetric, double Seconds, double SequencesPerSecond)
+{
+    /// <summary>The metric on the val_recent split; NaN when the dataset has none or the selection rule is users (it
+    /// is then scored once, for the kept weights).</summary>
+    public double RecentValidationMetric { get; init; } = double.NaN;
+    /// <summary>The score that ranks epochs (<c>validation_selection</c> of the two); NaN when not set.</summary>
+    public double SelectionScore { get; init; } = double.NaN;
+}
 
 /// <summary>What training one config produced.</summary>
 /// <param name="Model">The model with its best epoch's weights (the caller disposes it).</param>
 /// <param name="BestEpoch">1-based epoch whose weights were kept.</param>
+/// <param name="BestValidationMetric">The kept epoch's selection score (<c>validation_selection</c> of the validation
+/// and val_recent splits; the validation split's metric when the dataset has no val_recent split).</param>
 /// <param name="ValidationPredictions">The kept model's predictions on the validation split.</param>
 public sealed record TrainingResult(
     NnConfig Config,
@@ -65,4 +75,6 @@ public sealed record TrainingResult(
     /// <summary>The rung epoch at which the search's scheduler (asha) stopped this trial for being weak; null when it
     /// ran to its end or to early stopping. Such a trial is stopped, not failed: its best epoch's model stands.</summary>
     public int? StoppedAtRung { get; init; }
+    /// <summary>The kept model's predictions on the val_recent split; null when the dataset has none.</summary>
+    public PredictionSet? RecentValidationPredictions { get; init; }
 }

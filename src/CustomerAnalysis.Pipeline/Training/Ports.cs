@@ -58,11 +58,17 @@ public sealed record TrialRequest(
 }
 
 /// <param name="Epochs">Per-epoch metrics (e.g. loss, val_accuracy).</param>
-/// <param name="ValidationMetrics">Final metrics on the validation split; trials are ranked on one of them.</param>
+/// <param name="ValidationMetrics">Final metrics on the validation split (the held-out users); with a val_recent split
+/// (prepare option <c>holdout_days</c>) the same metrics on it prefixed <see cref="RecentPrefix"/>; and
+/// <see cref="SelectionScoreKey"/>, the score trials are ranked on (<c>validation_selection</c> of the grid metric on
+/// both splits; absent: the grid metric itself).</param>
 public sealed record TrialResult(
     IReadOnlyList<EpochMetrics> Epochs,
     IReadOnlyDictionary<string, double> ValidationMetrics)
 {
+    public const string RecentPrefix = "recent_";
+    public const string SelectionScoreKey = "selection_score";
+
     /// <summary>The rung epoch at which the search (asha) stopped the trial for being weak; null: it was not.</summary>
     public int? StoppedAtEpoch { get; init; }
 }

@@ -159,6 +159,9 @@ public sealed record TrainingResult
     /// <summary>Trials the search (asha) stopped at a rung: counted in <see cref="TrialsSucceeded"/> too.</summary>
     [JsonPropertyName("trials_stopped")] public int TrialsStopped { get; init; }
     [JsonPropertyName("test")] public required IReadOnlyDictionary<string, double> Test { get; init; }
+    /// <summary>The best trial's validation metrics: the held-out users' split, the last days' split
+    /// (<c>recent_*</c>) and the <c>selection_score</c> it was chosen on (<see cref="TrialResult"/>).</summary>
+    [JsonPropertyName("validation")] public IReadOnlyDictionary<string, double> Validation { get; init; } = new Dictionary<string, double>();
     [JsonPropertyName("baselines")] public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Baselines { get; init; }
     [JsonPropertyName("champion")] public ChampionScore? Champion { get; init; }
 }

@@ -106,6 +106,7 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                 TrialsFailed = progress.TrialsFailed,
                 TrialsStopped = succeeded.Count(t => t.StoppedAtEpoch is not null),
                 Test = evaluation.Challenger.TestMetrics,
+                Validation = winner.ValidationMetrics,
                 Baselines = evaluation.Challenger.Baselines,
                 Champion = evaluation.Champion,
             };
@@ -199,6 +200,10 @@ public sealed class TrainingOrchestration : TaskOrchestrator<TrainingInput, Trai
                 best = t;
         return best;
 
-        double Score(TrialOutcome t) => t.ValidationMetrics.GetValueOrDefault(plan.Metric, double.NaN);
+        // The trial's selection score (validation_selection over the users' and the last days' splits) when it
+        // reports one, which has the grid metric's direction; else the grid metric.
+        double Score(TrialOutcome t) => t.ValidationMetrics.TryGetValue(TrialResult.SelectionScoreKey, out var selection)
+            ? selection
+            : t.ValidationMetrics.GetValueOrDefault(plan.Metric, double.NaN);
     }
 }

@@ -52,7 +52,7 @@ public sealed class PreparedDatasetFilesTests : IDisposable
         var lines = await File.ReadAllLinesAsync(Path.Combine(_folder, "train.jsonl"));
         Assert.Equal(dataset.Train.Count, lines.Length);
         using var first = JsonDocument.Parse(lines[0]);
-        Assert.Equal(["id", "user", "tokens", "gap_seconds", "label"], first.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["id", "user", "tokens", "gap_seconds", "label", "time"], first.RootElement.EnumerateObject().Select(p => p.Name));
     }
 
     [Fact]
@@ -161,6 +161,7 @@ public sealed class PreparedDatasetFilesTests : IDisposable
             Assert.Equal(expected[i].Tokens, actual[i].Tokens);
             Assert.Equal(expected[i].GapSeconds, actual[i].GapSeconds);
             Assert.Equal(expected[i].Label, actual[i].Label);
+            Assert.Equal(expected[i].Time, actual[i].Time);
         }
     }
 }
