@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Modeling.Models;
 
@@ -51,10 +52,10 @@ public sealed record ValidationMetric(string Name, Func<PredictionSet, double> S
 public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double ValidationMetric, double Seconds, double SequencesPerSecond)
 {
     /// <summary>The metric on the val_recent split; NaN when the dataset has none or the selection rule is users (it
-    /// is then scored once, for the kept weights).</summary>
-    public double RecentValidationMetric { get; init; } = double.NaN;
+    /// is then scored once, for the kept weights). Not in a checkpoint's history (JSON has no NaN; metrics.json has it).</summary>
+    [JsonIgnore] public double RecentValidationMetric { get; init; } = double.NaN;
     /// <summary>The score that ranks epochs (<c>validation_selection</c> of the two); NaN when not set.</summary>
-    public double SelectionScore { get; init; } = double.NaN;
+    [JsonIgnore] public double SelectionScore { get; init; } = double.NaN;
 }
 
 /// <summary>What training one config produced.</summary>
