@@ -54,6 +54,46 @@ public sealed class TrainingOrchestrationTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Trials_are_ranked_on_their_selection_score_and_the_result_carries_both_validation_splits()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(azurite,
+            services => services.AddSingleton<ITrialRunner, RecentSplitTrialRunner>());
+
+        var done = await pipeline.RunToEndAsync(PipelineHarness.Input(new { num_layers = new[] { 1, 2 } }));
+
+        var result = done.ReadOutputAs<TrainingResult>()!;
+        var trials = await pipeline.Runs.ListTrialsAsync(result.RunId);
+        // The last-event table (num_layers 2) has the better accuracy on the users' split, but the blind one has the
+        // better selection score (what validation_selection combines): the run picks the blind one.
+        var best = trials.Single(t => t.TrialId == result.BestTrialId);
+        Assert.Equal(1, best.Params["num_layers"].GetInt32());
+        Assert.True(trials.Single(t => t.TrialId != result.BestTrialId).ValidationMetrics["accuracy"] > best.ValidationMetrics["accuracy"]);
+        Assert.Equal(best.ValidationMetrics, result.Validation);
+        Assert.Contains(TrialResult.RecentPrefix + "accuracy", result.Validation.Keys);
+        Assert.Contains(TrialResult.SelectionScoreKey, result.Validation.Keys);
+    }
+
+    /// <summary>The lookup trial with a val_recent score and a selection score that prefer the weaker table.</summary>
+    private sealed class RecentSplitTrialRunner : ITrialRunner
+    {
+        private readonly LookupTrialRunner _inner = new();
+
+        public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+        {
+            var result = await _inner.RunAsync(request, cancellationToken);
+            var accuracy = result.ValidationMetrics["accuracy"];
+            return result with
+            {
+                ValidationMetrics = new Dictionary<string, double>(result.ValidationMetrics)
+                {
+                    [TrialResult.RecentPrefix + "accuracy"] = 1 - accuracy,
+                    [TrialResult.SelectionScoreKey] = 1 - accuracy,
+                },
+            };
+        }
+    }
+
+    [Fact]
     public async Task A_worse_second_run_is_registered_but_does_not_replace_production()
     {
         await using var pipeline = await PipelineHarness.StartAsync(azurite);
