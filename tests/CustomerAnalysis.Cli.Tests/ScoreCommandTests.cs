@@ -103,7 +103,11 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
     public async Task A_prepared_churn_dataset_scores_the_same_users_as_its_export()
     {
         var prepared = Workspace.NewFolder("prepared-churn");
-        Assert.Equal(0, CliRunner.Run("prepare", "--input", Workspace.Export, "--task", "churn", "--out", prepared).ExitCode);
+        // Half a day of the 3 held out: the val_recent split's users are scorable users too.
+        var holdout = Workspace.NewFolder("holdout") + ".json";
+        File.WriteAllText(holdout, """{"holdout_days": 0.5}""");
+        Assert.Equal(0, CliRunner.Run("prepare", "--input", Workspace.Export, "--task", "churn", "--out", prepared, "--config", holdout).ExitCode);
+        Assert.NotEmpty((await PreparedDatasetFiles.ReadAsync(prepared)).ValidationRecent);
         // A model over the churn dataset's own vocabulary: names the dataset read as <UNK> are unknown to it too.
         var checkpoint = Path.Combine(Workspace.NewFolder("model"), "churn.ckpt");
         Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);

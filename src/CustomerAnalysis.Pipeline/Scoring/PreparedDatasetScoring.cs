@@ -21,7 +21,7 @@ public static class PreparedDatasetScoring
             throw new InvalidInputException(
                 "This churn dataset was prepared keeping users batch scoring leaves out (censor_recent_users false or " +
                 "bounced_users not_churned): score the export itself (--input <source>).");
-        var sequences = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test)
+        var sequences = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Concat(dataset.ValidationRecent)
             .Select(e => new ScoringSequence(e.User, e.Tokens, e.GapSeconds, long.MinValue))
             .ToList();
         return new ScoringShard

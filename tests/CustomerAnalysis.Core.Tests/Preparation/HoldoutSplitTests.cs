@@ -93,7 +93,7 @@ public sealed class HoldoutSplitTests : IDisposable
 
         var dataset = DatasetPreparer.Prepare(events.Build(), PredictionTask.Churn, PrepareOptions.Default with { HoldoutDays = 1 }, "default");
 
-        var all = All(dataset).Concat(dataset.ValidationRecent).ToArray();
+        var all = All(dataset).ToArray();
         Assert.NotEmpty(dataset.ValidationRecent);
         foreach (var example in all)
         {

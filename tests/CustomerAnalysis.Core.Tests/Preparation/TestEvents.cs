@@ -37,7 +37,7 @@ internal sealed class TestEvents
         (options ?? PrepareOptions.Default) with { Split = new SplitRatios(1, 0, 0) };
 
     public static IEnumerable<SequenceExample> All(PreparedDataset dataset) =>
-        dataset.Train.Concat(dataset.Validation).Concat(dataset.Test);
+        dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Concat(dataset.ValidationRecent);
 
     public static string[] Names(PreparedDataset dataset, SequenceExample example) =>
         example.Tokens.Select(dataset.Vocabulary.Decode).ToArray();

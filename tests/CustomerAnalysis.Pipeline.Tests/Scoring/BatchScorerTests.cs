@@ -26,7 +26,7 @@ public sealed class BatchScorerTests : IDisposable
         var checkpoint = await ScoringTestData.CheckpointAsync(PredictionTask.Churn);
         var events = await EventSources.Open(export).ReadTableAsync();
         var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
-        var labelled = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).ToDictionary(e => e.User);
+        var labelled = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Concat(dataset.ValidationRecent).ToDictionary(e => e.User);
 
         var shard = DatasetPreparer.PrepareScoringShard(events, PredictionTask.Churn, PrepareOptions.Default, UserShard.Whole);
         var (scores, counts) = await ShardScoring.ScoreAsync(_scorer, checkpoint, shard,

@@ -104,7 +104,7 @@ public sealed class ScoringApiTests(AzuriteFixture azurite) : IDisposable
         // The users the training labels keep, each scored once.
         var events = await EventSources.Open(export).ReadTableAsync();
         var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
-        var labelled = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Select(e => e.User).ToHashSet();
+        var labelled = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Concat(dataset.ValidationRecent).Select(e => e.User).ToHashSet();
         Assert.Equal(labelled.Count, manifest.Rows);
 
         // The parts are exactly what the same run in one process writes (the crashes changed nothing).
