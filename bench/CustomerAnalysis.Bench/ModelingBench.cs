@@ -45,12 +45,24 @@ internal static class ModelingBench
                 Console.Error.WriteLine($"  trial {t.Trial.Index} val {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
             Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s; test:");
             Console.Write(result.Report.Test.ToText());
+            if (task == PredictionTask.Churn) WriteCalibration(result.Report.Test, result.Checkpoint);
             if (outFolder is not null)
                 ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);
             if (probabilities is not null && task == PredictionTask.Churn)
                 WriteRawChurnProbabilities(probabilities, run, result.Checkpoint, dataset);
         }
         return 0;
+    }
+
+    /// <summary>How far the test ECE can be trusted on this many users (<see cref="CalibrationError"/>): the model's
+    /// (as served, after the checkpoint's calibration) and the trees'.</summary>
+    private static void WriteCalibration(TestEvaluation test, ModelCheckpoint checkpoint)
+    {
+        var labels = test.ModelPredictions.Labels;
+        Console.WriteLine($"calibration on test ({CalibrationMethods.Name(checkpoint.ChurnCalibration.Method)}, fitted on validation):");
+        Console.WriteLine($"  model: {CalibrationError.Summary(labels, PredictionScoring.ChurnProbabilities(test.ModelPredictions))}");
+        if (test.BaselineChurnProbabilities.TryGetValue(GradientBoostedTreesBaseline.BaselineName, out var trees))
+            Console.WriteLine($"  {GradientBoostedTreesBaseline.BaselineName}: {CalibrationError.Summary(labels, trees)}");
     }
 
     /// <summary>The model's own (uncalibrated) probabilities on validation and test, one CSV row per user.</summary>

@@ -1,4 +1,5 @@
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Data;
@@ -111,14 +112,14 @@ public class ModelCheckpointTests
         var config = SyntheticSequences.Config("rnn", PredictionTask.Churn);
         using var model = ModelFactory.Create(config, PredictionTask.Churn, SyntheticSequences.Vocabulary.Count, 1, torch.CPU);
         using var stream = new MemoryStream();
-        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: new(0.5, -0.25)).Write(stream);
+        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: new PlattScaling(0.5, -0.25)).Write(stream);
         var bytes = stream.ToArray();
         var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8, 4));
         var header = System.Text.Json.Nodes.JsonNode.Parse(bytes.AsSpan(12, headerLength))!.AsObject();
 
         var current = ModelCheckpoint.Read(new MemoryStream(bytes));
         using (current.Model)
-            Assert.Equal(new(0.5, -0.25), current.ChurnCalibration);
+            Assert.Equal<ProbabilityCalibration>(new PlattScaling(0.5, -0.25), current.ChurnCalibration);
 
         // The same checkpoint as format 1 wrote it before: no churn_calibration field.
         Assert.True(header.Remove("churn_calibration"));
