@@ -28,11 +28,16 @@ internal static class CalibrationBench
             Console.WriteLine($"== {run}: validation {validation.Length} users (churn rate {validationLabels.Average():0.000}), test {test.Length} ({testLabels.Average():0.000})");
             Console.WriteLine("method        | validation 5-fold: log_loss  ece   ece_mass | test: log_loss  brier  roc_auc  ece (95% bootstrap; floor)      ece_mass (95%; floor)");
             Report("uncalibrated", validationLabels, validationRaw, testLabels, testRaw, null);
+            // auto: the choice is made inside each fit (so inside each of the 5 folds too), by validation only.
             foreach (var method in Enum.GetValues<CalibrationMethod>())
                 Report(CalibrationMethods.Name(method), validationLabels, validationRaw, testLabels, testRaw, method);
         }
         return 0;
     }
+
+    private static string Describe(ProbabilityCalibration calibration) => calibration is IsotonicCalibration isotonic
+        ? $"isotonic, {isotonic.Logits.Length} knots"
+        : calibration.ToJson().ToJsonString();
 
     private static void Report(string name, int[] validationLabels, double[] validationRaw, int[] testLabels, double[] testRaw,
         CalibrationMethod? method)
@@ -59,6 +64,6 @@ internal static class CalibrationBench
             $"{name,-13} | {validationReport[MetricNames.LogLoss],25:0.0000} {validationReport[MetricNames.ExpectedCalibrationError]:0.000} {CalibrationError.EqualMass(validationLabels, outOfFold):0.000}    | " +
             $"{testReport[MetricNames.LogLoss],14:0.0000} {testReport[MetricNames.Brier]:0.0000} {testReport[MetricNames.RocAuc]:0.0000}   " +
             $"{width(testLabels, test):0.000} ({wLow:0.000}-{wHigh:0.000}; {CalibrationError.PerfectCalibrationFloor(test, width):0.000})   " +
-            $"{mass(testLabels, test):0.000} ({mLow:0.000}-{mHigh:0.000}; {CalibrationError.PerfectCalibrationFloor(test, mass):0.000})   {fitted}");
+            $"{mass(testLabels, test):0.000} ({mLow:0.000}-{mHigh:0.000}; {CalibrationError.PerfectCalibrationFloor(test, mass):0.000})   {Describe(fitted)}");
     }
 }

@@ -377,7 +377,7 @@ public sealed record PipelineParams
     public int AshaReductionFactor { get; init; } = 3;
     /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
     /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
-    public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Beta;
+    public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -394,6 +394,6 @@ public sealed record PipelineParams
         SearchSeed = reader.Has("search_seed") ? reader.Int("search_seed", 0, 0) : null,
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
-        ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "beta", CalibrationMethods.Names)),
+        ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
     };
 }

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace CustomerAnalysis.Core.Evaluation;
 
 /// <summary>How churn probabilities are calibrated on the validation split (<c>pipeline_params.churn_calibration</c>).
-/// Every method is strictly increasing, so the ranking of users (ROC-AUC, PR-AUC) does not change.</summary>
+/// Every map is strictly increasing, so the ranking of users (ROC-AUC, PR-AUC) does not change.</summary>
 public enum CalibrationMethod
 {
     /// <summary>σ(a · logit p + b): <see cref="PlattScaling"/>.</summary>
@@ -14,12 +14,20 @@ public enum CalibrationMethod
     Beta,
     /// <summary>Pool-adjacent-violators on the validation split, smoothed: <see cref="IsotonicCalibration"/>.</summary>
     Isotonic,
+    /// <summary>The method above with the lowest log loss in a 5-fold cross-validation inside the validation split,
+    /// then fitted on all of it (<see cref="ProbabilityCalibration.ChooseByCrossValidation"/>); the checkpoint stores
+    /// the chosen method.</summary>
+    Auto,
 }
 
 public static class CalibrationMethods
 {
     /// <summary>The names the config and the checkpoint use, in <see cref="CalibrationMethod"/> order.</summary>
-    public static readonly string[] Names = ["platt", "temperature", "beta", "isotonic"];
+    public static readonly string[] Names = ["platt", "temperature", "beta", "isotonic", "auto"];
+
+    /// <summary>The methods that are maps (all but <see cref="CalibrationMethod.Auto"/>, which picks one of them).</summary>
+    public static readonly CalibrationMethod[] Fitted =
+        [CalibrationMethod.Platt, CalibrationMethod.Temperature, CalibrationMethod.Beta, CalibrationMethod.Isotonic];
 
     public static CalibrationMethod Parse(string name) =>
         (CalibrationMethod)Array.FindIndex(Names, n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) is var method
@@ -57,8 +65,40 @@ public abstract record ProbabilityCalibration
             CalibrationMethod.Temperature => TemperatureScaling.Fit(labels, probabilities),
             CalibrationMethod.Beta => BetaCalibration.Fit(labels, probabilities),
             CalibrationMethod.Isotonic => IsotonicCalibration.Fit(labels, probabilities),
+            CalibrationMethod.Auto => Fit(ChooseByCrossValidation(labels, probabilities), labels, probabilities),
             _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
         };
+
+    /// <summary>Folds of <see cref="ChooseByCrossValidation"/>.</summary>
+    public const int ChoiceFolds = 5;
+
+    /// <summary>
+    /// The fitted method whose out-of-fold probabilities have the lowest log loss (a proper score: it rewards
+    /// calibration and is far less noisy than a binned ECE on a few hundred users): users dealt to
+    /// <see cref="ChoiceFolds"/> folds in turn (user i to fold i mod 5), each fold scored by the method fitted on the
+    /// others. Ties go to the earlier method (Platt first). Deterministic.
+    /// </summary>
+    public static CalibrationMethod ChooseByCrossValidation(IReadOnlyList<int> labels, IReadOnlyList<double> probabilities)
+    {
+        if (labels.Count < 2 * ChoiceFolds || SmoothedTargets(labels, probabilities) is null) return CalibrationMethod.Platt;
+        var best = (Method: CalibrationMethod.Platt, Loss: double.PositiveInfinity);
+        foreach (var method in CalibrationMethods.Fitted)
+        {
+            double loss = 0;
+            for (var fold = 0; fold < ChoiceFolds; fold++)
+            {
+                var fit = Enumerable.Range(0, labels.Count).Where(i => i % ChoiceFolds != fold).ToArray();
+                var calibration = Fit(method, fit.Select(i => labels[i]).ToArray(), fit.Select(i => probabilities[i]).ToArray());
+                for (var i = fold; i < labels.Count; i += ChoiceFolds)
+                {
+                    var p = Math.Clamp(calibration.Apply(probabilities[i]), ChurnMetrics.LogLossEpsilon, 1 - ChurnMetrics.LogLossEpsilon);
+                    loss -= labels[i] == 1 ? Math.Log(p) : Math.Log(1 - p);
+                }
+            }
+            if (loss < best.Loss) best = (method, loss);
+        }
+        return best.Method;
+    }
 
     /// <summary>The checkpoint's <c>churn_calibration</c> object: <c>method</c> and the method's parameters.</summary>
     public JsonObject ToJson()
@@ -77,15 +117,17 @@ public abstract record ProbabilityCalibration
         if (node is null) return PlattScaling.Identity;
         var name = node["method"]?.GetValue<string>();
         var method = Array.IndexOf(CalibrationMethods.Names, name);
-        if (method < 0)
+        // "auto" is a choice made when fitting, never a stored map.
+        if (method < 0 || (CalibrationMethod)method == CalibrationMethod.Auto)
             throw new InvalidInputException(
-                $"Model checkpoint churn_calibration method '{name}' is not supported (expected one of {string.Join(", ", CalibrationMethods.Names)}).");
+                $"Model checkpoint churn_calibration method '{name}' is not supported (expected one of {string.Join(", ", CalibrationMethods.Fitted.Select(CalibrationMethods.Name))}).");
         ProbabilityCalibration calibration = (CalibrationMethod)method switch
         {
             CalibrationMethod.Platt => new PlattScaling(Number(node, "slope"), Number(node, "intercept")),
             CalibrationMethod.Temperature => new TemperatureScaling(Number(node, "temperature")),
             CalibrationMethod.Beta => new BetaCalibration(Number(node, "a"), Number(node, "b"), Number(node, "c")),
-            _ => new IsotonicCalibration(Numbers(node, "logits"), Numbers(node, "calibrated_logits")),
+            CalibrationMethod.Isotonic => new IsotonicCalibration(Numbers(node, "logits"), Numbers(node, "calibrated_logits")),
+            _ => throw new InvalidOperationException("unreachable"),
         };
         return calibration;
     }
@@ -143,8 +185,8 @@ public sealed record TemperatureScaling(double Temperature) : ProbabilityCalibra
         if (SmoothedTargets(labels, probabilities) is not { } targets) return PlattScaling.Identity;
         var inputs = probabilities.Select(p => new[] { Logit(p) }).ToArray();
         var weights = LogisticFit.Fit(inputs, targets, withIntercept: false, start: [1.0]);
-        // A non-positive 1/T would reverse or flatten the ranking: the model's scores carry no usable order then.
-        return weights[0] > 1e-6 ? new TemperatureScaling(1 / weights[0]) : PlattScaling.Identity;
+        // A non-positive 1/T would reverse or flatten the ranking (the model's scores carry little order): Platt's fit.
+        return weights[0] > 1e-6 ? new TemperatureScaling(1 / weights[0]) : PlattScaling.Fit(labels, probabilities);
     }
 }
 
@@ -172,7 +214,8 @@ public sealed record BetaCalibration(double A, double B, double C) : Probability
     }
 
     /// <summary>Logistic regression on (ln p, −ln(1 − p)) against Platt's smoothed targets; a coefficient that comes
-    /// out negative is fixed at 0 and the other refitted, as the method's authors do.</summary>
+    /// out negative is fixed at 0 and the other refitted, as the method's authors do; when that one too comes out
+    /// non-positive, Platt scaling.</summary>
     public static ProbabilityCalibration Fit(IReadOnlyList<int> labels, IReadOnlyList<double> probabilities)
     {
         if (SmoothedTargets(labels, probabilities) is not { } targets) return PlattScaling.Identity;
@@ -184,7 +227,8 @@ public sealed record BetaCalibration(double A, double B, double C) : Probability
         var keepLow = w[0] >= w[1];
         var one = clipped.Select(p => new[] { keepLow ? Math.Log(p) : -Math.Log(1 - p) }).ToArray();
         var v = LogisticFit.Fit(one, targets, withIntercept: true, start: [1.0, 0.0]);
-        if (v[0] <= 1e-6) return PlattScaling.Identity;
+        // No increasing beta map fits (the model's scores carry little order): Platt's fit, the former default.
+        if (v[0] <= 1e-6) return PlattScaling.Fit(labels, probabilities);
         return keepLow ? new BetaCalibration(v[0], 0, v[1]) : new BetaCalibration(0, v[0], v[1]);
     }
 }

@@ -116,6 +116,7 @@ public class CalibrationMethodTests
 
     [Theory]
     [InlineData("""{"method": "histogram"}""", "histogram")]
+    [InlineData("""{"method": "auto"}""", "auto")]
     [InlineData("""{"method": "temperature"}""", "temperature")]
     [InlineData("""{"method": "isotonic", "logits": [0, 1], "calibrated_logits": [2, 1]}""", "strictly increasing")]
     public void A_damaged_or_unknown_calibration_is_invalid_input_naming_it(string json, string hint)
@@ -127,13 +128,28 @@ public class CalibrationMethodTests
     [Fact]
     public void The_config_binds_the_method_and_rejects_an_unknown_one_naming_the_key()
     {
-        Assert.Equal(CalibrationMethod.Beta, NnConfig.Parse("""{"model_type": "rnn"}""").Pipeline.ChurnCalibration);
+        Assert.Equal(CalibrationMethod.Auto, NnConfig.Parse("""{"model_type": "rnn"}""").Pipeline.ChurnCalibration);
         Assert.Equal(CalibrationMethod.Isotonic,
             NnConfig.Parse("""{"model_type": "rnn", "pipeline_params": {"churn_calibration": "isotonic"}}""").Pipeline.ChurnCalibration);
         var error = Assert.Throws<InvalidInputException>(() =>
             NnConfig.Parse("""{"model_type": "rnn", "pipeline_params": {"churn_calibration": "histogram"}}"""));
         Assert.Contains("pipeline_params.churn_calibration", error.Message);
         Assert.Contains("\"beta\"", error.Message);
+        Assert.Contains("\"auto\"", error.Message);
+    }
+
+    [Fact]
+    public void Auto_picks_by_validation_cross_validation_the_method_that_fits_the_distortion()
+    {
+        // Platt's family holds the truth here; a one-parameter temperature cannot move the base rate.
+        var platt = Draw(4000, 7, OverconfidentAndBiased);
+        var chosen = ProbabilityCalibration.ChooseByCrossValidation(platt.Labels, platt.Reported);
+        Assert.NotEqual(CalibrationMethod.Temperature, chosen);
+        var fitted = ProbabilityCalibration.Fit(CalibrationMethod.Auto, platt.Labels, platt.Reported);
+        Assert.Equal(chosen, fitted.Method);
+        Assert.Equal(ProbabilityCalibration.Fit(chosen, platt.Labels, platt.Reported), fitted);
+        // Too few users to cross-validate: Platt, as before the other methods.
+        Assert.Equal(CalibrationMethod.Platt, ProbabilityCalibration.ChooseByCrossValidation([0, 1, 0, 1], [0.2, 0.6, 0.3, 0.9]));
     }
 
     [Fact]

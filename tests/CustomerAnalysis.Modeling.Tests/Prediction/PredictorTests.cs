@@ -117,9 +117,10 @@ public class PredictorTests
     [InlineData("isotonic")]
     public void The_configured_calibration_is_fitted_stored_and_served_as_the_test_evaluation_scores_it(string method)
     {
-        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 80, test: 12);
-        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"hidden_size\": 8, \"max_sequence_length\": 6",
-            training: "\"num_epochs\": 2", pipeline: $"\"churn_calibration\": \"{method}\"");
+        // Trained enough that its scores order the users (else no increasing beta map fits and Platt's is kept).
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 400, validation: 100, test: 12);
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"hidden_size\": 16, \"dropout_rate\": 0, \"max_sequence_length\": 6",
+            training: "\"num_epochs\": 15, \"learning_rate\": 0.02", pipeline: $"\"churn_calibration\": \"{method}\"");
         var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, new TrainingRun(1, 3));
         var fitted = ModelCheckpoint.FromTraining(result, data.Vocabulary);
         Assert.Equal(CalibrationMethods.Parse(method), fitted.ChurnCalibration.Method);
