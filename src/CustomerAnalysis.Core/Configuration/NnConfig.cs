@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core.Evaluation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
@@ -376,6 +377,9 @@ public sealed record PipelineParams
     public int AshaReductionFactor { get; init; } = 3;
     /// <summary>users | recent | mean: which validation split's score early stopping, asha and the choice of trial use.</summary>
     public ValidationSelection ValidationSelection { get; init; } = ValidationSelection.Mean;
+    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
+    /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
+    public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -393,5 +397,6 @@ public sealed record PipelineParams
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
         ValidationSelection = ValidationSelections.Parse(reader.Choice("validation_selection", "mean", ValidationSelections.Names)),
+        ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
     };
 }
