@@ -17,7 +17,8 @@ public sealed record EventSignalValues(
 /// (<c>(not set)</c> and empty are missing; <c>&lt;Other&gt;</c>, <c>(data deleted)</c> obfuscated; page URLs
 /// bucketed), then looked up in the training vocabulary (unseen or capped values are <c>&lt;OTHER&gt;</c>); numbers
 /// narrowed to float as the event table stores them, then log-standardised with the training scaler; a user field
-/// is the value of the first event the model keeps, as a prepared sequence takes it from its first input event.
+/// (device, geo, traffic source, platform) is the sequence's first event's value, as a prepared sequence takes it
+/// from its first input event (later events' values are not read).
 /// </summary>
 public static class SignalInputs
 {
@@ -26,8 +27,7 @@ public static class SignalInputs
 
     /// <param name="events">Per event its values (null, or the list null: all missing); as many as the events.</param>
     /// <param name="count">The sequence's number of events.</param>
-    /// <param name="firstKept">The first event the model keeps (0 unless the sequence is longer than its limit).</param>
-    public static ExampleSignals Encode(SignalEncoding encoding, IReadOnlyList<EventSignalValues?>? events, int count, int firstKept)
+    public static ExampleSignals Encode(SignalEncoding encoding, IReadOnlyList<EventSignalValues?>? events, int count)
     {
         ArgumentNullException.ThrowIfNull(encoding);
         if (events is not null && events.Count != count)
@@ -53,7 +53,7 @@ public static class SignalInputs
         for (var f = 0; f < user.Length; f++)
         {
             var feature = encoding.UserCategorical[f];
-            user[f] = count == 0 ? SignalEncoding.Missing : encoding.EncodeRaw(feature, At(firstKept).Texts.GetValueOrDefault(feature.Field));
+            user[f] = count == 0 ? SignalEncoding.Missing : encoding.EncodeRaw(feature, At(0).Texts.GetValueOrDefault(feature.Field));
         }
         return new ExampleSignals(categorical, numeric, user);
     }

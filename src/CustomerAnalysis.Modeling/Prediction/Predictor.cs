@@ -83,8 +83,7 @@ public sealed class Predictor : IDisposable
             var model = Checkpoint.Model;
             var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, _device);
             if (signalEncoding is not null)
-                batch = batch.WithSignals(sessions.Select((s, b) =>
-                    SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count, batch.KeptFrom[b])).ToArray(), _device);
+                batch = batch.WithSignals(sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray(), _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];
