@@ -187,8 +187,9 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
                 var page = pages[(u + i) % pages.Length];
                 var title = titles[(u * 2 + i) % titles.Length];
                 var engagement = (u + i) % 5 == 0 ? (long?)null : 100L * (u + 1) * (i + 1);
-                var device = devices[u % devices.Length];
-                var country = countries[(u / 2) % countries.Length];
+                // User fields that change within a session: a prepared sequence keeps its first event's.
+                var device = devices[(u + i) % devices.Length];
+                var country = countries[(u / 2 + i) % countries.Length];
                 var row = new JsonObject
                 {
                     ["event_timestamp"] = timestamp.ToString(CultureInfo.InvariantCulture), ["event_name"] = name,
