@@ -84,6 +84,10 @@ public static class ScoreCommand
             var signals = await scorer.SignalsOfAsync(resolved.CheckpointPath, cancellationToken);
             if (!signals.IsEmpty)
             {
+                if (candidates is not null)
+                    throw new InvalidInputException(
+                        $"This model was trained with GA4 signals ({signals}; use_signals) and a prepared dataset keeps its signals " +
+                        "encoded with its own vocabularies, not as read: score the export itself (--input <source>).");
                 options = options with { Signals = signals };
                 if (source is not null)
                     source = EventSources.Open(inputPath, EventSourceOptions.FromEnvironment() with { Signals = signals });
