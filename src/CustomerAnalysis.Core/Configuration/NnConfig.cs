@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core.Evaluation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
@@ -374,6 +375,9 @@ public sealed record PipelineParams
     public int AshaMinEpochs { get; init; } = 1;
     /// <summary>asha: η, a trial goes past a rung only when it is in the top 1/η of the trials that reached it.</summary>
     public int AshaReductionFactor { get; init; } = 3;
+    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
+    /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
+    public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -390,5 +394,6 @@ public sealed record PipelineParams
         SearchSeed = reader.Has("search_seed") ? reader.Int("search_seed", 0, 0) : null,
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
+        ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
     };
 }
