@@ -219,7 +219,8 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
         var set = Signals.ParseList("page_path,page_title,engagement_time_msec,device_category,country,platform,ecommerce_value");
         var events = await EventSources.Open(folder, new EventSourceOptions { Signals = set }).ReadTableAsync();
         var dataset = DatasetPreparer.Prepare(events, PredictionTask.Events,
-            PrepareOptions.Default with { Signals = set, SignalVocabularySize = 2 }, DatasetPreparer.DefaultProtocol);
+            // No last-days holdout: every session stays in the user splits this test walks.
+            PrepareOptions.Default with { Signals = set, SignalVocabularySize = 2, HoldoutDays = 0 }, DatasetPreparer.DefaultProtocol);
         var encoding = dataset.Signals!;
 
         var all = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).ToList();
@@ -352,7 +353,7 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
         // (the checkpoint's calibration is the identity): the scoring run read and encoded the signals as training.
         var checkpoint = ModelCheckpoint.Read(data.ChurnCheckpoint);
         using var churnModel = checkpoint.Model;
-        var examples = data.Churn.Train.Concat(data.Churn.Validation).Concat(data.Churn.Test).ToArray();
+        var examples = data.Churn.Train.Concat(data.Churn.Validation).Concat(data.Churn.Test).Concat(data.Churn.ValidationRecent).ToArray();
         Assert.Equal(examples.Length, scored.Count);
         var evaluated = Trainer.Predict(checkpoint.Model, examples, checkpoint.Config.Init.MaxSequenceLength, 64);
         var missing = Trainer.Predict(checkpoint.Model,
