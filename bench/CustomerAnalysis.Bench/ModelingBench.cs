@@ -25,18 +25,28 @@ internal static class ModelingBench
     /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
     /// <param name="signals">GA4 signals for the default protocol's runs (<c>--signals recommended</c>): prepared with
     /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
-    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null)
+    /// <param name="combine">pipeline_params.combine_with_trees for every run (none | blend); null = the config's.
+    /// A blended model's table has its sequence model alone beside it (<c>sequence_model</c>).</param>
+    public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null,
+        string? combine = null)
     {
         foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None))
         {
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
+            if (combine is not null)
+            {
+                var json = JsonNode.Parse(config.ToJson())!.AsObject();
+                ((json[NnConfig.PipelineGroup] ??= new JsonObject()).AsObject())["combine_with_trees"] = combine;
+                config = NnConfig.Parse(json.ToJsonString());
+            }
             Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
                               $"signals {(dataset.Signals is null ? "none" : dataset.Signals.Set.ToString())}, " +
                               $"train/val/test {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}, vocabulary {dataset.Vocabulary.Count}");
             var clock = Stopwatch.StartNew();
             using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
                 Console.Error.WriteLine($"  trial {t.Trial.Index} val {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
-            Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s; test:");
+            Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s" +
+                              (result.Checkpoint.TreesBlend is { } blend ? $", blended with the trees at model weight {blend.ModelWeight:0.00} (chosen on validation)" : "") + "; test:");
             Console.Write(result.Report.Test.ToText());
             if (outFolder is not null)
                 ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);

@@ -34,7 +34,8 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
         var summary = TrialSummary.From(training, seconds, data, config.Pipeline.ProbThreshold);
         var validation = MetricNames.Finite(summary.Validation);
 
-        var checkpoint = ModelCheckpoint.FromTraining(training, data.Vocabulary,
+        // combine_with_trees: the trial's checkpoint is the served model, blended with trees fitted here.
+        var checkpoint = ModelCheckpoint.ForServing(training, data,
             validation.ToDictionary(m => "val_" + m.Key, m => m.Value));
         await using (var file = File.Create(request.CheckpointPath))
             checkpoint.Write(file);

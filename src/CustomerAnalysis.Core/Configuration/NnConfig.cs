@@ -7,6 +7,10 @@ namespace CustomerAnalysis.Core.Configuration;
 
 public enum ModelKind { Rnn, Transformer }
 
+/// <summary>What the served model is (<c>pipeline_params.combine_with_trees</c>): the sequence model alone, or the
+/// sequence model blended with gradient-boosted trees fitted on the same training split.</summary>
+public enum TreesCombination { None, Blend }
+
 /// <summary>
 /// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
 /// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
@@ -374,6 +378,10 @@ public sealed record PipelineParams
     public int AshaMinEpochs { get; init; } = 1;
     /// <summary>asha: η, a trial goes past a rung only when it is in the top 1/η of the trials that reached it.</summary>
     public int AshaReductionFactor { get; init; } = 3;
+    /// <summary>none (default: the sequence model alone, exactly as before) | blend: the checkpoint also holds the
+    /// gradient-boosted trees and serves w·(model) + (1 − w)·(trees) on the logit / log-probability scale, w chosen on
+    /// the validation split by <c>grid_search_metric</c>.</summary>
+    public TreesCombination CombineWithTrees { get; init; } = TreesCombination.None;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -390,5 +398,6 @@ public sealed record PipelineParams
         SearchSeed = reader.Has("search_seed") ? reader.Int("search_seed", 0, 0) : null,
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
+        CombineWithTrees = reader.Choice("combine_with_trees", "none", "none", "blend") == "blend" ? TreesCombination.Blend : TreesCombination.None,
     };
 }
