@@ -69,6 +69,8 @@ public static class ExperimentArtifacts
             ["val"] = ExperimentReport.Scalars(validation),
             ["test"] = ExperimentReport.Scalars(test.Model.Scalars),
             ["test_details"] = ExperimentReport.Details(test.Model),
+            // A model blended with trees (combine_with_trees): its sequence model alone on test; absent otherwise.
+            [TestEvaluation.SequenceModelName] = test.SequenceModel is { } sequence ? ExperimentReport.Scalars(sequence.Scalars) : null,
             ["baselines"] = new JsonObject(test.Baselines.Select(b =>
                 KeyValuePair.Create(b.Key, (JsonNode?)ExperimentReport.Scalars(b.Value.Scalars)))),
         };

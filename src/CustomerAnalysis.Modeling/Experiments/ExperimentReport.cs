@@ -84,6 +84,8 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
             ["val"] = Scalars(Best.Validation),
             ["test"] = Scalars(Test.Model.Scalars),
             ["test_details"] = Details(Test.Model),
+            // A model blended with trees (combine_with_trees): its sequence model alone on test; absent otherwise.
+            [TestEvaluation.SequenceModelName] = Test.SequenceModel is { } sequence ? Scalars(sequence.Scalars) : null,
         },
         ["baselines"] = new JsonObject(Test.Baselines.Select(b => KeyValuePair.Create(b.Key, (JsonNode?)Scalars(b.Value.Scalars)))),
         ["trials"] = new JsonArray(Trials.Select(t => (JsonNode)new JsonObject
