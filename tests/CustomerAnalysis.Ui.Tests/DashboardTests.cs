@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Tests;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace CustomerAnalysis.Ui.Tests;
@@ -305,6 +307,51 @@ public sealed class DashboardTests(DashboardFixture ui)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task Runs_list_pages_fifteen_runs_at_a_time()
+    {
+        // 14 older runs beside the fixture's 3, written to the real runs table and removed afterwards, so the other
+        // tests (which count the fixture's runs) never see them: the tests of this collection run one at a time.
+        var runsTable = new Azure.Data.Tables.TableClient(ui.Server.Config.Storage.ConnectionString,
+            ui.Server.Config.Storage.NamePrefix + "runs");
+        var store = ui.Server.Server.Services.GetRequiredService<RunStore>();
+        var old = Enumerable.Range(0, 14).Select(i => new RunRecord
+        {
+            RunId = $"paging-{i:D2}", Status = RunStatus.Completed, Source = "synthetic:300", Task = "events",
+            ModelName = "next-event", CreatedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddHours(i),
+        }).ToList();
+        foreach (var run in old) await store.UpsertRunAsync(run);
+        try
+        {
+            var page = await ui.NewPageAsync();
+            await page.GotoAsync("/#runs");
+            var rows = page.Locator("#runs-list tbody tr");
+            var pager = page.Locator("#runs-table .pager");
+            await pager.GetByText("page 1 of 2 · 17 runs").WaitForAsync();
+            Assert.Equal(15, await rows.CountAsync());
+            Assert.Equal(ui.FailedRun, await rows.First.GetAttributeAsync("data-run")); // newest first
+            var previous = pager.GetByRole(AriaRole.Button, new() { Name = "Previous" });
+            var next = pager.GetByRole(AriaRole.Button, new() { Name = "Next" });
+            Assert.True(await previous.IsDisabledAsync());
+
+            await next.ClickAsync();
+            await pager.GetByText("page 2 of 2").WaitForAsync();
+            Assert.Equal(["paging-01", "paging-00"], await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.run)"));
+            Assert.True(await next.IsDisabledAsync());
+            await DashboardFixture.ScreenshotAsync(page, "runs-page-2");
+
+            // A filter starts again at page 1: 16 completed runs are two pages, the failed run alone is one.
+            await page.SelectOptionAsync("#filter-status", "failed");
+            await pager.GetByText("page 1 of 1 · 1 run").WaitForAsync();
+            Assert.Equal(ui.FailedRun, await rows.First.GetAttributeAsync("data-run"));
+            await page.Context.CloseAsync();
+        }
+        finally
+        {
+            foreach (var run in old) await runsTable.DeleteEntityAsync("run", run.RunId);
+        }
+    }
+
     [Theory]
     [InlineData("predict", "/?events=session_start,page_view,view_item,add_to_cart,begin_checkout,mystery_event", ".heatmap")]
     [InlineData("models", "/#models", "tr[data-model]")]
@@ -321,6 +368,18 @@ public sealed class DashboardTests(DashboardFixture ui)
             "() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })");
         Assert.True(overflow.GetProperty("scroll").GetInt32() <= overflow.GetProperty("width").GetInt32(),
             $"{view}: the page is {overflow.GetProperty("scroll")} px wide in a {overflow.GetProperty("width")} px viewport");
+        // List tables are stacked, one block per row, rather than scrolling sideways inside their card.
+        var stacked = await page.EvaluateAsync<JsonElement>(
+            "() => [...document.querySelectorAll('table.stack')].map(t => ({ id: t.id, scroll: t.parentElement.scrollWidth, width: t.parentElement.clientWidth, " +
+            "label: getComputedStyle(t.tBodies[0].rows[0].cells[1], '::before').content }))");
+        if (view is "models" or "runs" or "run")
+            Assert.True(stacked.GetArrayLength() >= 1, $"{view}: no stacked list table");
+        foreach (var table in stacked.EnumerateArray())
+        {
+            Assert.True(table.GetProperty("scroll").GetInt32() <= table.GetProperty("width").GetInt32(),
+                $"{view}: #{table.GetProperty("id")} scrolls sideways ({table.GetProperty("scroll")} px in {table.GetProperty("width")} px)");
+            Assert.NotEqual("none", table.GetProperty("label").GetString()); // each value shows its column's name
+        }
         // The header's key field and the predict button stay inside the viewport.
         foreach (var selector in new[] { "#api-key", "#predict-button" })
         {
