@@ -73,7 +73,15 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
     /// "val", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
     /// values are null.
     /// </summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = Json();
+        // A model blended with trees (combine_with_trees): best.sequence_model, its sequence model alone on test.
+        if (Test.SequenceModel is { } sequence) json["best"]![TestEvaluation.SequenceModelName] = Scalars(sequence.Scalars);
+        return json;
+    }
+
+    private JsonObject Json() => new()
     {
         ["best"] = new JsonObject
         {
@@ -84,8 +92,6 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
             ["val"] = Scalars(Best.Validation),
             ["test"] = Scalars(Test.Model.Scalars),
             ["test_details"] = Details(Test.Model),
-            // A model blended with trees (combine_with_trees): its sequence model alone on test; absent otherwise.
-            [TestEvaluation.SequenceModelName] = Test.SequenceModel is { } sequence ? Scalars(sequence.Scalars) : null,
         },
         ["baselines"] = new JsonObject(Test.Baselines.Select(b => KeyValuePair.Create(b.Key, (JsonNode?)Scalars(b.Value.Scalars)))),
         ["trials"] = new JsonArray(Trials.Select(t => (JsonNode)new JsonObject
