@@ -26,7 +26,7 @@ public sealed class RunCommandTests(AzuriteFixture azurite)
             var result = CliRunner.Run("run", "--json", "--config", Path.Combine(config, "pipeline.json"));
 
             Assert.True(result.ExitCode == 0, result.Stderr);
-            Assert.Contains("events done: trials 4/4", result.Stderr); // progress for both runs went to stderr
+            Assert.Contains("events done: trials 2/2", result.Stderr); // progress for both runs went to stderr
             Assert.Contains("churn done: trials 4/4", result.Stderr);
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(root, ".data", "default"), "*.parquet"));
             var output = JsonNode.Parse(result.Stdout)!;
