@@ -8,6 +8,7 @@ using CustomerAnalysis.Ingestion;
 using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Core.Evaluation.Baselines;
 using CustomerAnalysis.Modeling.Baselines;
+using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Prediction;
 using CustomerAnalysis.Modeling.Training;
@@ -25,11 +26,16 @@ internal static class ModelingBench
     /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
     /// <param name="signals">GA4 signals for the default protocol's runs (<c>--signals recommended</c>): prepared with
     /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
+    /// <param name="probabilitiesPath">Churn runs: the kept model's uncalibrated validation and test probabilities with
+    /// their labels, as CSV (<c>run,split,label,probability</c>), for <c>bench calibration</c> to compare methods on
+    /// without training again.</param>
     /// <param name="combine">pipeline_params.combine_with_trees for every run (none | blend); null = the config's.
     /// A blended model's table has its sequence model alone beside it (<c>sequence_model</c>).</param>
     public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null,
-        string? combine = null)
+        string? probabilitiesPath = null, string? combine = null)
     {
+        using var probabilities = probabilitiesPath is null ? null : new StreamWriter(probabilitiesPath);
+        probabilities?.WriteLine("run,split,label,probability");
         foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None))
         {
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
@@ -48,10 +54,37 @@ internal static class ModelingBench
             Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s" +
                               (result.Checkpoint.TreesBlend is { } blend ? $", blended with the trees at model weight {blend.ModelWeight:0.00} (chosen on validation)" : "") + "; test:");
             Console.Write(result.Report.Test.ToText());
+            if (task == PredictionTask.Churn) WriteCalibration(result.Report.Test, result.Checkpoint);
             if (outFolder is not null)
                 ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);
+            if (probabilities is not null && task == PredictionTask.Churn)
+                WriteRawChurnProbabilities(probabilities, run, result.Checkpoint, dataset);
         }
         return 0;
+    }
+
+    /// <summary>How far the test ECE can be trusted on this many users (<see cref="CalibrationError"/>): the model's
+    /// (as served, after the checkpoint's calibration) and the trees'.</summary>
+    private static void WriteCalibration(TestEvaluation test, ModelCheckpoint checkpoint)
+    {
+        var labels = test.ModelPredictions.Labels;
+        Console.WriteLine($"calibration on test ({CalibrationMethods.Name(checkpoint.ChurnCalibration.Method)}, fitted on validation):");
+        Console.WriteLine($"  model: {CalibrationError.Summary(labels, PredictionScoring.ChurnProbabilities(test.ModelPredictions))}");
+        if (test.BaselineChurnProbabilities.TryGetValue(GradientBoostedTreesBaseline.BaselineName, out var trees))
+            Console.WriteLine($"  {GradientBoostedTreesBaseline.BaselineName}: {CalibrationError.Summary(labels, trees)}");
+    }
+
+    /// <summary>The model's own (uncalibrated) probabilities on validation and test, one CSV row per user.</summary>
+    private static void WriteRawChurnProbabilities(TextWriter writer, string run, ModelCheckpoint checkpoint, PreparedDataset dataset)
+    {
+        var init = checkpoint.Config.Init;
+        foreach (var (split, examples) in new[] { ("validation", dataset.Validation), ("test", dataset.Test) })
+        {
+            var predictions = Trainer.Predict(checkpoint.Model, examples, init.MaxSequenceLength, checkpoint.Config.Training.BatchSize);
+            for (var i = 0; i < predictions.Count; i++)
+                writer.WriteLine(FormattableString.Invariant($"{run},{split},{predictions.Labels[i]},{predictions.Probabilities[i]:R}"));
+        }
+        writer.Flush();
     }
 
     /// <summary>The runs named in <paramref name="runsText"/> (all when null), each checked, then prepared from one

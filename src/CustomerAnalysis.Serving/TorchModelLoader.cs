@@ -52,6 +52,8 @@ public sealed class TorchModelLoader : IModelLoader
 
         public double ChurnThreshold => predictor.Checkpoint.Config.Pipeline.ProbThreshold;
 
+        public Core.Events.SignalSet Signals => predictor.Checkpoint.Model.Signals?.Set ?? Core.Events.SignalSet.None;
+
         public bool KnowsEvent(string eventName) =>
             predictor.Checkpoint.Vocabulary.Encode(eventName) is not (Vocabulary.Unk or Vocabulary.Pad);
 
@@ -81,11 +83,14 @@ public sealed class TorchModelLoader : IModelLoader
         }
 
         /// <summary>A model trained with time gaps needs every event's timestamp (the gap to the previous event, 0
-        /// for the first, is an input); other models ignore timestamps.</summary>
+        /// for the first, is an input); other models ignore timestamps. Signals pass to a signals model only.</summary>
         private SessionInput[] Inputs(IReadOnlyList<IReadOnlyList<InputEvent>> sequences)
         {
+            var withSignals = predictor.Checkpoint.Model.Signals is not null;
+            IReadOnlyList<EventSignalValues?>? SignalsOf(IReadOnlyList<InputEvent> events) =>
+                withSignals ? events.Select(e => e.Signals).ToArray() : null;
             if (!predictor.Checkpoint.Config.Init.UseTimeGaps)
-                return sequences.Select(events => new SessionInput(events.Select(e => e.Name).ToArray())).ToArray();
+                return sequences.Select(events => new SessionInput(events.Select(e => e.Name).ToArray(), null, SignalsOf(events))).ToArray();
             for (var s = 0; s < sequences.Count; s++)
             for (var i = 0; i < sequences[s].Count; i++)
                 if (sequences[s][i].Timestamp is null)
@@ -97,7 +102,7 @@ public sealed class TorchModelLoader : IModelLoader
             return sequences.Select(events => new SessionInput(
                 events.Select(e => e.Name).ToArray(),
                 events.Select((e, i) => i == 0 ? 0.0 : Math.Max(0, (e.Timestamp!.Value - events[i - 1].Timestamp!.Value).TotalSeconds))
-                    .ToArray())).ToArray();
+                    .ToArray(), SignalsOf(events))).ToArray();
         }
 
         public void Dispose() => predictor.Dispose();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CustomerAnalysis.Core.Configuration;
 using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Ingestion;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Models;
 using TorchSharp;
@@ -129,6 +130,42 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
             Assert.InRange(Math.Abs(export[user].Probability - row.Probability), 0, 1e-5);
         }
         Assert.Equal(JsonValueKind.Null, Manifest(fromDataset).GetProperty("end_of_data").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_signals_model_scores_the_export_read_with_its_signals_and_refuses_a_prepared_dataset()
+    {
+        // A churn model with every recommended signal, its encoding fitted on the export read with them.
+        var set = Core.Events.Signals.Recommended;
+        var events = await EventSources.Open(Workspace.Export, new EventSourceOptions { Signals = set }).ReadTableAsync();
+        var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default with { Signals = set },
+            DatasetPreparer.DefaultProtocol);
+        var config = NnConfig.Parse("""
+            { "model_type": "rnn",
+              "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30, "use_signals": true },
+              "model_training_params": { "task": "churn", "device": "cpu" } }
+            """);
+        var checkpoint = Path.Combine(Workspace.NewFolder("signals-model"), "churn.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+        using (var model = ModelFactory.Create(config, PredictionTask.Churn, dataset.Vocabulary.Count, seed: 1, torch.CPU, dataset.Signals))
+        using (var file = File.Create(checkpoint))
+            new ModelCheckpoint(config, dataset.Vocabulary, model).Write(file);
+        var output = Workspace.NewFolder("signal-scores");
+        var prepared = Workspace.NewFolder("prepared-churn-signals");
+        await PreparedDatasetFiles.WriteAsync(dataset, prepared);
+
+        var scored = CliRunner.Run("score", "--input", Workspace.Export, "--model", checkpoint, "--out", output, "--json");
+
+        Assert.True(scored.ExitCode == 0, scored.Stderr);
+        var users = File.ReadAllLines(Path.Combine(output, "part-00000.csv")).Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
+        Assert.Equal(dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Select(e => e.User).ToHashSet(), users);
+
+        // A prepared dataset holds its signals encoded, not raw: the export is scored instead.
+        var refused = CliRunner.Run("score", "--input", prepared, "--model", checkpoint, "--out", Workspace.NewFolder("refused"));
+        Assert.Equal(2, refused.ExitCode);
+        var error = Assert.Single(refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error:", error);
+        Assert.Contains("score the export itself (--input <source>)", error, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string> BadCases => new()

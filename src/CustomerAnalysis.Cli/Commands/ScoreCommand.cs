@@ -80,6 +80,18 @@ public static class ScoreCommand
             if (parsed.GetValue(task) is { } wanted && wanted != modelTask)
                 throw new InvalidInputException(
                     $"--task {PredictionTasks.Name(wanted)} does not match the model, a {PredictionTasks.Name(modelTask)} model.");
+            // A signals model (use_signals) scores the signals it was trained with: the export is read with them.
+            var signals = await scorer.SignalsOfAsync(resolved.CheckpointPath, cancellationToken);
+            if (!signals.IsEmpty)
+            {
+                if (candidates is not null)
+                    throw new InvalidInputException(
+                        $"This model was trained with GA4 signals ({signals}; use_signals) and a prepared dataset keeps its signals " +
+                        "encoded with its own vocabularies, not as read: score the export itself (--input <source>).");
+                options = options with { Signals = signals };
+                if (source is not null)
+                    source = EventSources.Open(inputPath, EventSourceOptions.FromEnvironment() with { Signals = signals });
+            }
 
             // The same run id into the same folder keeps its creation time (every row's scored_at): the same files.
             var previous = ReadManifest(folder);

@@ -1,3 +1,4 @@
+using CustomerAnalysis.Core.Evaluation;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
@@ -382,6 +383,9 @@ public sealed record PipelineParams
     /// gradient-boosted trees and serves w·(model) + (1 − w)·(trees) on the logit / log-probability scale, w chosen on
     /// the validation split by <c>grid_search_metric</c>.</summary>
     public TreesCombination CombineWithTrees { get; init; } = TreesCombination.None;
+    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
+    /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
+    public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -399,5 +403,6 @@ public sealed record PipelineParams
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
         CombineWithTrees = reader.Choice("combine_with_trees", "none", "none", "blend") == "blend" ? TreesCombination.Blend : TreesCombination.None,
+        ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
     };
 }

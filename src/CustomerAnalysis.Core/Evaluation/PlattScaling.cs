@@ -6,19 +6,22 @@ namespace CustomerAnalysis.Core.Evaluation;
 /// It is monotone (slope &gt; 0 in practice), so ROC-AUC and PR-AUC do not change; log loss, Brier, the expected
 /// calibration error and what the 0.5 threshold predicts do.
 /// </summary>
-public sealed record PlattScaling(double Slope, double Intercept)
+public sealed record PlattScaling(double Slope, double Intercept) : ProbabilityCalibration
 {
     /// <summary>Leaves probabilities as they are (old checkpoints, or nothing to fit on).</summary>
     public static PlattScaling Identity { get; } = new(1, 0);
 
-    // Model probabilities are float32: logit(1 − 1e-7) is about 16, beyond which floats cannot tell values apart.
-    private const double Clip = 1e-7;
+    public override CalibrationMethod Method => CalibrationMethod.Platt;
 
-    public bool IsIdentity => Slope == 1 && Intercept == 0;
+    public override bool IsIdentity => Slope == 1 && Intercept == 0;
 
-    public double Apply(double probability) => Sigmoid(Slope * Logit(probability) + Intercept);
+    public override double Apply(double probability) => Sigmoid(Slope * Logit(probability) + Intercept);
 
-    public double[] Apply(IReadOnlyList<double> probabilities) => probabilities.Select(Apply).ToArray();
+    protected override void WriteParameters(System.Text.Json.Nodes.JsonObject json)
+    {
+        json["slope"] = Slope;
+        json["intercept"] = Intercept;
+    }
 
     /// <summary>
     /// Minimizes the log loss of the calibrated probabilities against Platt's smoothed targets
@@ -87,13 +90,4 @@ public sealed record PlattScaling(double Slope, double Intercept)
         }
         return total;
     }
-
-    private static double Logit(double probability)
-    {
-        var p = Math.Clamp(probability, Clip, 1 - Clip);
-        return Math.Log(p / (1 - p));
-    }
-
-    private static double Sigmoid(double score) =>
-        score >= 0 ? 1 / (1 + Math.Exp(-score)) : Math.Exp(score) / (1 + Math.Exp(score));
 }

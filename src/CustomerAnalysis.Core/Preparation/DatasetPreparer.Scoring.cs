@@ -25,6 +25,8 @@ public static partial class DatasetPreparer
         ArgumentNullException.ThrowIfNull(options);
         PrepareOptionsFile.Validate(options);
         var maxTimestamp = events.Count == 0 ? (long?)null : MaxOf(events.Timestamp);
+        // A signals model's options ask for its signals: read for each input event as training reads them.
+        var signals = SignalPlan.For(options.SignalSet, events);
         if (task == PredictionTask.Churn)
         {
             // Bounced users are excluded (never labelled 0): the candidates are then exactly the training sequences.
@@ -32,8 +34,8 @@ public static partial class DatasetPreparer
             var sequences = new ScoringSequence[found.Candidates.Count];
             Parallel.For(0, sequences.Length, i =>
             {
-                var s = ToSequence(events, task, found.Rows, found.Candidates[i], signals: null);
-                sequences[i] = new ScoringSequence(s.User, s.Names, s.GapSeconds, s.FirstEngagement);
+                var s = ToSequence(events, task, found.Rows, found.Candidates[i], signals);
+                sequences[i] = new ScoringSequence(s.User, s.Names, s.GapSeconds, s.FirstEngagement, s.Signals);
             });
             return new ScoringShard
             {
@@ -41,7 +43,7 @@ public static partial class DatasetPreparer
                 MaxTimestamp = maxTimestamp, EventNames = events.EventNames.ToArray(), Users = events.Users.Count,
                 NoEngagement = found.NoEngagement,
                 Bounced = found.EngagedUsers.LongCount(u => u.Outcome == ShardChurnOutcome.Bounced),
-                Sequences = sequences,
+                Sequences = sequences, SignalValues = signals?.Values,
             };
         }
         if (task != PredictionTask.Events)
@@ -50,11 +52,11 @@ public static partial class DatasetPreparer
         {
             Shard = shard.Index, ShardCount = shard.Count, Task = task, Options = options,
             MaxTimestamp = maxTimestamp, EventNames = events.EventNames.ToArray(), Users = events.Users.Count,
-            Sequences = LatestSessions(events, options),
+            Sequences = LatestSessions(events, options, signals), SignalValues = signals?.Values,
         };
     }
 
-    private static ScoringSequence[] LatestSessions(EventTable events, PrepareOptions options)
+    private static ScoringSequence[] LatestSessions(EventTable events, PrepareOptions options, SignalPlan? signals)
     {
         var order = UserEventOrder.Build(events, UserEventOrder.Grouping.SessionThenTime);
         var rows = order.Rows;
@@ -86,7 +88,8 @@ public static partial class DatasetPreparer
                 names[i] = name[row];
                 if (i > 0) gaps[i] = (float)((timestamp[row] - timestamp[rows[inputStart + i - 1]]) / MicrosecondsPerSecond);
             }
-            sequences[user] = new ScoringSequence(events.Users[user], names, gaps, 0);
+            sequences[user] = new ScoringSequence(events.Users[user], names, gaps, 0,
+                signals is null ? null : SignalsOf(signals, rows.AsSpan(inputStart, length)));
         });
         return sequences;
     }

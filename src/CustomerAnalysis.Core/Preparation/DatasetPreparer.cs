@@ -208,7 +208,7 @@ public static partial class DatasetPreparer
                 var (s, sequence) = kept[members[i]];
                 encoded[i] = Encode(task, sequence, globalName[s], tokenOfName);
                 if (signalEncoding is not null)
-                    encoded[i] = encoded[i] with { Signals = EncodeSignals(signalEncoding, options.SignalSet, sequence, shards[s]) };
+                    encoded[i] = encoded[i] with { Signals = EncodeSignals(signalEncoding, sequence.Signals!, shards[s].SignalValues!) };
             });
         }
         var unknownTargets = task == PredictionTask.Events
@@ -582,10 +582,15 @@ public static partial class DatasetPreparer
         return SignalEncoding.Fit(set, counts, numbers, options.SignalVocabularySize ?? PrepareOptions.DefaultSignalVocabularySize);
     }
 
-    private static ExampleSignals EncodeSignals(SignalEncoding encoding, SignalSet set, ShardSequence sequence, PreparedShard shard)
+    /// <summary>A sequence's signals as read (<paramref name="values"/>: its shard's value lists, in
+    /// <see cref="SignalSet.Categorical"/> order of the encoding's set) encoded for the model; batch scoring encodes
+    /// its candidates with a checkpoint's encoding the same way.</summary>
+    public static ExampleSignals EncodeSignals(SignalEncoding encoding, ShardSignals signals, IReadOnlyList<IReadOnlyList<string>> values)
     {
-        var signals = sequence.Signals!;
-        var values = shard.SignalValues!;
+        ArgumentNullException.ThrowIfNull(encoding);
+        ArgumentNullException.ThrowIfNull(signals);
+        ArgumentNullException.ThrowIfNull(values);
+        var set = encoding.Set;
         var eventOrder = SignalPlan.CategoricalOrder(set, user: false);
         var userOrder = SignalPlan.CategoricalOrder(set, user: true);
         var categorical = new int[eventOrder.Length][];

@@ -4,12 +4,15 @@ namespace CustomerAnalysis.Core.Preparation;
 
 /// <summary>One user's model input for batch scoring: event names as indexes into
 /// <see cref="ScoringShard.EventNames"/>, the gaps (seconds, 0 for the first kept event) and, for churn, the user's
-/// first engagement (µs), to tell at the end whether the user's window is complete in the data.</summary>
+/// first engagement (µs), to tell at the end whether the user's window is complete in the data. <see cref="Signals"/>:
+/// the input events' GA4 signals as read (into <see cref="ScoringShard.SignalValues"/>) when the options ask for
+/// signals (a signals model's), else null and absent from the file.</summary>
 public sealed record ScoringSequence(
     [property: JsonPropertyName("user")] string User,
     [property: JsonPropertyName("names")] int[] Names,
     [property: JsonPropertyName("gap_seconds")] float[] GapSeconds,
-    [property: JsonPropertyName("first")] long FirstEngagement);
+    [property: JsonPropertyName("first")] long FirstEngagement,
+    [property: JsonPropertyName("signals"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ShardSignals? Signals = null);
 
 /// <summary>
 /// The users of one shard that batch scoring may score (<see cref="DatasetPreparer.PrepareScoringShard"/>), before
@@ -35,6 +38,10 @@ public sealed record ScoringShard
     [JsonPropertyName("bounced")] public long Bounced { get; init; }
     /// <summary>One per candidate user, in the shard's user order.</summary>
     [JsonPropertyName("sequences")] public required IReadOnlyList<ScoringSequence> Sequences { get; init; }
+    /// <summary>Per categorical signal of <see cref="Options"/> (in <see cref="Events.SignalSet.Categorical"/> order)
+    /// the shard's values by number, as <see cref="PreparedShard.SignalValues"/>; null without signals.</summary>
+    [JsonPropertyName("signal_values"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<IReadOnlyList<string>>? SignalValues { get; init; }
 
     /// <summary>Whether the candidate is scored once the end of the data is known: next event always; churn when the
     /// user's first-engagement window (first engagement + horizon) has ended by <paramref name="endOfData"/> — the

@@ -17,8 +17,10 @@ namespace CustomerAnalysis.Modeling.Checkpoints;
 /// A trained model as one self-describing artifact: model kind and settings (the trial's config), vocabulary,
 /// task, metrics, history and weights. Layout in the stream:
 /// <c>"CAMODEL1"</c> · int32 LE header length · UTF-8 JSON header · int64 LE weights length · TorchSharp state dict.
-/// Churn checkpoints carry <c>churn_calibration</c> (Platt scaling fitted on the validation split) in the header; one
-/// written before that field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
+/// Churn checkpoints carry <c>churn_calibration</c> (fitted on the validation split by the config's
+/// <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
+/// versions it, so a checkpoint from before the other methods (<c>"platt"</c>, slope, intercept) reads and serves as it
+/// did, and one written before the field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
 /// A model blended with trees (<c>combine_with_trees</c>, <see cref="TreesBlend"/>) has <c>trees_blend</c> in the
 /// header and, after the weights, int64 LE length · the trees as an ML.NET model zip; its calibration is fitted on the
 /// blended validation probabilities.
@@ -30,7 +32,7 @@ public sealed class ModelCheckpoint
 
     public ModelCheckpoint(NnConfig config, Vocabulary vocabulary, SequenceModel model,
         IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyList<EpochRecord>? history = null,
-        PlattScaling? churnCalibration = null, TreesBlend? treesBlend = null)
+        ProbabilityCalibration? churnCalibration = null, TreesBlend? treesBlend = null)
     {
         if (model.VocabularySize != vocabulary.Count)
             throw new ArgumentException($"The model has {model.VocabularySize} tokens but the vocabulary {vocabulary.Count}.", nameof(vocabulary));
@@ -51,7 +53,7 @@ public sealed class ModelCheckpoint
     public IReadOnlyDictionary<string, double> Metrics { get; }
     public IReadOnlyList<EpochRecord> History { get; }
     /// <summary>Churn: maps the model's probability to the served one (<see cref="CalibratedChurn"/>); events: identity.</summary>
-    public PlattScaling ChurnCalibration { get; }
+    public ProbabilityCalibration ChurnCalibration { get; }
     /// <summary>The trees the served model blends in (<c>combine_with_trees: "blend"</c>); null: the sequence model alone.</summary>
     public TreesBlend? TreesBlend { get; }
 
@@ -70,7 +72,7 @@ public sealed class ModelCheckpoint
         if (result.Config.Pipeline.CombineWithTrees != TreesCombination.Blend) return FromTraining(result, data.Vocabulary, metrics);
         var blend = TreesBlend.Fit(result, data, Experiments.PredictionScoring.ValidationMetricFor(result.Config));
         var calibration = result.Model.Task == PredictionTask.Churn
-            ? PlattScaling.Fit(result.ValidationPredictions.Labels,
+            ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
                 blend.Combine(result.ValidationPredictions, data.Validation).Probabilities.Select(p => (double)p).ToArray())
             : PlattScaling.Identity;
         return new(result.Config, data.Vocabulary, result.Model, metrics, result.History, calibration, blend);
@@ -85,10 +87,11 @@ public sealed class ModelCheckpoint
     public ModelCheckpoint WithMetrics(IReadOnlyDictionary<string, double> metrics) =>
         new(Config, Vocabulary, Model, metrics, History, ChurnCalibration, TreesBlend);
 
-    /// <summary>Platt scaling of the churn model's validation probabilities; identity for next events.</summary>
-    public static PlattScaling CalibrationFor(TrainingResult result) =>
+    /// <summary>The config's calibration of the churn model's validation probabilities; identity for next events.</summary>
+    public static ProbabilityCalibration CalibrationFor(TrainingResult result) =>
         result.Model.Task == PredictionTask.Churn && result.ValidationPredictions.Count > 0
-            ? PlattScaling.Fit(result.ValidationPredictions.Labels, result.ValidationPredictions.Probabilities.Select(p => (double)p).ToArray())
+            ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
+                result.ValidationPredictions.Probabilities.Select(p => (double)p).ToArray())
             : PlattScaling.Identity;
 
     /// <summary>The same predictions with churn probabilities calibrated (what the API serves); events unchanged.</summary>
@@ -109,9 +112,7 @@ public sealed class ModelCheckpoint
             ["vocabulary"] = new JsonArray(Vocabulary.Tokens.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
             ["metrics"] = new JsonObject(Metrics.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)JsonValue.Create(m.Value)))),
             ["history"] = JsonSerializer.SerializeToNode(History),
-            ["churn_calibration"] = Task == PredictionTask.Churn
-                ? new JsonObject { ["method"] = "platt", ["slope"] = ChurnCalibration.Slope, ["intercept"] = ChurnCalibration.Intercept }
-                : null,
+            ["churn_calibration"] = Task == PredictionTask.Churn ? ChurnCalibration.ToJson() : null,
             ["created_utc"] = DateTime.UtcNow.ToString("O"),
         };
         // What serving needs to encode signals as training did (vocabularies, scalers); absent for names-only models.
@@ -226,7 +227,7 @@ public sealed class ModelCheckpoint
 
     /// <summary>The header's fields; a missing or wrongly typed field is damaged input, named in the message.</summary>
     private static (NnConfig Config, Vocabulary Vocabulary, Dictionary<string, double> Metrics, EpochRecord[] History,
-        PlattScaling Calibration) ReadHeaderFields(JsonObject header)
+        ProbabilityCalibration Calibration) ReadHeaderFields(JsonObject header)
     {
         var field = "format_version";
         try
@@ -242,7 +243,7 @@ public sealed class ModelCheckpoint
             field = "history";
             var history = header[field].Deserialize<EpochRecord[]>() ?? [];
             field = "churn_calibration";
-            var calibration = ReadCalibration(header[field]);
+            var calibration = ProbabilityCalibration.FromJson(header[field]);
             return (config, vocabulary, metrics, history, calibration);
         }
         catch (Exception e) when (e is not InvalidInputException)
@@ -250,19 +251,6 @@ public sealed class ModelCheckpoint
             // JsonNode casts throw InvalidOperation/Format/NullReference/Argument exceptions for wrong shapes.
             throw new InvalidInputException($"Model checkpoint header field '{field}' is damaged: {e.Message}", e);
         }
-    }
-
-    /// <summary>Absent or null (old checkpoints, next-event models): identity. Present: a Platt slope and intercept.</summary>
-    private static PlattScaling ReadCalibration(JsonNode? node)
-    {
-        if (node is null) return PlattScaling.Identity;
-        var method = node["method"]?.GetValue<string>();
-        if (method != "platt") throw new InvalidInputException($"Model checkpoint churn_calibration method '{method}' is not supported (expected platt).");
-        var slope = node["slope"]!.GetValue<double>();
-        var intercept = node["intercept"]!.GetValue<double>();
-        if (!double.IsFinite(slope) || !double.IsFinite(intercept))
-            throw new InvalidInputException("Model checkpoint churn_calibration has a non-finite slope or intercept.");
-        return new PlattScaling(slope, intercept);
     }
 
     /// <summary>Absent (a sequence model alone): null. Present: the weight from the header, the trees from the

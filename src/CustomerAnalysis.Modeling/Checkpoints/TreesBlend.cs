@@ -98,9 +98,12 @@ public sealed class TreesBlend
 
     /// <summary>The trees' scores of raw inputs (tokens in the model's vocabulary; gap seconds, 0 first, or null for a
     /// names-only model), as <see cref="TreeScores(IReadOnlyList{SequenceExample})"/> of the same examples.</summary>
-    public float[] TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds) =>
+    /// <param name="signals">A signals model's encoded signals per input (the trees read them too); null otherwise.</param>
+    public float[] TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
+        IReadOnlyList<ExampleSignals>? signals = null) =>
         TreeScores(tokens.Select((t, b) => new SequenceExample(
-            b.ToString(System.Globalization.CultureInfo.InvariantCulture), "", t.ToArray(), gapSeconds?[b].ToArray() ?? new float[t.Count], 0)).ToArray());
+            b.ToString(System.Globalization.CultureInfo.InvariantCulture), "", t.ToArray(), gapSeconds?[b].ToArray() ?? new float[t.Count], 0,
+            signals?[b])).ToArray());
 
     /// <summary>Next event: [example × <paramref name="classes"/>] model probabilities blended row by row with the trees'.</summary>
     public float[] CombineRows(float[] model, float[] trees, int classes)

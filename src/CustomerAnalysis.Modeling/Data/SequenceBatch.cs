@@ -83,11 +83,15 @@ public sealed class SequenceBatch
         var batch = Create(indices.Select(i => (IReadOnlyList<int>)examples[i].Tokens).ToArray(),
             indices.Select(i => (IReadOnlyList<float>)examples[i].GapSeconds).ToArray(), maxLength, device);
         if (!withSignals) return batch;
-        var signals = SignalTensors.Create(indices.Select(i => examples[i].Signals
+        return batch.WithSignals(indices.Select(i => examples[i].Signals
             ?? throw new Core.InvalidInputException($"Example '{examples[i].Id}' has no signals, but the model uses them (use_signals).")).ToArray(),
-            batch.KeptFrom, (int)batch.Tokens.shape[1], device);
-        return new SequenceBatch(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.KeptFrom, signals);
+            device);
     }
+
+    /// <summary>This batch with the sequences' signals (aligned with their tokens, before the length limit), padded
+    /// and cut like the tokens: what training, serving and batch scoring of a signals model all feed it.</summary>
+    public SequenceBatch WithSignals(IReadOnlyList<ExampleSignals> signals, Device device) =>
+        new(Tokens, LogGaps, Mask, Lengths, KeptFrom, SignalTensors.Create(signals, KeptFrom, (int)Tokens.shape[1], device));
 }
 
 /// <summary>

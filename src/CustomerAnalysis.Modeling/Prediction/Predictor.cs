@@ -8,8 +8,10 @@ using TorchSharp;
 namespace CustomerAnalysis.Modeling.Prediction;
 
 /// <summary>One session to score: its event names in order and, for models trained with time gaps, the seconds
-/// from each event to the previous one (0 for the first).</summary>
-public sealed record SessionInput(IReadOnlyList<string> Events, IReadOnlyList<double>? GapSeconds = null);
+/// from each event to the previous one (0 for the first); <paramref name="Signals"/>: per event its raw GA4 signal
+/// values (null: all missing), used by a model trained with them (<c>use_signals</c>) and ignored by others.</summary>
+public sealed record SessionInput(IReadOnlyList<string> Events, IReadOnlyList<double>? GapSeconds = null,
+    IReadOnlyList<EventSignalValues?>? Signals = null);
 
 /// <summary>The prediction for one session.</summary>
 /// <param name="TopEvents">Events task: the most likely next events, most likely first; churn: empty.</param>
@@ -26,7 +28,9 @@ public sealed record SessionPrediction(
 
 /// <summary>
 /// Serves a trained model: raw event names in, predictions with attention out. Unknown names are read as
-/// <c>&lt;UNK&gt;</c>; inputs longer than the model's limit keep their last events. Runs torch on one thread per call
+/// <c>&lt;UNK&gt;</c>; inputs longer than the model's limit keep their last events. A signals model encodes each
+/// session's raw signals with the checkpoint's training encoding (<see cref="SignalInputs"/>; missing values are
+/// <c>&lt;MISSING&gt;</c>, as in preparation). Runs torch on one thread per call
 /// (serving scales by requests, not by intra-op threads); calls are serialised.
 /// </summary>
 public sealed class Predictor : IDisposable
@@ -54,12 +58,7 @@ public sealed class Predictor : IDisposable
     {
         if (sessions.Count == 0) return [];
         if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
-        // The request format carries event names and gaps only; guessing the signals (all missing) would serve a
-        // model far from how it was trained, so such a model is refused, not served badly.
-        if (Checkpoint.Model.Signals is { } signals)
-            throw new InvalidInputException(
-                $"This model was trained with GA4 signals ({signals.Set}; use_signals) and predictions from event names alone are " +
-                "not supported: serve a model trained with use_signals false.");
+        var signalEncoding = Checkpoint.Model.Signals;
         var useGaps = Checkpoint.Config.Init.UseTimeGaps;
         for (var s = 0; s < sessions.Count; s++)
         {
@@ -68,6 +67,8 @@ public sealed class Predictor : IDisposable
                 throw new InvalidInputException($"Session {s} has no gap seconds; this model was trained with use_time_gaps.");
             if (sessions[s].GapSeconds is { } gaps && gaps.Count != sessions[s].Events.Count)
                 throw new InvalidInputException($"Session {s} has {sessions[s].Events.Count} events but {gaps.Count} gap seconds.");
+            if (sessions[s].Signals is { } rows && rows.Count != sessions[s].Events.Count)
+                throw new InvalidInputException($"Session {s} has {sessions[s].Events.Count} events but {rows.Count} signal rows.");
         }
 
         var vocabulary = Checkpoint.Vocabulary;
@@ -81,6 +82,9 @@ public sealed class Predictor : IDisposable
             using var noGrad = torch.no_grad();
             var model = Checkpoint.Model;
             var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, _device);
+            var encodedSignals = signalEncoding is null ? null
+                : sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray();
+            if (encodedSignals is not null) batch = batch.WithSignals(encodedSignals, _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];
@@ -89,7 +93,7 @@ public sealed class Predictor : IDisposable
 
             // A model blended with trees: the trees score the whole input (as in evaluation), then the blend.
             var blend = Checkpoint.TreesBlend;
-            var trees = blend?.TreeScores(tokens, gapSeconds);
+            var trees = blend?.TreeScores(tokens, gapSeconds, encodedSignals);
             if (model.Task == PredictionTask.Events)
             {
                 var k = Math.Min(top, vocabulary.Count - 1); // <PAD> is never a candidate

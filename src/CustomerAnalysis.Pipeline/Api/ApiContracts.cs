@@ -38,7 +38,11 @@ public sealed record NextEventResult(
 
 public sealed record NextEventResponse(
     [property: JsonPropertyName("model")] ModelIdentity Model,
-    [property: JsonPropertyName("predictions")] IReadOnlyList<NextEventResult> Predictions);
+    [property: JsonPropertyName("predictions")] IReadOnlyList<NextEventResult> Predictions)
+{
+    /// <summary>The GA4 signals the served model read from the events (empty: a names-only model, which ignores them).</summary>
+    [JsonPropertyName("signals")] public IReadOnlyList<string> Signals { get; init; } = [];
+}
 
 public sealed record ChurnResult(
     [property: JsonPropertyName("probability")] double Probability,
@@ -52,4 +56,8 @@ public sealed record ChurnResult(
 public sealed record ChurnResponse(
     [property: JsonPropertyName("model")] ModelIdentity Model,
     [property: JsonPropertyName("threshold")] double Threshold,
-    [property: JsonPropertyName("predictions")] IReadOnlyList<ChurnResult> Predictions);
+    [property: JsonPropertyName("predictions")] IReadOnlyList<ChurnResult> Predictions)
+{
+    /// <summary>The GA4 signals the served model read from the events (empty: a names-only model, which ignores them).</summary>
+    [JsonPropertyName("signals")] public IReadOnlyList<string> Signals { get; init; } = [];
+}

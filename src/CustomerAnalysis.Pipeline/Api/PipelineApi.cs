@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Events;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Storage;
 using CustomerAnalysis.Pipeline.Training;
@@ -267,7 +268,8 @@ public sealed class PipelineApi(
             new ModelIdentity(served.Name, served.Version),
             predictions.Select((p, i) => new NextEventResult(p.Top,
                 sessions[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
-                { Unknown = UnknownEvents(served.Predictor, sessions[i]) }).ToList()));
+                { Unknown = UnknownEvents(served.Predictor, sessions[i]) }).ToList())
+            { Signals = SignalNames(served.Predictor) });
     }
 
     // POST /api/predict/churn
@@ -282,8 +284,11 @@ public sealed class PipelineApi(
         return Results.Json(new ChurnResponse(new ModelIdentity(served.Name, served.Version), threshold,
             predictions.Select((p, i) => new ChurnResult(p.Probability, p.Probability >= threshold,
                     users[i].Select((e, j) => new AttentionWeight(e.Name, p.Attention[j])).ToList())
-                { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList()));
+                { Unknown = UnknownEvents(served.Predictor, users[i]) }).ToList())
+            { Signals = SignalNames(served.Predictor) });
     }
+
+    private static List<string> SignalNames(IPredictor predictor) => predictor.Signals.Fields.Select(Signals.Name).ToList();
 
     private static List<int> UnknownEvents(IPredictor predictor, IReadOnlyList<InputEvent> events) =>
         Enumerable.Range(0, events.Count).Where(i => !predictor.KnowsEvent(events[i].Name)).ToList();
@@ -309,7 +314,8 @@ public sealed class PipelineApi(
     private Task<JsonBody> ReadJsonAsync(HttpRequest request) => JsonBody.ReadAsync(request, config.Api.MaxBodyBytes);
 
     /// <summary>Reads <c>{"events": [...]}</c> (one sequence) or <c>{"{batch}": [[...], ...]}</c>. An event is a
-    /// name, or an object with <c>name</c> and optional ISO-8601 <c>timestamp</c>.</summary>
+    /// name, or an object with <c>name</c>, optional ISO-8601 <c>timestamp</c> and optional GA4 signals by their
+    /// setting names (<see cref="ReadSignal"/>).</summary>
     internal static IReadOnlyList<IReadOnlyList<InputEvent>> ReadSequences(JsonElement root, string single, string batch)
     {
         if (root.TryGetProperty(single, out var events))
@@ -342,13 +348,23 @@ public sealed class PipelineApi(
                      && e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
                      && n.GetString() is { Length: > 0 } objectName)
             {
-                JsonFields.AllowOnly(e, at, "name", "timestamp");
+                JsonFields.AllowOnly(e, at, EventFields);
                 DateTimeOffset? timestamp = null;
-                if (e.TryGetProperty("timestamp", out var t))
-                    timestamp = t.ValueKind == JsonValueKind.String && t.TryGetDateTimeOffset(out var parsed)
-                        ? parsed
-                        : throw ApiProblem.BadRequest($"'{at}.timestamp' must be an ISO-8601 date-time string.");
-                result.Add(new InputEvent(objectName, timestamp));
+                Dictionary<SignalField, string>? texts = null;
+                Dictionary<SignalField, double>? numbers = null;
+                foreach (var property in e.EnumerateObject())
+                {
+                    if (property.Name == "timestamp")
+                        timestamp = property.Value.ValueKind == JsonValueKind.String && property.Value.TryGetDateTimeOffset(out var parsed)
+                            ? parsed
+                            : throw ApiProblem.BadRequest($"'{at}.timestamp' must be an ISO-8601 date-time string.");
+                    else if (Signals.TryParse(property.Name, out var field))
+                        ReadSignal(field, property.Value, $"{at}.{property.Name}", ref texts, ref numbers);
+                }
+                var signals = texts is null && numbers is null
+                    ? null
+                    : new EventSignalValues(texts ?? [], numbers ?? []);
+                result.Add(new InputEvent(objectName, timestamp, signals));
             }
             else
                 throw ApiProblem.BadRequest(
@@ -356,6 +372,40 @@ public sealed class PipelineApi(
         }
         return result;
     }
+
+    /// <summary>The keys an event object may have: its name, time and every GA4 signal by its setting name.</summary>
+    private static readonly string[] EventFields =
+        ["name", "timestamp", .. Enum.GetValues<SignalField>().Select(Signals.Name)];
+
+    /// <summary>One signal of an event, raw (the served model cleans and encodes it as training did): a categorical
+    /// one a string of at most <see cref="SignalInputs.MaxTextLength"/> characters, a numeric one a number finite as
+    /// a float (the event table's type); null is missing, as a field left out. Any other value is a 400 naming the
+    /// field, whichever model is served (a names-only model ignores valid signals).</summary>
+    private static void ReadSignal(SignalField field, JsonElement value, string at,
+        ref Dictionary<SignalField, string>? texts, ref Dictionary<SignalField, double>? numbers)
+    {
+        if (value.ValueKind == JsonValueKind.Null) return;
+        if (Signals.KindOf(field) == SignalKind.Categorical)
+        {
+            if (value.ValueKind != JsonValueKind.String)
+                throw ApiProblem.BadRequest($"'{at}' must be a string (a GA4 value such as \"mobile\") or null (got {JsonBody.Kind(value)}).");
+            var text = value.GetString()!;
+            if (text.Length > SignalInputs.MaxTextLength)
+                throw ApiProblem.BadRequest($"'{at}' is {text.Length} characters long; at most {SignalInputs.MaxTextLength} are read.");
+            (texts ??= [])[field] = text;
+        }
+        else
+        {
+            if (value.ValueKind != JsonValueKind.Number)
+                throw ApiProblem.BadRequest($"'{at}' must be a number or null (got {JsonBody.Kind(value)}).");
+            if (!value.TryGetDouble(out var number) || !float.IsFinite((float)number))
+                throw ApiProblem.BadRequest($"'{at}' must be a finite number within ±3.4e38, a float's range (got {Shown(value)}).");
+            (numbers ??= [])[field] = number;
+        }
+    }
+
+    private static string Shown(JsonElement number) =>
+        number.GetRawText() is { Length: <= 24 } raw ? raw : number.GetRawText()[..24] + "…";
 
     private static string Given(JsonElement e) => e.ValueKind switch
     {

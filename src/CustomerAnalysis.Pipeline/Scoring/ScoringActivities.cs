@@ -22,8 +22,8 @@ public sealed class ExportScoringShardReader(PipelineStorageOptions storage) : I
         CancellationToken cancellationToken)
     {
         using var local = await LocalSource.ResolveAsync(source, storage);
-        return await ShardScoring.ReadAsync(EventSources.Open(local.Path, EventSourceOptions.FromEnvironment()), task,
-            options, shard, null, cancellationToken);
+        return await ShardScoring.ReadAsync(EventSources.Open(local.Path, EventSourceOptions.FromEnvironment() with { Signals = options.SignalSet }),
+            task, options, shard, null, cancellationToken);
     }
 }
 
@@ -47,9 +47,10 @@ internal static class ScoringBlobs
     }
 }
 
-/// <summary>Reads one shard's users and uploads their scoring candidates; returns the shard's latest event, so the
-/// orchestration knows the end of the whole data before anything is scored.</summary>
-public sealed class ReadScoringShardActivity(IScoringShardReader reader, ArtifactStore artifacts)
+/// <summary>Reads one shard's users (with the GA4 signals the run's model reads) and uploads their scoring
+/// candidates; returns the shard's latest event, so the orchestration knows the end of the whole data before
+/// anything is scored.</summary>
+public sealed class ReadScoringShardActivity(IScoringShardReader reader, IBatchScorer scorer, ArtifactStore artifacts)
     : TaskActivity<ReadScoringShardInput, ScoringShardReference>
 {
     public const string Name = nameof(ReadScoringShardActivity);
@@ -62,7 +63,14 @@ public sealed class ReadScoringShardActivity(IScoringShardReader reader, Artifac
             shard = await ScoringBlobs.ReadGzipJsonAsync<ScoringShard>(artifacts, blob);
         else
         {
-            shard = await reader.ReadAsync(input.Source, input.Task, input.Options, new UserShard(input.Shard, input.Shards),
+            var options = input.Options;
+            if (input.Model is { } model)
+            {
+                // The checkpoint is the one the scoring activity loads next (cached per process).
+                var signals = await scorer.SignalsOfAsync(await LocalCheckpoints.GetAsync(artifacts, model.Checkpoint), CancellationToken.None);
+                options = options with { Signals = signals.IsEmpty ? null : signals };
+            }
+            shard = await reader.ReadAsync(input.Source, input.Task, options, new UserShard(input.Shard, input.Shards),
                 CancellationToken.None);
             await artifacts.UploadAsync(blob, new MemoryStream(await ScoringBlobs.ToGzipJsonAsync(shard)));
         }

@@ -43,8 +43,10 @@ public static class ScoringStages
     public const string Done = "done";
 }
 
+/// <param name="Model">The run's model: its GA4 signals (a signals model's) are read with the candidates; null
+/// (inputs stored before signals were served): the options as they are.</param>
 public sealed record ReadScoringShardInput(string RunId, string Source, PredictionTask Task, PrepareOptions Options,
-    int Shard, int Shards);
+    int Shard, int Shards, ScoringModel? Model = null);
 
 /// <param name="MaxTimestamp">The shard's latest event (µs), null when it has none.</param>
 public sealed record ScoringShardReference(string Blob, int Shard, long? MaxTimestamp, int Candidates);

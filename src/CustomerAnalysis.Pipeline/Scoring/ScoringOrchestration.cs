@@ -34,7 +34,7 @@ public sealed class ScoringOrchestration : TaskOrchestrator<ScoringInput, Scorin
 
         var reads = Enumerable.Range(0, input.Shards).Select(k => context.CallActivityAsync<ScoringShardReference>(
             ReadScoringShardActivity.Name,
-            new ReadScoringShardInput(runId, input.Source, input.Task, input.Options, k, input.Shards), retry)).ToList();
+            new ReadScoringShardInput(runId, input.Source, input.Task, input.Options, k, input.Shards, input.Model), retry)).ToList();
         var shards = await WhenEachAsync(reads, count =>
         {
             progress = progress with { ShardsRead = count };

@@ -95,8 +95,9 @@ public interface IEvaluator
         CancellationToken cancellationToken);
 }
 
-/// <summary>An input event: its name and, when known, its time (models may use the gaps).</summary>
-public sealed record InputEvent(string Name, DateTimeOffset? Timestamp);
+/// <summary>An input event: its name and, when known, its time (models may use the gaps) and its raw GA4 signal
+/// values (a model trained with signals uses them; null: all missing).</summary>
+public sealed record InputEvent(string Name, DateTimeOffset? Timestamp, Core.Preparation.EventSignalValues? Signals = null);
 
 /// <param name="Top">Most likely next events, most likely first.</param>
 /// <param name="Attention">One weight per input event, aligned with the input.</param>
@@ -118,6 +119,10 @@ public interface IPredictor : IDisposable
 
     /// <exception cref="NotSupportedException">The model is not an events model.</exception>
     IReadOnlyList<NextEventPrediction> PredictNextEvent(IReadOnlyList<IReadOnlyList<InputEvent>> sessions, int top);
+
+    /// <summary>The GA4 signals the model reads from each input event (<c>use_signals</c>); empty for a names-only
+    /// model, which ignores any it is sent.</summary>
+    Core.Events.SignalSet Signals => Core.Events.SignalSet.None;
 
     /// <summary>Whether the model's vocabulary has this event name; an unknown one is read as <c>&lt;UNK&gt;</c>. A
     /// predictor that cannot tell says it knows every name.</summary>

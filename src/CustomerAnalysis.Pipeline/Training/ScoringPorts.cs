@@ -12,6 +12,11 @@ public interface IBatchScorer
     /// <exception cref="Core.InvalidInputException">Not a readable checkpoint.</exception>
     Task<PredictionTask> TaskOfAsync(string checkpointPath, CancellationToken cancellationToken);
 
+    /// <summary>The GA4 signals the model in the checkpoint file reads (<c>use_signals</c>; empty for a names-only
+    /// model): what the candidates must be read with.</summary>
+    /// <exception cref="Core.InvalidInputException">Not a readable checkpoint.</exception>
+    Task<Core.Events.SignalSet> SignalsOfAsync(string checkpointPath, CancellationToken cancellationToken);
+
     /// <summary>Scores the shard's sequences at <paramref name="members"/> (indexes), in that order.</summary>
     /// <param name="top">Next event: events listed per user.</param>
     /// <exception cref="Core.InvalidInputException">The shard is of the other task, or not a readable checkpoint.</exception>

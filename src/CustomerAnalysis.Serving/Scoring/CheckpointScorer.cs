@@ -12,7 +12,8 @@ namespace CustomerAnalysis.Serving.Scoring;
 /// padded only to its own longest input, as the trainer's evaluation batches), on one torch intra-op thread (a
 /// scoring worker scales by shards, not threads). Churn probabilities are calibrated with the checkpoint's Platt
 /// scaling and labelled at its <c>prob_threshold</c>, exactly as the predict route serves them; attention is not
-/// kept. Not thread-safe: one scorer per worker.
+/// kept. A signals model scores the candidates' signals (read with them), encoded with the checkpoint's training
+/// encoding as preparation encodes them. Not thread-safe: one scorer per worker.
 /// </summary>
 public sealed class CheckpointScorer : IDisposable
 {
@@ -33,8 +34,8 @@ public sealed class CheckpointScorer : IDisposable
 
     /// <summary>Scores <paramref name="members"/> (indexes into the shard's sequences), in that order.</summary>
     /// <param name="top">Next event: how many events to list per user.</param>
-    /// <exception cref="InvalidInputException">The shard is of the other task than the model, top &lt; 1, or a model
-    /// trained with signals.</exception>
+    /// <exception cref="InvalidInputException">The shard is of the other task than the model, top &lt; 1, or a signals
+    /// model's candidates read without its signals.</exception>
     public IReadOnlyList<UserScore> Score(ScoringShard shard, IReadOnlyList<int> members, int top)
     {
         ArgumentNullException.ThrowIfNull(shard);
@@ -42,11 +43,12 @@ public sealed class CheckpointScorer : IDisposable
             throw new InvalidInputException(
                 $"The model is a {PredictionTasks.Name(Checkpoint.Task)} model; the data was prepared for {PredictionTasks.Name(shard.Task)}.");
         if (top < 1) throw new InvalidInputException($"top must be at least 1, not {top}.");
-        // Scoring shards carry event names and gaps only (as the predict routes): a signals model is refused.
-        if (Checkpoint.Model.Signals is { } signals)
+        // A signals model scores the signals read with its candidates, encoded with its training encoding.
+        var signalEncoding = Checkpoint.Model.Signals;
+        if (signalEncoding is not null && (shard.SignalValues is null || !shard.Options.SignalSet.Equals(signalEncoding.Set)))
             throw new InvalidInputException(
-                $"This model was trained with GA4 signals ({signals.Set}; use_signals); batch scoring reads event names " +
-                "and gaps only: score with a model trained with use_signals false.");
+                $"This model was trained with GA4 signals ({signalEncoding.Set}; use_signals), but the candidates carry " +
+                $"{(shard.Options.SignalSet.IsEmpty ? "none" : shard.Options.SignalSet.ToString())}: score the export itself (it is read with the model's signals).");
         var vocabulary = Checkpoint.Vocabulary;
         // The shard's names mapped once to the model's tokens (unknown names read as <UNK>, as when serving).
         var tokenOfName = shard.EventNames.Select(vocabulary.Encode).ToArray();
@@ -72,10 +74,15 @@ public sealed class CheckpointScorer : IDisposable
                 if (gaps != null) gaps[b] = sequence.GapSeconds;
             }
             var input = SequenceBatch.Create(tokens, gaps, maxLength, _device);
+            var encodedSignals = signalEncoding is null ? null : batch.Select(b => DatasetPreparer.EncodeSignals(signalEncoding,
+                sequences[members[b]].Signals ?? throw new InvalidInputException(
+                    $"User {sequences[members[b]].User} was read without signals, but the model uses them."),
+                shard.SignalValues!)).ToArray();
+            if (encodedSignals is not null) input = input.WithSignals(encodedSignals, _device);
             var output = Checkpoint.Model.Forward(input);
             // A model blended with trees: the trees score each user's whole input, as the predictor and evaluation do.
             var blend = Checkpoint.TreesBlend;
-            var trees = blend?.TreeScores(tokens, gaps);
+            var trees = blend?.TreeScores(tokens, gaps, encodedSignals);
             if (Checkpoint.Task == PredictionTask.Churn)
             {
                 var raw = output.Logits.sigmoid().cpu().data<float>().ToArray();

@@ -22,6 +22,13 @@ public sealed class TorchBatchScorer : IBatchScorer, IDisposable
         finally { _gate.Release(); }
     }
 
+    public async Task<Core.Events.SignalSet> SignalsOfAsync(string checkpointPath, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try { return Load(checkpointPath).Checkpoint.Model.Signals?.Set ?? Core.Events.SignalSet.None; }
+        finally { _gate.Release(); }
+    }
+
     public async Task<IReadOnlyList<UserScore>> ScoreAsync(string checkpointPath, ScoringShard shard,
         IReadOnlyList<int> members, int top, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Data;
@@ -111,14 +112,14 @@ public class ModelCheckpointTests
         var config = SyntheticSequences.Config("rnn", PredictionTask.Churn);
         using var model = ModelFactory.Create(config, PredictionTask.Churn, SyntheticSequences.Vocabulary.Count, 1, torch.CPU);
         using var stream = new MemoryStream();
-        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: new(0.5, -0.25)).Write(stream);
+        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: new PlattScaling(0.5, -0.25)).Write(stream);
         var bytes = stream.ToArray();
         var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8, 4));
         var header = System.Text.Json.Nodes.JsonNode.Parse(bytes.AsSpan(12, headerLength))!.AsObject();
 
         var current = ModelCheckpoint.Read(new MemoryStream(bytes));
         using (current.Model)
-            Assert.Equal(new(0.5, -0.25), current.ChurnCalibration);
+            Assert.Equal<ProbabilityCalibration>(new PlattScaling(0.5, -0.25), current.ChurnCalibration);
 
         // The same checkpoint as format 1 wrote it before: no churn_calibration field.
         Assert.True(header.Remove("churn_calibration"));
@@ -132,5 +133,36 @@ public class ModelCheckpointTests
         var read = ModelCheckpoint.Read(old);
         using var readModel = read.Model;
         Assert.True(read.ChurnCalibration.IsIdentity);
+    }
+
+    public static TheoryData<string> Calibrations => new() { "platt", "temperature", "beta", "isotonic" };
+
+    [Theory]
+    [MemberData(nameof(Calibrations))]
+    public void Each_calibration_method_round_trips_through_the_checkpoint_by_its_method_field(string method)
+    {
+        ProbabilityCalibration calibration = method switch
+        {
+            "platt" => new PlattScaling(0.5, -0.25),
+            "temperature" => new TemperatureScaling(1.4),
+            "beta" => new BetaCalibration(2.7, 0.6, 1.1),
+            _ => new IsotonicCalibration([-2, 0.5, 3], [-1, 0.9, 2.5]),
+        };
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn);
+        using var model = ModelFactory.Create(config, PredictionTask.Churn, SyntheticSequences.Vocabulary.Count, 1, torch.CPU);
+        using var stream = new MemoryStream();
+        new ModelCheckpoint(config, SyntheticSequences.Vocabulary, model, churnCalibration: calibration).Write(stream);
+        var bytes = stream.ToArray();
+        var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8, 4));
+        var header = System.Text.Json.Nodes.JsonNode.Parse(bytes.AsSpan(12, headerLength))!.AsObject();
+        Assert.Equal(method, header["churn_calibration"]!["method"]!.GetValue<string>());
+        if (method == "platt") // exactly what checkpoints held before the other methods: those read as they did
+            Assert.Equal("""{"method":"platt","slope":0.5,"intercept":-0.25}""", header["churn_calibration"]!.ToJsonString());
+
+        var read = ModelCheckpoint.Read(new MemoryStream(bytes));
+        using var readModel = read.Model;
+        Assert.Equal(calibration, read.ChurnCalibration);
+        foreach (var p in new[] { 0.01, 0.2, 0.5, 0.93 })
+            Assert.Equal(calibration.Apply(p), read.ChurnCalibration.Apply(p));
     }
 }

@@ -9,7 +9,7 @@ using CustomerAnalysis.Modeling.Training;
 namespace CustomerAnalysis.Modeling.Tests.Models;
 
 /// <summary>Models and trees with GA4 signals (<c>use_signals</c>): they learn what only the signals tell, off is
-/// exactly the names-only model, checkpoints carry the encoding, serving refuses clearly.</summary>
+/// exactly the names-only model, checkpoints carry the encoding, serving encodes raw values with it.</summary>
 public class SignalModelTests
 {
     private static readonly SignalSet Set = Signals.ParseList("device_category,page_path,engagement_time_msec");
@@ -83,7 +83,7 @@ public class SignalModelTests
     }
 
     [Fact]
-    public void The_checkpoint_carries_the_encoding_and_serving_refuses_clearly()
+    public void The_checkpoint_carries_the_encoding_and_serving_reads_raw_signals_with_it()
     {
         var data = Dataset(withSignals: true);
         var result = Train(data, Config("rnn", useSignals: true));
@@ -98,8 +98,21 @@ public class SignalModelTests
             System.Text.Json.JsonSerializer.Serialize(read.Model.Signals!.Features));
         Assert.Equal(Trainer.Predict(result.Model, data.Test, 20, 32).Probabilities, Trainer.Predict(read.Model, data.Test, 20, 32).Probabilities);
         using var predictor = new Predictor(read);
-        var error = Assert.Throws<InvalidInputException>(() => predictor.Predict([["event_0", "event_1"]], 1));
-        Assert.Contains("signals", error.Message, StringComparison.Ordinal);
+        // The label is the device: served from raw values (a URL bucketed to a page, a number scaled), the model
+        // tells a mobile user from a desktop one as on the prepared test split.
+        SessionInput Session(string device) => new(["event_0", "event_1"], Signals:
+        [
+            new EventSignalValues(new Dictionary<SignalField, string> { [SignalField.DeviceCategory] = device, [SignalField.PagePath] = "https://shop/a?x=1" },
+                new Dictionary<SignalField, double> { [SignalField.EngagementTimeMsec] = 420 }),
+            null,
+        ]);
+        var served = predictor.Predict([Session("mobile"), Session("desktop"), new SessionInput(["event_0", "event_1"])], 1);
+        Assert.True(served[0].ChurnProbability > 0.5 && served[1].ChurnProbability < 0.5,
+            $"mobile {served[0].ChurnProbability}, desktop {served[1].ChurnProbability}");
+        // No signals at all: every one <MISSING>, served (neither device, so not the mobile answer).
+        Assert.NotEqual(served[0].ChurnProbability, served[2].ChurnProbability);
+        var wrong = Assert.Throws<InvalidInputException>(() => predictor.Predict([new SessionInput(["event_0", "event_1"], Signals: [null])], 1));
+        Assert.Contains("signal rows", wrong.Message, StringComparison.Ordinal);
         result.Model.Dispose();
     }
 

@@ -1,4 +1,5 @@
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Prediction;
@@ -98,7 +99,7 @@ public class PredictorTests
         Assert.False(fitted.ChurnCalibration.IsIdentity);
 
         // Slope 0 ignores the model: every user gets σ(intercept) = 0.3, below the 0.5 threshold.
-        var constant = new ModelCheckpoint(fitted.Config, fitted.Vocabulary, fitted.Model, churnCalibration: new(0, Math.Log(0.3 / 0.7)));
+        var constant = new ModelCheckpoint(fitted.Config, fitted.Vocabulary, fitted.Model, churnCalibration: new PlattScaling(0, Math.Log(0.3 / 0.7)));
         using var stream = new MemoryStream();
         constant.Write(stream);
         result.Model.Dispose();
@@ -106,8 +107,35 @@ public class PredictorTests
         using var predictor = Predictor.Load(stream);
         var predictions = predictor.Predict([["event_3", "event_0", "event_5"], ["event_3", "event_5"]], top: 1);
 
-        Assert.Equal(new(0, Math.Log(0.3 / 0.7)), predictor.Checkpoint.ChurnCalibration);
+        Assert.Equal<ProbabilityCalibration>(new PlattScaling(0, Math.Log(0.3 / 0.7)), predictor.Checkpoint.ChurnCalibration);
         Assert.All(predictions, p => Assert.Equal(0.3, p.ChurnProbability!.Value, 6));
         Assert.All(predictions, p => Assert.False(p.Churns));
+    }
+
+    [Theory]
+    [InlineData("beta")]
+    [InlineData("isotonic")]
+    public void The_configured_calibration_is_fitted_stored_and_served_as_the_test_evaluation_scores_it(string method)
+    {
+        // Trained enough that its scores order the users (else no increasing beta map fits and Platt's is kept).
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 400, validation: 100, test: 12);
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"hidden_size\": 16, \"dropout_rate\": 0, \"max_sequence_length\": 6",
+            training: "\"num_epochs\": 15, \"learning_rate\": 0.02", pipeline: $"\"churn_calibration\": \"{method}\"");
+        var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, new TrainingRun(1, 3));
+        var fitted = ModelCheckpoint.FromTraining(result, data.Vocabulary);
+        Assert.Equal(CalibrationMethods.Parse(method), fitted.ChurnCalibration.Method);
+        using var stream = new MemoryStream();
+        fitted.Write(stream);
+        result.Model.Dispose();
+        stream.Position = 0;
+        using var predictor = Predictor.Load(stream);
+        Assert.Equal(fitted.ChurnCalibration, predictor.Checkpoint.ChurnCalibration);
+
+        // The test evaluation's path (TestEvaluator: the model's probabilities through CalibratedChurn) and the API's.
+        var evaluated = predictor.Checkpoint.CalibratedChurn(Trainer.Predict(predictor.Checkpoint.Model, data.Test, 6, 32));
+        var served = predictor.Predict(data.Test.Select(e => (IReadOnlyList<string>)e.Tokens.Select(t => data.Vocabulary.Tokens[t]).ToArray()).ToArray(), top: 1);
+        for (var i = 0; i < data.Test.Count; i++)
+            Assert.Equal(evaluated.Probabilities[i], served[i].ChurnProbability!.Value, 5);
+        Assert.NotEqual(Trainer.Predict(predictor.Checkpoint.Model, data.Test, 6, 32).Probabilities, evaluated.Probabilities);
     }
 }

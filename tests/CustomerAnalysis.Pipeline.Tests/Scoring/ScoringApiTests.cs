@@ -211,6 +211,9 @@ public sealed class ScoringApiTests(AzuriteFixture azurite) : IDisposable
         public Task<PredictionTask> TaskOfAsync(string checkpointPath, CancellationToken cancellationToken) =>
             _inner.TaskOfAsync(checkpointPath, cancellationToken);
 
+        public Task<SignalSet> SignalsOfAsync(string checkpointPath, CancellationToken cancellationToken) =>
+            _inner.SignalsOfAsync(checkpointPath, cancellationToken);
+
         public Task<IReadOnlyList<UserScore>> ScoreAsync(string checkpointPath, ScoringShard shard, IReadOnlyList<int> members,
             int top, CancellationToken cancellationToken)
         {

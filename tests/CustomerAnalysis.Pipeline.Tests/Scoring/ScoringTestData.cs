@@ -20,7 +20,8 @@ internal static class ScoringTestData
     public static async Task<string> CheckpointAsync(PredictionTask task) =>
         Path.Combine(await ExportAsync(), "..", $"{PredictionTasks.Name(task)}.ckpt");
 
-    public static readonly PlattScaling Calibration = new(1.7, -0.3);
+    // Beta, not Platt: batch scoring goes through the method the checkpoint names.
+    public static readonly ProbabilityCalibration Calibration = new BetaCalibration(2.5, 0.6, 1.0);
 
     private static async Task<string> CreateAsync()
     {
