@@ -122,8 +122,10 @@ public static class TestEvaluator
         var test = Predict(data.Test);
         if (checkpoint.Task != PredictionTask.Churn || data.Validation.Count == 0) return test;
         var validation = Predict(data.Validation);
-        var platt = Core.Evaluation.PlattScaling.Fit(validation.Labels, validation.Probabilities.Select(p => (double)p).ToArray());
-        return test with { Probabilities = test.Probabilities.Select(p => (float)platt.Apply(p)).ToArray() };
+        // The config's calibration method, as a checkpoint of the sequence model alone would have.
+        var calibration = ProbabilityCalibration.Fit(config.Pipeline.ChurnCalibration, validation.Labels,
+            validation.Probabilities.Select(p => (double)p).ToArray());
+        return test with { Probabilities = test.Probabilities.Select(p => (float)calibration.Apply(p)).ToArray() };
     }
 
     /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>
