@@ -8,8 +8,10 @@ namespace CustomerAnalysis.Cli;
 /// failure gives one line on stderr and exit 1 (never a stack trace).</summary>
 public static class CommandLine
 {
-    /// <summary>Progress and messages go to stderr, so stdout holds only results (one JSON object with --json).</summary>
-    public static IAnsiConsole Status { get; } = AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>Progress and messages go to stderr, so stdout holds only results (one JSON object with --json). Made
+    /// over the stderr of the moment, not once: a host that redirects <see cref="Console.Error"/> between commands
+    /// (the tests do) would otherwise have later commands write to the first one's closed writer.</summary>
+    public static IAnsiConsole Status => AnsiConsole.Create(new AnsiConsoleSettings
     {
         Out = new AnsiConsoleOutput(Console.Error),
     });
