@@ -29,16 +29,24 @@ internal static class ModelingBench
     /// <param name="probabilitiesPath">Churn runs: the kept model's uncalibrated validation and test probabilities with
     /// their labels, as CSV (<c>run,split,label,probability</c>), for <c>bench calibration</c> to compare methods on
     /// without training again.</param>
+    /// <param name="combine">pipeline_params.combine_with_trees for every run (none | blend); null = the config's.
+    /// A blended model's table has its sequence model alone beside it (<c>sequence_model</c>).</param>
     /// <param name="holdoutDays">The prepare option <c>holdout_days</c> for the default protocol's runs (null: its
     /// default); the original protocol has none.</param>
     public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null,
-        string? probabilitiesPath = null, double? holdoutDays = null)
+        string? probabilitiesPath = null, string? combine = null, double? holdoutDays = null)
     {
         using var probabilities = probabilitiesPath is null ? null : new StreamWriter(probabilitiesPath);
         probabilities?.WriteLine("run,split,label,probability");
         foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None, holdoutDays))
         {
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
+            if (combine is not null)
+            {
+                var json = JsonNode.Parse(config.ToJson())!.AsObject();
+                ((json[NnConfig.PipelineGroup] ??= new JsonObject()).AsObject())["combine_with_trees"] = combine;
+                config = NnConfig.Parse(json.ToJsonString());
+            }
             Console.WriteLine($"== {run}: {configPath} ({ModelGrid.Expand(config).Count} trials), " +
                               $"signals {(dataset.Signals is null ? "none" : dataset.Signals.Set.ToString())}, " +
                               $"train/val/test/val_recent {dataset.Train.Count:N0}/{dataset.Validation.Count:N0}/{dataset.Test.Count:N0}/{dataset.ValidationRecent.Count:N0}" +
@@ -48,7 +56,8 @@ internal static class ModelingBench
             using var result = Experiment.Run(dataset, config, new GridSearchRun(Cores: threads, OnTrialCompleted: t =>
                 Console.Error.WriteLine($"  trial {t.Trial.Index} selection score {t.Training.BestValidationMetric:0.0000} epoch {t.Training.BestEpoch}/{t.Training.History.Count} ({t.Seconds:0} s)")));
             Console.Write(ValidationText(result.Report));
-            Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s; test:");
+            Console.WriteLine($"best {result.Report.Best.DisplayName}, epoch {result.Report.Best.BestEpoch}, {clock.Elapsed.TotalSeconds:0} s" +
+                              (result.Checkpoint.TreesBlend is { } blend ? $", blended with the trees at model weight {blend.ModelWeight:0.00} (chosen on validation)" : "") + "; test:");
             Console.Write(result.Report.Test.ToText());
             if (task == PredictionTask.Churn) WriteCalibration(result.Report.Test, result.Checkpoint);
             if (outFolder is not null)

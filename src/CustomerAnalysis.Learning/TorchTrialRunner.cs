@@ -35,7 +35,8 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
         // With the val_recent split's metrics (recent_*) and the selection_score the run ranks trials on.
         var validation = MetricNames.Finite(summary.FlatValidation());
 
-        var checkpoint = ModelCheckpoint.FromTraining(training, data.Vocabulary,
+        // combine_with_trees: the trial's checkpoint is the served model, blended with trees fitted here.
+        var checkpoint = ModelCheckpoint.ForServing(training, data,
             validation.ToDictionary(m => "val_" + m.Key, m => m.Value));
         await using (var file = File.Create(request.CheckpointPath))
             checkpoint.Write(file);

@@ -97,8 +97,23 @@ public sealed class TrialWorkerProcessesTests(AzuriteFixture azurite, WorkerFixt
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run_id").GetString()!;
     }
 
-    private static async Task<JsonElement> StatusAsync(HttpClient http, string runId) =>
-        await http.GetFromJsonAsync<JsonElement>($"api/training/{runId}");
+    /// <summary>The run's status, as a client honouring Retry-After reads it: a 503 (the route's storage deadline
+    /// passed, which the worker processes' load on 2 cores can cause) is asked again, for up to a minute.</summary>
+    private static async Task<JsonElement> StatusAsync(HttpClient http, string runId)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            using var response = await http.GetAsync($"api/training/{runId}");
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+            {
+                response.EnsureSuccessStatusCode();
+                return await response.Content.ReadFromJsonAsync<JsonElement>();
+            }
+            Assert.NotNull(response.Headers.RetryAfter); // the 503 says when to come back
+            await Task.Delay(500);
+        }
+    }
 
     private static async Task<JsonElement> WaitAsync(HttpClient http, string runId, Func<JsonElement, bool> until, int seconds = 150)
     {

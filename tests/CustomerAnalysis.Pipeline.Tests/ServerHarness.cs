@@ -90,6 +90,12 @@ public sealed class ServerHarness : IAsyncDisposable
         while (true)
         {
             using var status = await Http.SendAsync(Get(statusUrl));
+            // A 503 (the route's storage deadline passed under load) says to come back, as a client would.
+            if (status.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+                continue;
+            }
             var json = await status.Content.ReadFromJsonAsync<JsonElement>();
             var runtime = json.GetProperty("runtime_status").GetString();
             if (runtime is "Completed" or "Failed" or "Terminated") return json;

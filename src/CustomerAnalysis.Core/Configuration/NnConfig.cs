@@ -8,6 +8,10 @@ namespace CustomerAnalysis.Core.Configuration;
 
 public enum ModelKind { Rnn, Transformer }
 
+/// <summary>What the served model is (<c>pipeline_params.combine_with_trees</c>): the sequence model alone, or the
+/// sequence model blended with gradient-boosted trees fitted on the same training split.</summary>
+public enum TreesCombination { None, Blend }
+
 /// <summary>
 /// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
 /// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
@@ -377,6 +381,10 @@ public sealed record PipelineParams
     public int AshaReductionFactor { get; init; } = 3;
     /// <summary>users | recent | mean: which validation split's score early stopping, asha and the choice of trial use.</summary>
     public ValidationSelection ValidationSelection { get; init; } = ValidationSelection.Mean;
+    /// <summary>none (default: the sequence model alone, exactly as before) | blend: the checkpoint also holds the
+    /// gradient-boosted trees and serves w·(model) + (1 − w)·(trees) on the logit / log-probability scale, w chosen on
+    /// the validation split by <c>grid_search_metric</c>.</summary>
+    public TreesCombination CombineWithTrees { get; init; } = TreesCombination.None;
     /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
     /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
     public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
@@ -397,6 +405,7 @@ public sealed record PipelineParams
         AshaMinEpochs = reader.Int("asha_min_epochs", 1, 1, 100_000),
         AshaReductionFactor = reader.Int("asha_reduction_factor", 3, 2, 100),
         ValidationSelection = ValidationSelections.Parse(reader.Choice("validation_selection", "mean", ValidationSelections.Names)),
+        CombineWithTrees = reader.Choice("combine_with_trees", "none", "none", "blend") == "blend" ? TreesCombination.Blend : TreesCombination.None,
         ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
     };
 }

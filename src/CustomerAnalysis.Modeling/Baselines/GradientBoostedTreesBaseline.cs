@@ -118,6 +118,47 @@ public static class GradientBoostedTreesBaseline
         return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, labelType, options.Signals);
     }
 
+    /// <summary>Writes fitted trees (from <see cref="FitChurn"/> or <see cref="FitNextEvent"/>) as an ML.NET model
+    /// zip, to be read back by <see cref="LoadChurn"/> / <see cref="LoadNextEvent"/> with the same options.</summary>
+    public static void Save(object fittedTrees, Stream destination)
+    {
+        if (fittedTrees is not ISavableTrees trees)
+            throw new ArgumentException("Only trees fitted by GradientBoostedTreesBaseline can be saved.", nameof(fittedTrees));
+        trees.Save(destination);
+    }
+
+    /// <summary>Churn trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.</summary>
+    public static IChurnBaseline LoadChurn(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
+    {
+        var (ml, model) = Load(source, options.Seed);
+        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: false);
+        return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width, options.Signals);
+    }
+
+    /// <summary>Next-event trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.</summary>
+    public static INextEventBaseline LoadNextEvent(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
+    {
+        var (ml, model) = Load(source, options.Seed);
+        var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: true);
+        return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, new KeyDataViewType(typeof(uint), vocabularySize), options.Signals);
+    }
+
+    private static (MLContext Ml, ITransformer Model) Load(Stream source, int seed)
+    {
+        var ml = new MLContext(seed);
+        // ML.NET finds a saved model's loaders in registered assemblies: a serving process may not have touched
+        // LightGBM's yet.
+        ml.ComponentCatalog.RegisterAssembly(typeof(LightGbmBinaryModelParameters).Assembly);
+        try
+        {
+            return (ml, ml.Model.Load(source, out _));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException)
+        {
+            throw new InvalidInputException($"The saved gradient-boosted trees cannot be read: {e.Message}", e);
+        }
+    }
+
     private static float[] ChurnFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
         TreeFeatures.WithSignals(TreeFeatures.Churn(example, vocabularySize, useTimeGaps), example, signals, nextEvent: false);
 
@@ -150,10 +191,18 @@ public static class GradientBoostedTreesBaseline
         public uint Label { get; set; }
     }
 
+    private interface ISavableTrees
+    {
+        void Save(Stream destination);
+    }
+
     private sealed class Churn(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
-        SignalEncoding? signals) : IChurnBaseline
+        SignalEncoding? signals) : IChurnBaseline, ISavableTrees
     {
         public string Name => BaselineName;
+
+        public void Save(Stream destination) =>
+            ml.Model.Save(model, ml.Data.LoadFromEnumerable(Array.Empty<ChurnRow>(), Schema<ChurnRow>(width, label: null)).Schema, destination);
 
         public double[] PredictChurnProbabilities(IReadOnlyList<SequenceExample> examples)
         {
@@ -166,9 +215,12 @@ public static class GradientBoostedTreesBaseline
     }
 
     private sealed class NextEvent(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
-        DataViewType labelType, SignalEncoding? signals) : INextEventBaseline
+        DataViewType labelType, SignalEncoding? signals) : INextEventBaseline, ISavableTrees
     {
         public string Name => BaselineName;
+
+        public void Save(Stream destination) =>
+            ml.Model.Save(model, ml.Data.LoadFromEnumerable(Array.Empty<EventRow>(), Schema<EventRow>(width, labelType)).Schema, destination);
 
         public float[] PredictScores(IReadOnlyList<SequenceExample> examples)
         {

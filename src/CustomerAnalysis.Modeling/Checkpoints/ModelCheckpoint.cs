@@ -21,6 +21,9 @@ namespace CustomerAnalysis.Modeling.Checkpoints;
 /// <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
 /// versions it, so a checkpoint from before the other methods (<c>"platt"</c>, slope, intercept) reads and serves as it
 /// did, and one written before the field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
+/// A model blended with trees (<c>combine_with_trees</c>, <see cref="TreesBlend"/>) has <c>trees_blend</c> in the
+/// header and, after the weights, int64 LE length · the trees as an ML.NET model zip; its calibration is fitted on the
+/// blended validation probabilities.
 /// </summary>
 public sealed class ModelCheckpoint
 {
@@ -29,7 +32,7 @@ public sealed class ModelCheckpoint
 
     public ModelCheckpoint(NnConfig config, Vocabulary vocabulary, SequenceModel model,
         IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyList<EpochRecord>? history = null,
-        ProbabilityCalibration? churnCalibration = null)
+        ProbabilityCalibration? churnCalibration = null, TreesBlend? treesBlend = null)
     {
         if (model.VocabularySize != vocabulary.Count)
             throw new ArgumentException($"The model has {model.VocabularySize} tokens but the vocabulary {vocabulary.Count}.", nameof(vocabulary));
@@ -39,6 +42,7 @@ public sealed class ModelCheckpoint
         Metrics = metrics ?? new Dictionary<string, double>();
         History = history ?? [];
         ChurnCalibration = churnCalibration ?? PlattScaling.Identity;
+        TreesBlend = treesBlend;
     }
 
     public NnConfig Config { get; }
@@ -50,11 +54,38 @@ public sealed class ModelCheckpoint
     public IReadOnlyList<EpochRecord> History { get; }
     /// <summary>Churn: maps the model's probability to the served one (<see cref="CalibratedChurn"/>); events: identity.</summary>
     public ProbabilityCalibration ChurnCalibration { get; }
+    /// <summary>The trees the served model blends in (<c>combine_with_trees: "blend"</c>); null: the sequence model alone.</summary>
+    public TreesBlend? TreesBlend { get; }
 
     /// <summary>A checkpoint of the kept model; churn models get their calibration fitted on
     /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch).</summary>
     public static ModelCheckpoint FromTraining(TrainingResult result, Vocabulary vocabulary, IReadOnlyDictionary<string, double>? metrics = null) =>
         new(result.Config, vocabulary, result.Model, metrics, result.History, CalibrationFor(result));
+
+    /// <summary>
+    /// The checkpoint a trained model is served as: with <c>combine_with_trees: "blend"</c> the trees are fitted on
+    /// <paramref name="data"/> and blended in (<see cref="TreesBlend.Fit"/>), and churn's calibration is fitted on the
+    /// blended validation probabilities; otherwise exactly <see cref="FromTraining"/>.
+    /// </summary>
+    public static ModelCheckpoint ForServing(TrainingResult result, PreparedDataset data, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        if (result.Config.Pipeline.CombineWithTrees != TreesCombination.Blend) return FromTraining(result, data.Vocabulary, metrics);
+        var blend = TreesBlend.Fit(result, data, Experiments.PredictionScoring.ValidationMetricFor(result.Config));
+        var calibration = result.Model.Task == PredictionTask.Churn
+            ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
+                blend.Combine(result.ValidationPredictions, data.Validation).Probabilities.Select(p => (double)p).ToArray())
+            : PlattScaling.Identity;
+        return new(result.Config, data.Vocabulary, result.Model, metrics, result.History, calibration, blend);
+    }
+
+    /// <summary>What the checkpoint serves for <paramref name="examples"/> given the sequence model's own predictions
+    /// on them: blended with the trees (when it has them), then churn calibrated.</summary>
+    public PredictionSet Served(PredictionSet modelPredictions, IReadOnlyList<SequenceExample> examples) =>
+        CalibratedChurn(TreesBlend is { } blend ? blend.Combine(modelPredictions, examples) : modelPredictions);
+
+    /// <summary>This checkpoint with other metrics (the rest shared).</summary>
+    public ModelCheckpoint WithMetrics(IReadOnlyDictionary<string, double> metrics) =>
+        new(Config, Vocabulary, Model, metrics, History, ChurnCalibration, TreesBlend);
 
     /// <summary>The config's calibration of the churn model's validation probabilities; identity for next events.</summary>
     public static ProbabilityCalibration CalibrationFor(TrainingResult result) =>
@@ -86,6 +117,7 @@ public sealed class ModelCheckpoint
         };
         // What serving needs to encode signals as training did (vocabularies, scalers); absent for names-only models.
         if (Model.Signals is { } signals) header["signals"] = JsonSerializer.SerializeToNode(signals.Features);
+        if (TreesBlend is { } blend) header["trees_blend"] = new JsonObject { ["method"] = "blend", ["model_weight"] = blend.ModelWeight };
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
 
         // TorchSharp's save closes the stream it writes to: give it its own.
@@ -101,6 +133,12 @@ public sealed class ModelCheckpoint
         BinaryPrimitives.WriteInt64LittleEndian(number, weightBytes.Length);
         destination.Write(number);
         destination.Write(weightBytes);
+        if (TreesBlend is { } trees)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(number, trees.SavedTrees.Length);
+            destination.Write(number);
+            destination.Write(trees.SavedTrees);
+        }
         destination.Flush();
     }
 
@@ -174,7 +212,17 @@ public sealed class ModelCheckpoint
             throw new InvalidInputException($"Model checkpoint weights do not fit its model: {e.Message}", e);
         }
         model.eval();
-        return new ModelCheckpoint(config, vocabulary, model, metrics, history, calibration);
+        TreesBlend? blend;
+        try
+        {
+            blend = ReadTreesBlend(header["trees_blend"], source, config, vocabulary, signals);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new ModelCheckpoint(config, vocabulary, model, metrics, history, calibration, blend);
     }
 
     /// <summary>The header's fields; a missing or wrongly typed field is damaged input, named in the message.</summary>
@@ -203,6 +251,30 @@ public sealed class ModelCheckpoint
             // JsonNode casts throw InvalidOperation/Format/NullReference/Argument exceptions for wrong shapes.
             throw new InvalidInputException($"Model checkpoint header field '{field}' is damaged: {e.Message}", e);
         }
+    }
+
+    /// <summary>Absent (a sequence model alone): null. Present: the weight from the header, the trees from the
+    /// section after the weights.</summary>
+    private static TreesBlend? ReadTreesBlend(JsonNode? node, Stream source, NnConfig config, Vocabulary vocabulary, SignalEncoding? signals)
+    {
+        if (node is null) return null;
+        double weight;
+        try
+        {
+            var method = node["method"]?.GetValue<string>();
+            if (method != "blend") throw new InvalidInputException($"Model checkpoint trees_blend method '{method}' is not supported (expected blend).");
+            weight = node["model_weight"]!.GetValue<double>();
+        }
+        catch (Exception e) when (e is not InvalidInputException)
+        {
+            throw new InvalidInputException($"Model checkpoint header field 'trees_blend' is damaged: {e.Message}", e);
+        }
+        if (!(weight is >= 0 and <= 1)) throw new InvalidInputException($"Model checkpoint trees_blend model_weight {weight} is outside [0, 1].");
+        var length = BinaryPrimitives.ReadInt64LittleEndian(ReadExactly(source, 8, "the trees length"));
+        if (length <= 0 || length > int.MaxValue || (source.CanSeek && length > source.Length - source.Position))
+            throw new InvalidInputException($"Model checkpoint trees length {length} is invalid or beyond the end of the file.");
+        var trees = ReadExactly(source, (int)length, "the trees");
+        return TreesBlend.Read(weight, trees, config.Training.Task, vocabulary.Count, TreesBlend.OptionsFor(config, signals));
     }
 
     private static JsonNode Required(JsonObject header, string field) =>

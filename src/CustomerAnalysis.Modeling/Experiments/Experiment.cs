@@ -31,10 +31,12 @@ public static class Experiment
         var best = trials.Single(t => t.Index == grid.Best.Trial.Index);
         // The best trial's config: the trees read gaps only if that model does; its seed is the config's (trials'
         // own seeds are passed beside it), so the checkpoint's evaluation fits the same trees.
-        var checkpoint = ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary);
-        // Test is scored as the checkpoint serves: churn probabilities calibrated on validation.
-        var test = TestEvaluator.Evaluate(data, checkpoint.CalibratedChurn(grid.TestPredictions), threshold,
-            TestEvaluator.TreesFor(grid.Best.Training.Config, data));
+        var checkpoint = ModelCheckpoint.ForServing(grid.Best.Training, data);
+        // Test is scored as the checkpoint serves: blended with the trees (combine_with_trees), churn probabilities
+        // calibrated on validation.
+        var test = TestEvaluator.Evaluate(data, checkpoint.Served(grid.TestPredictions, data.Test), threshold,
+            TestEvaluator.TreesFor(grid.Best.Training.Config, data),
+            checkpoint.TreesBlend is null ? null : ModelCheckpoint.FromTraining(grid.Best.Training, data.Vocabulary).CalibratedChurn(grid.TestPredictions));
         var report = new ExperimentReport(metric.Name, best, test, trials)
         {
             FailedTrials = grid.Failed.Select(f => new FailedTrialSummary(f.Trial.Index, f.Trial.Settings, f.Trial.Seed, f.Seconds, f.Error)).ToArray(),
@@ -50,7 +52,6 @@ public static class Experiment
             report.Best.Validation.Select(m => KeyValuePair.Create($"val_{m.Key}", m.Value))
                 .Concat(report.Best.RecentValidation.Select(m => KeyValuePair.Create($"val_{TrialSummary.RecentPrefix}{m.Key}", m.Value)))
                 .Concat(report.Test.Model.Scalars.Select(m => KeyValuePair.Create($"test_{m.Key}", m.Value))));
-        return new ModelCheckpoint(checkpoint.Config, checkpoint.Vocabulary, checkpoint.Model, metrics, checkpoint.History,
-            checkpoint.ChurnCalibration);
+        return checkpoint.WithMetrics(metrics);
     }
 }

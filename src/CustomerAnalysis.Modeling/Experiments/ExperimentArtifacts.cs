@@ -72,6 +72,8 @@ public static class ExperimentArtifacts
             ["baselines"] = new JsonObject(test.Baselines.Select(b =>
                 KeyValuePair.Create(b.Key, (JsonNode?)ExperimentReport.Scalars(b.Value.Scalars)))),
         };
+        // A model blended with trees (combine_with_trees): its sequence model alone on test; absent otherwise.
+        if (test.SequenceModel is { } sequence) json[TestEvaluation.SequenceModelName] = ExperimentReport.Scalars(sequence.Scalars);
         using var stream = sink.Create(MetricsName);
         using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteTo(writer);

@@ -97,7 +97,15 @@ public sealed record ExperimentReport(string GridSearchMetric, TrialSummary Best
     /// "val", "val_recent", "selection_score", "history"}], "failed_trials": [{"trial", "params", "seed", "seconds", "error"}]}</c>. Metric names are Core's (<c>top1_accuracy</c>, <c>roc_auc</c>, …); undefined (NaN)
     /// values are null.
     /// </summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = Json();
+        // A model blended with trees (combine_with_trees): best.sequence_model, its sequence model alone on test.
+        if (Test.SequenceModel is { } sequence) json["best"]![TestEvaluation.SequenceModelName] = Scalars(sequence.Scalars);
+        return json;
+    }
+
+    private JsonObject Json() => new()
     {
         ["best"] = new JsonObject
         {

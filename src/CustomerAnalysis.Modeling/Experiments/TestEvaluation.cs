@@ -26,11 +26,18 @@ public sealed record TestEvaluation(
     IReadOnlyDictionary<string, double[]> BaselineChurnProbabilities)
 {
     public const string ModelName = "model";
+    public const string SequenceModelName = "sequence_model";
 
-    /// <summary>Model first, then the baselines: the side-by-side table of <see cref="EvaluationComparison"/>.</summary>
+    /// <summary>A model blended with trees (<c>combine_with_trees</c>): its sequence model alone (calibrated on its
+    /// own validation predictions), so the blend's gain is in plain sight; null for a sequence model alone.</summary>
+    public IEvaluationReport? SequenceModel { get; init; }
+
+    /// <summary>Model first (then its sequence model alone, when blended), then the baselines: the side-by-side table
+    /// of <see cref="EvaluationComparison"/>.</summary>
     public string ToText()
     {
         var rows = new Dictionary<string, IEvaluationReport> { [ModelName] = Model };
+        if (SequenceModel is not null) rows[SequenceModelName] = SequenceModel;
         foreach (var (name, report) in Baselines) rows[name] = report;
         return EvaluationComparison.ToText(rows);
     }
@@ -42,13 +49,13 @@ public static class TestEvaluator
     /// <summary>The trees see what the model sees: time-gap features only when the model uses gaps, the dataset's
     /// signals only when the model uses them (<c>use_signals</c>); the config's seed.</summary>
     public static GradientBoostedTreesOptions TreesFor(NnConfig config, PreparedDataset? data = null) =>
-        new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed,
-            Signals: config.Init.UseSignals ? data?.Signals : null);
+        TreesBlend.OptionsFor(config, data?.Signals);
 
     /// <summary>From the model's test predictions (e.g. <see cref="GridSearchResult.TestPredictions"/>).</summary>
     /// <param name="trees">How the trees baseline is fitted (<see cref="TreesFor"/> the model's config).</param>
+    /// <param name="sequenceModelPredictions">A blended model's sequence model alone on test (reported beside it).</param>
     public static TestEvaluation Evaluate(PreparedDataset data, PredictionSet testPredictions, double churnThreshold,
-        GradientBoostedTreesOptions trees)
+        GradientBoostedTreesOptions trees, PredictionSet? sequenceModelPredictions = null)
     {
         if (data.Test.Count == 0) throw new InvalidInputException("The dataset's test split is empty: there is nothing to evaluate on.");
         if (testPredictions.Count != data.Test.Count)
@@ -76,12 +83,17 @@ public static class TestEvaluator
                 baselines[baseline.Name] = ChurnMetrics.Compute(labels, probabilities, churnThreshold);
             }
         }
-        return new TestEvaluation(data.Task, churnThreshold, model, baselines, testPredictions, churnProbabilities);
+        return new TestEvaluation(data.Task, churnThreshold, model, baselines, testPredictions, churnProbabilities)
+        {
+            SequenceModel = sequenceModelPredictions is null ? null
+                : PredictionScoring.Report(sequenceModelPredictions, data.Task, data.Vocabulary.Tokens, churnThreshold),
+        };
     }
 
     /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
     public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint) =>
-        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config, data));
+        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config, data),
+            checkpoint.TreesBlend is null ? null : SequenceModelAlone(data, checkpoint));
 
     /// <summary>The model's report on the test split only: the same scores as <see cref="Evaluate(PreparedDataset, ModelCheckpoint)"/>
     /// without fitting the baselines (only <paramref name="data"/>'s test split is read).</summary>
@@ -96,9 +108,24 @@ public static class TestEvaluator
     {
         RequireCompatible(data, checkpoint);
         var config = checkpoint.Config;
-        // Scored as served: churn probabilities through the checkpoint's calibration.
-        return checkpoint.CalibratedChurn(
-            Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize));
+        // Scored as served: blended with the checkpoint's trees (if any), churn probabilities through its calibration.
+        return checkpoint.Served(
+            Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize), data.Test);
+    }
+
+    /// <summary>A blended checkpoint's sequence model alone on test, churn calibrated on its own validation predictions.</summary>
+    private static PredictionSet SequenceModelAlone(PreparedDataset data, ModelCheckpoint checkpoint)
+    {
+        var config = checkpoint.Config;
+        PredictionSet Predict(IReadOnlyList<SequenceExample> split) =>
+            Trainer.Predict(checkpoint.Model, split, config.Init.MaxSequenceLength, config.Training.BatchSize);
+        var test = Predict(data.Test);
+        if (checkpoint.Task != PredictionTask.Churn || data.Validation.Count == 0) return test;
+        var validation = Predict(data.Validation);
+        // The config's calibration method, as a checkpoint of the sequence model alone would have.
+        var calibration = ProbabilityCalibration.Fit(config.Pipeline.ChurnCalibration, validation.Labels,
+            validation.Probabilities.Select(p => (double)p).ToArray());
+        return test with { Probabilities = test.Probabilities.Select(p => (float)calibration.Apply(p)).ToArray() };
     }
 
     /// <summary>A model only reads a dataset encoded with its own vocabulary, for its own task.</summary>

@@ -82,18 +82,24 @@ public sealed class Predictor : IDisposable
             using var noGrad = torch.no_grad();
             var model = Checkpoint.Model;
             var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, _device);
-            if (signalEncoding is not null)
-                batch = batch.WithSignals(sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray(), _device);
+            var encodedSignals = signalEncoding is null ? null
+                : sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray();
+            if (encodedSignals is not null) batch = batch.WithSignals(encodedSignals, _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];
             var attention = output.Attention.cpu().data<float>().ToArray(); // [heads, batch, steps]
             var predictions = new SessionPrediction[sessions.Count];
 
+            // A model blended with trees: the trees score the whole input (as in evaluation), then the blend.
+            var blend = Checkpoint.TreesBlend;
+            var trees = blend?.TreeScores(tokens, gapSeconds, encodedSignals);
             if (model.Task == PredictionTask.Events)
             {
                 var k = Math.Min(top, vocabulary.Count - 1); // <PAD> is never a candidate
-                var (values, indices) = output.Logits.softmax(-1).topk(k, dim: -1);
+                var distribution = output.Logits.softmax(-1);
+                if (blend is not null) distribution = torch.tensor(blend.CombineRows(distribution.cpu().data<float>().ToArray(), trees!, (int)distribution.shape[^1]), distribution.shape);
+                var (values, indices) = distribution.topk(k, dim: -1);
                 var probabilities = values.cpu().data<float>().ToArray();
                 var ids = indices.cpu().data<long>().ToArray();
                 for (var b = 0; b < sessions.Count; b++)
@@ -110,7 +116,7 @@ public sealed class Predictor : IDisposable
                 for (var b = 0; b < sessions.Count; b++)
                 {
                     // The calibrated probability (validation-fitted Platt scaling), as the test metrics report it.
-                    var churn = Checkpoint.ChurnCalibration.Apply(raw[b]);
+                    var churn = Checkpoint.ChurnCalibration.Apply(blend is null ? raw[b] : blend.CombineChurn(raw[b], trees![b]));
                     predictions[b] = WithAttention(b, [], pipeline.ReturnChurnProb ? churn : null, churn >= pipeline.ProbThreshold);
                 }
             }

@@ -1,7 +1,11 @@
 using CustomerAnalysis.Core.Events;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Ingestion;
+using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Modeling.Checkpoints;
+using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Modeling.Training;
 using CustomerAnalysis.Pipeline.Scoring;
 using CustomerAnalysis.Serving.Scoring;
 using Parquet.Serialization;
@@ -50,6 +54,36 @@ public sealed class BatchScorerTests : IDisposable
         }
         // Calibrated: not the raw sigmoid (the checkpoint's Platt scaling is not the identity).
         Assert.Contains(scores, s => s.ChurnProbability is > 0 and < 1);
+    }
+
+    [Fact]
+    public async Task A_churn_model_blended_with_trees_is_scored_in_batch_exactly_as_it_was_evaluated()
+    {
+        var export = await ScoringTestData.ExportAsync();
+        var events = await EventSources.Open(export).ReadTableAsync();
+        var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
+        var config = NnConfig.Parse("""
+            {
+              "model_type": "rnn",
+              "model_init_params": { "embedding_size": 8, "hidden_size": 8, "use_time_gaps": true, "max_sequence_length": 40 },
+              "model_training_params": { "task": "churn", "device": "cpu", "num_epochs": 1 },
+              "pipeline_params": { "grid_search_metric": "roc_auc", "combine_with_trees": "blend" }
+            }
+            """);
+        var result = Trainer.Train(dataset, config, PredictionScoring.ValidationMetricFor(config), new TrainingRun(1, 3));
+        using var model = result.Model;
+        var checkpoint = ModelCheckpoint.ForServing(result, dataset);
+        Assert.NotNull(checkpoint.TreesBlend);
+        var path = Path.Combine(_out, "blended.ckpt");
+        await using (var file = File.Create(path)) checkpoint.Write(file);
+        var evaluated = TestEvaluator.Evaluate(dataset, checkpoint).ModelPredictions;
+
+        var shard = DatasetPreparer.PrepareScoringShard(events, PredictionTask.Churn, PrepareOptions.Default, UserShard.Whole);
+        var (scores, _) = await ShardScoring.ScoreAsync(_scorer, path, shard,
+            ScoringShard.EndOfData([shard.MaxTimestamp]), top: 3, CancellationToken.None);
+        var byUser = scores.ToDictionary(s => s.User);
+        for (var i = 0; i < dataset.Test.Count; i++)
+            Assert.InRange(Math.Abs(evaluated.Probabilities[i] - byUser[dataset.Test[i].User].ChurnProbability!.Value), 0, 1e-5);
     }
 
     [Fact]

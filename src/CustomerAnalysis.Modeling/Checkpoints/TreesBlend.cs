@@ -1,0 +1,173 @@
+using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Core.Evaluation.Baselines;
+using CustomerAnalysis.Core.Preparation;
+using CustomerAnalysis.Modeling.Baselines;
+using CustomerAnalysis.Modeling.Training;
+
+namespace CustomerAnalysis.Modeling.Checkpoints;
+
+/// <summary>
+/// <c>combine_with_trees: "blend"</c>: the served model is the sequence model blended with gradient-boosted trees
+/// (<see cref="GradientBoostedTreesBaseline"/>, fitted on the same training split with the options the trees
+/// baseline gets, <see cref="OptionsFor"/>). Churn: sigmoid(w·logit(p_model) + (1 − w)·logit(p_trees)); next event:
+/// softmax(w·ln p_model + (1 − w)·ln p_trees) (a weighted geometric mean of the two distributions). The weight w is
+/// the best of 0, 0.05, …, 1 on the validation split by the config's <c>grid_search_metric</c> (ties keep the larger
+/// w, the sequence model's side); test is never read. One instance is shared by evaluation, the predictor and batch
+/// scoring, so all three compute the same numbers.
+/// </summary>
+public sealed class TreesBlend
+{
+    public const int WeightSteps = 20;
+    // Probabilities are clipped before the logit / log so a tree's or model's 0 or 1 cannot make ±∞.
+    private const double Clip = 1e-7;
+
+    private readonly IChurnBaseline? _churn;
+    private readonly INextEventBaseline? _nextEvent;
+
+    private TreesBlend(double modelWeight, IChurnBaseline? churn, INextEventBaseline? nextEvent, byte[] savedTrees)
+    {
+        if (!(modelWeight is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(modelWeight), modelWeight, "The model weight is in [0, 1].");
+        ModelWeight = modelWeight;
+        _churn = churn;
+        _nextEvent = nextEvent;
+        SavedTrees = savedTrees;
+    }
+
+    /// <summary>w: the sequence model's share (1 = the model alone, 0 = the trees alone).</summary>
+    public double ModelWeight { get; }
+
+    /// <summary>The trees as an ML.NET model zip (what the checkpoint stores).</summary>
+    internal byte[] SavedTrees { get; }
+
+    /// <summary>The trees' options for a model's config: what the trees baseline of its evaluation gets (time gaps
+    /// only when the model uses them, its signals when it uses them, the config's seed).</summary>
+    public static GradientBoostedTreesOptions OptionsFor(NnConfig config, SignalEncoding? signals) =>
+        new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed, Signals: config.Init.UseSignals ? signals : null);
+
+    /// <summary>Fits the trees on <paramref name="data"/>'s training split and w on its validation split against
+    /// <paramref name="result"/>'s validation predictions (the kept epoch's, uncalibrated).</summary>
+    public static TreesBlend Fit(TrainingResult result, PreparedDataset data, ValidationMetric metric)
+    {
+        if (data.Validation.Count == 0 || result.ValidationPredictions.Count != data.Validation.Count)
+            throw new InvalidInputException(
+                $"Setting {NnConfig.PipelineGroup}.combine_with_trees \"blend\" chooses the blend's weight on the validation split, " +
+                "which is empty: prepare the data with a validation split, or set combine_with_trees to \"none\".");
+        var options = OptionsFor(result.Config, data.Signals);
+        var vocabularySize = data.Vocabulary.Count;
+        TreesBlend Make(double weight, object trees)
+        {
+            using var saved = new MemoryStream();
+            GradientBoostedTreesBaseline.Save(trees, saved);
+            return result.Model.Task == PredictionTask.Churn
+                ? new TreesBlend(weight, (IChurnBaseline)trees, null, saved.ToArray())
+                : new TreesBlend(weight, null, (INextEventBaseline)trees, saved.ToArray());
+        }
+        var fitted = result.Model.Task == PredictionTask.Churn
+            ? Make(1, GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, vocabularySize, options))
+            : Make(1, GradientBoostedTreesBaseline.FitNextEvent(data.Train, data.Validation, vocabularySize, options));
+
+        var trees = fitted.TreeScores(data.Validation);
+        var bestWeight = 1.0;
+        var bestScore = double.NaN;
+        for (var step = WeightSteps; step >= 0; step--)
+        {
+            var weight = (double)step / WeightSteps;
+            var score = metric.Score(Combine(result.ValidationPredictions, trees, weight));
+            if (metric.IsBetter(score, bestScore))
+                (bestWeight, bestScore) = (weight, score);
+        }
+        return new TreesBlend(bestWeight, fitted._churn, fitted._nextEvent, fitted.SavedTrees);
+    }
+
+    /// <summary>Trees saved by a checkpoint, read back with the model's config and signals.</summary>
+    internal static TreesBlend Read(double modelWeight, byte[] savedTrees, PredictionTask task, int vocabularySize,
+        GradientBoostedTreesOptions options)
+    {
+        using var source = new MemoryStream(savedTrees, writable: false);
+        return task == PredictionTask.Churn
+            ? new TreesBlend(modelWeight, GradientBoostedTreesBaseline.LoadChurn(source, vocabularySize, options), null, savedTrees)
+            : new TreesBlend(modelWeight, null, GradientBoostedTreesBaseline.LoadNextEvent(source, vocabularySize, options), savedTrees);
+    }
+
+    /// <summary>The trees' scores: churn one probability per example, next event [example × class] probabilities.</summary>
+    public float[] TreeScores(IReadOnlyList<SequenceExample> examples) =>
+        _churn is not null
+            ? _churn.PredictChurnProbabilities(examples).Select(p => (float)p).ToArray()
+            : _nextEvent!.PredictScores(examples);
+
+    /// <summary>The trees' scores of raw inputs (tokens in the model's vocabulary; gap seconds, 0 first, or null for a
+    /// names-only model), as <see cref="TreeScores(IReadOnlyList{SequenceExample})"/> of the same examples.</summary>
+    /// <param name="signals">A signals model's encoded signals per input (the trees read them too); null otherwise.</param>
+    public float[] TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
+        IReadOnlyList<ExampleSignals>? signals = null) =>
+        TreeScores(tokens.Select((t, b) => new SequenceExample(
+            b.ToString(System.Globalization.CultureInfo.InvariantCulture), "", t.ToArray(), gapSeconds?[b].ToArray() ?? new float[t.Count], 0,
+            signals?[b])).ToArray());
+
+    /// <summary>Next event: [example × <paramref name="classes"/>] model probabilities blended row by row with the trees'.</summary>
+    public float[] CombineRows(float[] model, float[] trees, int classes)
+    {
+        if (model.Length != trees.Length || classes < 1 || model.Length % classes != 0)
+            throw new ArgumentException($"The model scored {model.Length} values, the trees {trees.Length}, in rows of {classes}.", nameof(trees));
+        var blended = new float[model.Length];
+        for (var offset = 0; offset < model.Length; offset += classes)
+            CombineRow(model.AsSpan(offset, classes), trees.AsSpan(offset, classes), blended.AsSpan(offset, classes), ModelWeight);
+        return blended;
+    }
+
+    /// <summary>The blended predictions of the sequence model's <paramref name="model"/> predictions (uncalibrated)
+    /// on <paramref name="examples"/>.</summary>
+    public PredictionSet Combine(PredictionSet model, IReadOnlyList<SequenceExample> examples)
+    {
+        if (model.Count != examples.Count)
+            throw new ArgumentException($"{model.Count} predictions for {examples.Count} examples.", nameof(model));
+        return Combine(model, TreeScores(examples), ModelWeight);
+    }
+
+    /// <summary>Churn: the blended probability of one example.</summary>
+    public double CombineChurn(double model, double trees) =>
+        Sigmoid(ModelWeight * Logit(model) + (1 - ModelWeight) * Logit(trees));
+
+    private static PredictionSet Combine(PredictionSet model, float[] trees, double weight)
+    {
+        if (trees.Length != model.Probabilities.Length)
+            throw new ArgumentException($"The trees scored {trees.Length} values, the model {model.Probabilities.Length}.", nameof(trees));
+        var blended = new float[trees.Length];
+        if (model.Classes == 1)
+        {
+            for (var i = 0; i < blended.Length; i++)
+                blended[i] = (float)Sigmoid(weight * Logit(model.Probabilities[i]) + (1 - weight) * Logit(trees[i]));
+        }
+        else
+        {
+            for (var i = 0; i < model.Count; i++)
+                CombineRow(model.Row(i), trees.AsSpan(i * model.Classes, model.Classes), blended.AsSpan(i * model.Classes, model.Classes), weight);
+        }
+        return model with { Probabilities = blended };
+    }
+
+    private static void CombineRow(ReadOnlySpan<float> model, ReadOnlySpan<float> trees, Span<float> blended, double weight)
+    {
+        if (model.Length != trees.Length || blended.Length != model.Length)
+            throw new ArgumentException($"Rows of {model.Length}, {trees.Length} and {blended.Length} classes.");
+        Span<double> logs = model.Length <= 1024 ? stackalloc double[model.Length] : new double[model.Length];
+        var max = double.NegativeInfinity;
+        for (var c = 0; c < model.Length; c++)
+        {
+            logs[c] = weight * Math.Log(Math.Max(model[c], Clip)) + (1 - weight) * Math.Log(Math.Max(trees[c], Clip));
+            max = Math.Max(max, logs[c]);
+        }
+        var total = 0.0;
+        for (var c = 0; c < logs.Length; c++) total += logs[c] = Math.Exp(logs[c] - max);
+        for (var c = 0; c < logs.Length; c++) blended[c] = (float)(logs[c] / total);
+    }
+
+    private static double Logit(double p)
+    {
+        p = Math.Clamp(p, Clip, 1 - Clip);
+        return Math.Log(p / (1 - p));
+    }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+}
