@@ -20,11 +20,20 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
             var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
             var plots = workDirectory.CreateSubdirectory("plots");
             var progress = new EpochRecorder(runs, running, clock);
-            var result = await runner.RunAsync(
-                new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
-                    checkpointPath, plots.FullName, progress.Add) { Rungs = new RunRungBoard(runs) },
-                cancellationToken);
-            await progress.FlushAsync();
+            TrialResult result;
+            try
+            {
+                result = await runner.RunAsync(
+                    new TrialRequest(input.RunId, input.TrialId, dataset, input.ModelConfig, input.Params, input.Seed,
+                        checkpointPath, plots.FullName, progress.Add) { Rungs = new RunRungBoard(runs) },
+                    cancellationToken);
+            }
+            finally
+            {
+                // Also when the trial is cancelled or fails: the record written next (cancelled, queued, failed) must
+                // come after the last progress write, or that write, still running "running", would overwrite it.
+                await progress.FlushAsync();
+            }
             if (!File.Exists(checkpointPath))
                 throw new InvalidOperationException("The trial runner wrote no checkpoint.");
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Pipeline.Hosting;
 using CustomerAnalysis.Pipeline.Storage;
@@ -40,6 +41,18 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
             return Core.Configuration.Asha.GoesOn(scores, score, higherIsBetter: true, reductionFactor: 2)
                 ? result
                 : result with { StoppedAtEpoch = 1 };
+        }
+    }
+
+    /// <summary>Reports <paramref name="epochs"/> epochs at once (each a progress write queued behind the others),
+    /// then fails for good: bad input, not retried.</summary>
+    private sealed class FailingAfterEpochsRunner(int epochs) : ITrialRunner
+    {
+        public Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+        {
+            for (var epoch = 1; epoch <= epochs; epoch++)
+                request.OnEpoch!(new EpochMetrics(epoch, new Dictionary<string, double> { ["train_loss"] = 1.0 / epoch }));
+            throw new InvalidInputException("the trial's input is bad");
         }
     }
 
@@ -169,6 +182,24 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
         Assert.Equal(TrialStatus.Failed, record!.Status);
         Assert.Contains("gave up after 3 attempts", record.Error);
         Assert.Equal(0, await setup.Queues.PendingWorkAsync());
+    }
+
+    [Fact]
+    public async Task A_failed_trial_stays_failed_after_its_last_progress_write()
+    {
+        var setup = await SetupAsync();
+        using var worker = await StartWorkerAsync(setup, new FailingAfterEpochsRunner(40), new TrialWorkerOptions());
+        await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial));
+
+        var completion = await NextCompletionAsync(setup.Queues);
+        Assert.False(completion.Succeeded);
+        // The 40 progress writes were still queued when the trial failed; had one landed after the failed record,
+        // the trial would read "running" for good (a cancelled one did, in CI).
+        await Task.Delay(1000);
+        await worker.StopAsync();
+        var record = await setup.Runs.GetTrialAsync("r-worker", "t000");
+        Assert.Equal(TrialStatus.Failed, record!.Status);
+        Assert.Contains("the trial's input is bad", record.Error);
     }
 
     [Fact]
