@@ -83,6 +83,23 @@ public sealed class ModelCheckpoint
     public PredictionSet Served(PredictionSet modelPredictions, IReadOnlyList<SequenceExample> examples) =>
         CalibratedChurn(TreesBlend is { } blend ? blend.Combine(modelPredictions, examples) : modelPredictions);
 
+    /// <summary>The trees' scores of raw inputs when the model is blended with them (what
+    /// <see cref="ServedChurn"/> and <see cref="ServedDistribution"/> take), else null.</summary>
+    public float[]? TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
+        IReadOnlyList<ExampleSignals>? signals) => TreesBlend?.TreeScores(tokens, gapSeconds, signals);
+
+    /// <summary>The served churn probability of input <paramref name="index"/> from the sequence model's: blended with
+    /// the trees (when it has them), then calibrated; <see cref="Served"/> per input, for the predictor and scorer.</summary>
+    public double ServedChurn(double model, float[]? trees, int index) =>
+        ChurnCalibration.Apply(TreesBlend is { } blend ? blend.CombineChurn(model, trees![index]) : model);
+
+    /// <summary>The served next-event distributions [inputs, classes] from the sequence model's: blended with the
+    /// trees when it has them; <see cref="Served"/> per batch, for the predictor and scorer.</summary>
+    public Tensor ServedDistribution(Tensor distribution, float[]? trees) =>
+        TreesBlend is { } blend
+            ? tensor(blend.CombineRows(distribution.cpu().data<float>().ToArray(), trees!, (int)distribution.shape[^1]), distribution.shape)
+            : distribution;
+
     /// <summary>This checkpoint with other metrics (the rest shared).</summary>
     public ModelCheckpoint WithMetrics(IReadOnlyDictionary<string, double> metrics) =>
         new(Config, Vocabulary, Model, metrics, History, ChurnCalibration, TreesBlend);

@@ -92,14 +92,12 @@ public sealed class Predictor : IDisposable
             var predictions = new SessionPrediction[sessions.Count];
 
             // A model blended with trees: the trees score the whole input (as in evaluation), then the blend.
-            var blend = Checkpoint.TreesBlend;
-            var trees = blend?.TreeScores(tokens, gapSeconds, encodedSignals);
+            var trees = Checkpoint.TreeScores(tokens, gapSeconds, encodedSignals);
             if (model.Task == PredictionTask.Events)
             {
                 var k = Math.Min(top, vocabulary.Count - 1); // <PAD> is never a candidate
                 var distribution = output.Logits.softmax(-1);
-                if (blend is not null) distribution = torch.tensor(blend.CombineRows(distribution.cpu().data<float>().ToArray(), trees!, (int)distribution.shape[^1]), distribution.shape);
-                var (values, indices) = distribution.topk(k, dim: -1);
+                var (values, indices) = Checkpoint.ServedDistribution(distribution, trees).topk(k, dim: -1);
                 var probabilities = values.cpu().data<float>().ToArray();
                 var ids = indices.cpu().data<long>().ToArray();
                 for (var b = 0; b < sessions.Count; b++)
@@ -116,7 +114,7 @@ public sealed class Predictor : IDisposable
                 for (var b = 0; b < sessions.Count; b++)
                 {
                     // The calibrated probability (validation-fitted Platt scaling), as the test metrics report it.
-                    var churn = Checkpoint.ChurnCalibration.Apply(blend is null ? raw[b] : blend.CombineChurn(raw[b], trees![b]));
+                    var churn = Checkpoint.ServedChurn(raw[b], trees, b);
                     predictions[b] = WithAttention(b, [], pipeline.ReturnChurnProb ? churn : null, churn >= pipeline.ProbThreshold);
                 }
             }

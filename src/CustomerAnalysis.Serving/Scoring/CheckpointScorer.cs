@@ -81,15 +81,14 @@ public sealed class CheckpointScorer : IDisposable
             if (encodedSignals is not null) input = input.WithSignals(encodedSignals, _device);
             var output = Checkpoint.Model.Forward(input);
             // A model blended with trees: the trees score each user's whole input, as the predictor and evaluation do.
-            var blend = Checkpoint.TreesBlend;
-            var trees = blend?.TreeScores(tokens, gaps, encodedSignals);
+            var trees = Checkpoint.TreeScores(tokens, gaps, encodedSignals);
             if (Checkpoint.Task == PredictionTask.Churn)
             {
                 var raw = output.Logits.sigmoid().cpu().data<float>().ToArray();
                 var threshold = Checkpoint.Config.Pipeline.ProbThreshold;
                 for (var b = 0; b < batch.Length; b++)
                 {
-                    var probability = Checkpoint.ChurnCalibration.Apply(blend is null ? raw[b] : blend.CombineChurn(raw[b], trees![b]));
+                    var probability = Checkpoint.ServedChurn(raw[b], trees, b);
                     scores[batch[b]] = new UserScore(sequences[members[batch[b]]].User, probability, probability >= threshold, []);
                 }
             }
@@ -97,8 +96,7 @@ public sealed class CheckpointScorer : IDisposable
             {
                 var k = Math.Min(top, vocabulary.Count - 1); // <PAD> is never a candidate
                 var distribution = output.Logits.softmax(-1);
-                if (blend is not null) distribution = torch.tensor(blend.CombineRows(distribution.cpu().data<float>().ToArray(), trees!, (int)distribution.shape[^1]), distribution.shape);
-                var (values, indices) = distribution.topk(k, dim: -1);
+                var (values, indices) = Checkpoint.ServedDistribution(distribution, trees).topk(k, dim: -1);
                 var probabilities = values.cpu().data<float>().ToArray();
                 var ids = indices.cpu().data<long>().ToArray();
                 for (var b = 0; b < batch.Length; b++)
