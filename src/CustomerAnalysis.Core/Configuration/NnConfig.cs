@@ -12,6 +12,10 @@ public enum ModelKind { Rnn, Transformer }
 /// sequence model blended with gradient-boosted trees fitted on the same training split.</summary>
 public enum TreesCombination { None, Blend }
 
+/// <summary>What the model's output head sees beside the pooled sequence state (<c>model_init_params.aggregate_features</c>):
+/// nothing (the sequence model alone), or the trees baseline's per-example aggregates (a wide-and-deep model).</summary>
+public enum AggregateFeatures { None, Trees }
+
 /// <summary>
 /// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
 /// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
@@ -220,6 +224,11 @@ public abstract record ModelInitParams
     /// into each event's, numeric ones through a small projection, user fields added to every event. Off (the
     /// default): names and gaps only, exactly as before.</summary>
     public bool UseSignals { get; init; }
+    /// <summary>none (the default: exactly the model as before) | trees: the gradient-boosted-trees baseline's
+    /// per-example aggregates (counts per event name, length, gaps, signals…), log-scaled and standardized with the
+    /// training split's mean and deviation (stored in the checkpoint), concatenated to the pooled state before the
+    /// output layer.</summary>
+    public AggregateFeatures AggregateFeatures { get; init; }
 
     internal static ModelInitParams Read(ModelKind kind, SettingsReader reader) =>
         kind == ModelKind.Rnn ? RnnInitParams.ReadRnn(reader) : TransformerInitParams.ReadTransformer(reader);
@@ -228,6 +237,9 @@ public abstract record ModelInitParams
         reader.Double("dropout_rate", 0.1, 0, 1, maxExclusive: true),
         reader.Bool("use_time_gaps", false),
         reader.Int("max_sequence_length", 500, 1, 100_000));
+
+    private protected static AggregateFeatures ReadAggregateFeatures(SettingsReader reader) =>
+        reader.Choice("aggregate_features", "none", "none", "trees") == "trees" ? AggregateFeatures.Trees : AggregateFeatures.None;
 }
 
 public sealed record RnnInitParams : ModelInitParams
@@ -258,6 +270,7 @@ public sealed record RnnInitParams : ModelInitParams
             UseTimeGaps = gaps,
             MaxSequenceLength = maxLength,
             UseSignals = reader.Bool("use_signals", false),
+            AggregateFeatures = ReadAggregateFeatures(reader),
             CellType = reader.Choice("cell_type", "gru", CellTypes),
             Nonlinearity = reader.Choice("nonlinearity", "tanh", "relu", "tanh"),
             EmbeddingSize = reader.Int("embedding_size", 32, 1, 4096),
@@ -290,6 +303,7 @@ public sealed record TransformerInitParams : ModelInitParams
             UseTimeGaps = gaps,
             MaxSequenceLength = maxLength,
             UseSignals = reader.Bool("use_signals", false),
+            AggregateFeatures = ReadAggregateFeatures(reader),
             ModelSize = reader.Int("model_size", 32, 2, 4096),
             NumLayers = reader.Int("num_layers", 1, 1, 32),
             NumHeads = reader.Int("num_heads", 2, 1, 64),

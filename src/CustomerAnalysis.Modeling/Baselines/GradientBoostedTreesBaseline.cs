@@ -160,10 +160,10 @@ public static class GradientBoostedTreesBaseline
     }
 
     private static float[] ChurnFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
-        TreeFeatures.WithSignals(TreeFeatures.Churn(example, vocabularySize, useTimeGaps), example, signals, nextEvent: false);
+        TreeFeatures.Row(example, PredictionTask.Churn, vocabularySize, useTimeGaps, signals);
 
     private static float[] NextEventFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
-        TreeFeatures.WithSignals(TreeFeatures.NextEvent(example, vocabularySize, useTimeGaps), example, signals, nextEvent: true);
+        TreeFeatures.Row(example, PredictionTask.Events, vocabularySize, useTimeGaps, signals);
 
     private static void RequireTraining(IReadOnlyList<SequenceExample> train)
     {

@@ -21,6 +21,18 @@ internal static class TreeFeatures
     public const int LastEvents = 5;
     private const float SessionTimeoutSeconds = 30 * 60;
 
+    /// <summary>The width of <see cref="Row"/>'s rows.</summary>
+    public static int Width(PredictionTask task, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
+        (task == PredictionTask.Churn ? ChurnWidth(vocabularySize, useTimeGaps) : NextEventWidth(vocabularySize, useTimeGaps))
+        + SignalWidth(signals, nextEvent: task == PredictionTask.Events);
+
+    /// <summary>One example's feature row for <paramref name="task"/>, signals included: what the trees learn from
+    /// and what a wide-and-deep model's head reads (<c>aggregate_features: "trees"</c>).</summary>
+    public static float[] Row(SequenceExample example, PredictionTask task, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
+        task == PredictionTask.Churn
+            ? WithSignals(Churn(example, vocabularySize, useTimeGaps), example, signals, nextEvent: false)
+            : WithSignals(NextEvent(example, vocabularySize, useTimeGaps), example, signals, nextEvent: true);
+
     public static int ChurnWidth(int vocabularySize, bool useTimeGaps) => vocabularySize - 1 + 2 + (useTimeGaps ? 5 : 0);
 
     public static int NextEventWidth(int vocabularySize, bool useTimeGaps) =>

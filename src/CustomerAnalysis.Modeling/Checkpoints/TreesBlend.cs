@@ -101,9 +101,7 @@ public sealed class TreesBlend
     /// <param name="signals">A signals model's encoded signals per input (the trees read them too); null otherwise.</param>
     public float[] TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
         IReadOnlyList<ExampleSignals>? signals = null) =>
-        TreeScores(tokens.Select((t, b) => new SequenceExample(
-            b.ToString(System.Globalization.CultureInfo.InvariantCulture), "", t.ToArray(), gapSeconds?[b].ToArray() ?? new float[t.Count], 0,
-            signals?[b])).ToArray());
+        TreeScores(Data.ServingExamples.FromInputs(tokens, gapSeconds, signals));
 
     /// <summary>Next event: [example × <paramref name="classes"/>] model probabilities blended row by row with the trees'.</summary>
     public float[] CombineRows(float[] model, float[] trees, int classes)

@@ -10,9 +10,11 @@ namespace CustomerAnalysis.Modeling.Data;
 /// </summary>
 public sealed class SequenceBatch
 {
-    private SequenceBatch(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, int[] keptFrom, SignalTensors? signals = null)
+    private SequenceBatch(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, int[] keptFrom, SignalTensors? signals = null,
+        Tensor? aggregates = null)
     {
         Signals = signals;
+        Aggregates = aggregates;
         Tokens = tokens;
         LogGaps = logGaps;
         Mask = mask;
@@ -32,6 +34,9 @@ public sealed class SequenceBatch
     public int[] KeptFrom { get; }
     /// <summary>The examples' signals as tensors (only when asked for: a model that uses them).</summary>
     public SignalTensors? Signals { get; }
+    /// <summary>[batch, width] float32 raw per-example aggregates (only for a model with a wide part,
+    /// <see cref="Models.SequenceModel.Aggregates"/>).</summary>
+    public Tensor? Aggregates { get; }
 
     /// <param name="tokens">Per sequence its token ids (at least one each).</param>
     /// <param name="gapSeconds">Per sequence its gaps, aligned with tokens; null = all zero.</param>
@@ -91,7 +96,15 @@ public sealed class SequenceBatch
     /// <summary>This batch with the sequences' signals (aligned with their tokens, before the length limit), padded
     /// and cut like the tokens: what training, serving and batch scoring of a signals model all feed it.</summary>
     public SequenceBatch WithSignals(IReadOnlyList<ExampleSignals> signals, Device device) =>
-        new(Tokens, LogGaps, Mask, Lengths, KeptFrom, SignalTensors.Create(signals, KeptFrom, (int)Tokens.shape[1], device));
+        new(Tokens, LogGaps, Mask, Lengths, KeptFrom, SignalTensors.Create(signals, KeptFrom, (int)Tokens.shape[1], device), Aggregates);
+
+    /// <summary>This batch with per-sequence aggregates [batch, width] (<see cref="Models.AggregateScaler.RowTensor"/>).</summary>
+    public SequenceBatch WithAggregates(Tensor aggregates)
+    {
+        if (aggregates.ndim != 2 || aggregates.shape[0] != Tokens.shape[0])
+            throw new ArgumentException($"Aggregates of shape [{string.Join(", ", aggregates.shape)}] for a batch of {Tokens.shape[0]}.", nameof(aggregates));
+        return new(Tokens, LogGaps, Mask, Lengths, KeptFrom, Signals, aggregates);
+    }
 }
 
 /// <summary>

@@ -28,7 +28,7 @@ public static class AttentionCollector
         {
             if (batchIndex == maxBatches) break;
             using var scope = torch.NewDisposeScope();
-            var batch = SequenceBatch.FromExamples(examples, indices, maxLength, device, model.Signals is not null);
+            var batch = model.BatchOf(examples, indices, maxLength, device);
             var output = model.Forward(batch);
             var tokens = batch.Tokens.cpu().data<long>().ToArray();
             var weights = output.Attention.mean([0]).cpu().data<float>().ToArray(); // heads averaged: [batch, steps]

@@ -21,6 +21,7 @@ public sealed class RnnModel : SequenceModel
     private readonly OutputHead head;
     private readonly RnnInitParams _settings;
     private readonly SignalEmbedding? signals;
+    private readonly AggregateScaler? wide;
 
     /// <param name="signalEncoding">With it, the signals' embedding is summed into each event's (<c>use_signals</c>).</param>
     public RnnModel(RnnInitParams settings, PredictionTask task, int vocabularySize, SignalEncoding? signalEncoding = null)
@@ -41,7 +42,10 @@ public sealed class RnnModel : SequenceModel
         }
         dropout = new SeededDropout(settings.DropoutRate);
         pooling = new AttentionPooling(settings.AttentionType, settings.HiddenSize, settings.NumHeads, settings.AttentionSize);
-        head = new OutputHead(settings.HiddenSize, task, vocabularySize);
+        // A wide part widens the head's input; built before the head, it draws no random numbers.
+        if (settings.AggregateFeatures == AggregateFeatures.Trees)
+            Aggregates = wide = new AggregateScaler(task, vocabularySize, settings.UseTimeGaps, signalEncoding);
+        head = new OutputHead(settings.HiddenSize + (wide?.Width ?? 0), task, vocabularySize);
         // Built last, so that a names-only model draws exactly the initial weights it always did.
         if (signalEncoding is not null)
         {
@@ -53,7 +57,8 @@ public sealed class RnnModel : SequenceModel
         RegisterComponents();
     }
 
-    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null)
+    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null,
+        Tensor? aggregates = null)
     {
         var states = embedding.forward(tokens);
         if (signals is not null)
@@ -73,7 +78,7 @@ public sealed class RnnModel : SequenceModel
         }
         states = dropout.forward(states);
         var (pooled, attention) = pooling.Pool(states, mask, lengths);
-        return new ModelOutput(head.forward(pooled), attention, null);
+        return new ModelOutput(head.forward(HeadInput(pooled, aggregates)), attention, null);
     }
 }
 

@@ -34,14 +34,47 @@ public abstract class SequenceModel : nn.Module
     /// <summary>The signal encoding the model was built for (<c>use_signals</c>); null for a names-only model.</summary>
     public SignalEncoding? Signals { get; protected init; }
 
+    /// <summary>The wide part (<c>aggregate_features: "trees"</c>): the per-example aggregates its head also reads;
+    /// null for a sequence-only model. Batches for this model carry <see cref="SequenceBatch.Aggregates"/>.</summary>
+    public AggregateScaler? Aggregates { get; protected init; }
+
     /// <param name="tokens">[batch, steps] int64, <see cref="Vocabulary.Pad"/> on padding.</param>
     /// <param name="logGaps">[batch, steps] float32 log(1 + seconds since the previous event).</param>
     /// <param name="mask">[batch, steps] bool, true on real events; every row has at least one.</param>
     /// <param name="lengths">[batch] int64 real events per row (the real events come first).</param>
     /// <param name="signalInputs">The batch's signals: required when <see cref="Signals"/> is set, ignored otherwise.</param>
-    public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null);
+    /// <param name="aggregates">[batch, width] raw aggregates (<see cref="AggregateScaler.RowTensor"/>): required when
+    /// <see cref="Aggregates"/> is set, ignored otherwise.</param>
+    public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null,
+        Tensor? aggregates = null);
 
-    public ModelOutput Forward(SequenceBatch batch) => Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.Signals);
+    public ModelOutput Forward(SequenceBatch batch) =>
+        Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.Signals, batch.Aggregates);
+
+    /// <summary>The batch of <paramref name="examples"/> (by index) with everything this model reads: signals when it
+    /// uses them, aggregates when it has a wide part. What training, evaluation and attention collection feed it.</summary>
+    public SequenceBatch BatchOf(IReadOnlyList<SequenceExample> examples, IReadOnlyList<int> indices, int maxLength, Device device)
+    {
+        var batch = SequenceBatch.FromExamples(examples, indices, maxLength, device, Signals is not null);
+        return Aggregates is { } aggregates ? batch.WithAggregates(aggregates.RowTensor(examples, indices, device)) : batch;
+    }
+
+    /// <summary>A serving batch (tokens, gaps, encoded signals: what the predictor and the batch scorer hold) with
+    /// this model's aggregates added when it has a wide part, computed from the same inputs through
+    /// <see cref="ServingExamples.FromInputs"/> (the trees blend's path).</summary>
+    public SequenceBatch WithServingAggregates(SequenceBatch batch, IReadOnlyList<IReadOnlyList<int>> tokens,
+        IReadOnlyList<IReadOnlyList<float>>? gapSeconds, IReadOnlyList<ExampleSignals>? signals, Device device) =>
+        Aggregates is { } aggregates
+            ? batch.WithAggregates(aggregates.RowTensor(ServingExamples.FromInputs(tokens, gapSeconds, signals), null, device))
+            : batch;
+
+    /// <summary>The pooled state [batch, hidden], followed by the standardized aggregates when the model has a wide part.</summary>
+    private protected Tensor HeadInput(Tensor pooled, Tensor? aggregates)
+    {
+        if (Aggregates is null) return pooled;
+        if (aggregates is null) throw new ArgumentException("This model reads aggregates (aggregate_features); the batch has none.", nameof(aggregates));
+        return torch.cat([pooled, Aggregates.Forward(aggregates)], 1);
+    }
 
     /// <summary>Makes every dropout of this model draw from <paramref name="generator"/> (a per-trial seed, safe
     /// when trials run in parallel); null = torch's shared default generator.</summary>

@@ -24,6 +24,7 @@ public sealed class TransformerModel : SequenceModel
     private readonly Scalar _scale; // a field, not a number at the call: see TorchScalars
 
     private readonly SignalEmbedding? signals;
+    private readonly AggregateScaler? wide;
 
     /// <param name="signalEncoding">With it, the signals' embedding is added to each event's (<c>use_signals</c>).</param>
     public TransformerModel(TransformerInitParams settings, PredictionTask task, int vocabularySize, SignalEncoding? signalEncoding = null)
@@ -38,7 +39,10 @@ public sealed class TransformerModel : SequenceModel
         encoders = new ModuleList<EncoderLayer>();
         for (var i = 0; i < settings.NumLayers; i++)
             encoders.Add(new EncoderLayer(settings.ModelSize, settings.NumHeads, settings.DimFeedforward, settings.DropoutRate));
-        head = new OutputHead(settings.ModelSize, task, vocabularySize);
+        // A wide part widens the head's input; built before the head, it draws no random numbers.
+        if (settings.AggregateFeatures == AggregateFeatures.Trees)
+            Aggregates = wide = new AggregateScaler(task, vocabularySize, settings.UseTimeGaps, signalEncoding);
+        head = new OutputHead(settings.ModelSize + (wide?.Width ?? 0), task, vocabularySize);
         // Built last, so that a names-only model draws exactly the initial weights it always did.
         if (signalEncoding is not null)
         {
@@ -57,7 +61,8 @@ public sealed class TransformerModel : SequenceModel
         }
     }
 
-    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null)
+    public override ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null,
+        Tensor? aggregates = null)
     {
         var steps = tokens.shape[1];
         var x = embedding.forward(tokens).mul(_scale);
@@ -90,7 +95,7 @@ public sealed class TransformerModel : SequenceModel
             var row = lengths.sub(TorchScalars.One).view(-1, 1, 1, 1).expand(-1, heads, 1, steps);
             attention = last.gather(2, row).squeeze(2);
         }
-        return new ModelOutput(head.forward(pooled), attention.transpose(0, 1), torch.stack(layerWeights));
+        return new ModelOutput(head.forward(HeadInput(pooled, aggregates)), attention.transpose(0, 1), torch.stack(layerWeights));
     }
 
     protected override void Dispose(bool disposing)

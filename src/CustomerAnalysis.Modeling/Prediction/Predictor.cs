@@ -85,6 +85,7 @@ public sealed class Predictor : IDisposable
             var encodedSignals = signalEncoding is null ? null
                 : sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray();
             if (encodedSignals is not null) batch = batch.WithSignals(encodedSignals, _device);
+            batch = model.WithServingAggregates(batch, tokens, gapSeconds, encodedSignals, _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];

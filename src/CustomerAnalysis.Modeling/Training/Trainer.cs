@@ -47,6 +47,8 @@ public static class Trainer
         var model = ModelFactory.Create(config, data.Task, data.Vocabulary.Count, run.Seed, device, data.Signals);
         try
         {
+            // A wide part's standardization is the training split's (stored with the weights).
+            model.Aggregates?.Fit(data.Train);
             using var generator = new Generator((ulong)run.Seed, device);
             model.UseGenerator(generator);
             using var classWeights = ClassWeights(data, training, device);
@@ -73,7 +75,7 @@ public static class Trainer
                     run.Cancellation.ThrowIfCancellationRequested();
                     using (torch.NewDisposeScope())
                     {
-                        var batch = SequenceBatch.FromExamples(data.Train, batchIndices, maxLength, device, model.Signals is not null);
+                        var batch = model.BatchOf(data.Train, batchIndices, maxLength, device);
                         using var labels = Labels(data.Train, batchIndices, data.Task, device);
                         optimizer.ZeroGrad();
                         var output = model.Forward(batch);
@@ -163,7 +165,7 @@ public static class Trainer
         foreach (var batchIndices in BatchPlanner.EvaluationBatches(lengths, batchSize))
         {
             using var scope = torch.NewDisposeScope();
-            var batch = SequenceBatch.FromExamples(examples, batchIndices, maxLength, device, model.Signals is not null);
+            var batch = model.BatchOf(examples, batchIndices, maxLength, device);
             var batchLabels = Labels(examples, batchIndices, task, device);
             var logits = model.Forward(batch).Logits;
             lossSum += Loss(logits, batchLabels, task, classWeights).item<float>() * batchIndices.Length;

@@ -79,6 +79,7 @@ public sealed class CheckpointScorer : IDisposable
                     $"User {sequences[members[b]].User} was read without signals, but the model uses them."),
                 shard.SignalValues!)).ToArray();
             if (encodedSignals is not null) input = input.WithSignals(encodedSignals, _device);
+            input = Checkpoint.Model.WithServingAggregates(input, tokens, gaps, encodedSignals, _device);
             var output = Checkpoint.Model.Forward(input);
             // A model blended with trees: the trees score each user's whole input, as the predictor and evaluation do.
             var trees = Checkpoint.TreeScores(tokens, gaps, encodedSignals);
