@@ -56,16 +56,18 @@ public sealed class BatchScorerTests : IDisposable
         Assert.Contains(scores, s => s.ChurnProbability is > 0 and < 1);
     }
 
-    [Fact]
-    public async Task A_churn_model_blended_with_trees_is_scored_in_batch_exactly_as_it_was_evaluated()
+    [Theory]
+    [InlineData("")]
+    [InlineData(", \"aggregate_features\": \"trees\"")] // wide and deep: the scorer computes the aggregates as evaluation did
+    public async Task A_churn_model_blended_with_trees_is_scored_in_batch_exactly_as_it_was_evaluated(string init)
     {
         var export = await ScoringTestData.ExportAsync();
         var events = await EventSources.Open(export).ReadTableAsync();
         var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default, DatasetPreparer.DefaultProtocol);
-        var config = NnConfig.Parse("""
+        var config = NnConfig.Parse($$"""
             {
               "model_type": "rnn",
-              "model_init_params": { "embedding_size": 8, "hidden_size": 8, "use_time_gaps": true, "max_sequence_length": 40 },
+              "model_init_params": { "embedding_size": 8, "hidden_size": 8, "use_time_gaps": true, "max_sequence_length": 40 {{init}} },
               "model_training_params": { "task": "churn", "device": "cpu", "num_epochs": 1 },
               "pipeline_params": { "grid_search_metric": "roc_auc", "combine_with_trees": "blend" }
             }
@@ -74,6 +76,7 @@ public sealed class BatchScorerTests : IDisposable
         using var model = result.Model;
         var checkpoint = ModelCheckpoint.ForServing(result, dataset);
         Assert.NotNull(checkpoint.TreesBlend);
+        Assert.Equal(init.Length > 0, checkpoint.Model.Aggregates is not null);
         var path = Path.Combine(_out, "blended.ckpt");
         await using (var file = File.Create(path)) checkpoint.Write(file);
         var evaluated = TestEvaluator.Evaluate(dataset, checkpoint).ModelPredictions;
