@@ -11,7 +11,8 @@ namespace CustomerAnalysis.Modeling.Models;
 /// and the model see the same aggregates), computed on the whole input (as the trees do, before the length limit),
 /// mapped by sign(x)·ln(1 + |x|) (counts, lengths and seconds are heavy-tailed), standardized with the training
 /// split's mean and deviation (<see cref="Fit"/>; buffers, so they travel in the checkpoint's weights) and missing
-/// values (NaN: e.g. no gap) set to 0, the training mean. The model concatenates the result to its pooled state
+/// values (NaN: e.g. no gap) set to 0, the training mean, and bounded to ±<see cref="Bound"/>. The model
+/// concatenates the result to its pooled state
 /// before the output layer.
 /// </summary>
 public sealed class AggregateScaler : nn.Module
@@ -21,6 +22,11 @@ public sealed class AggregateScaler : nn.Module
     private readonly Tensor mean;
     private readonly Tensor scale;
     private readonly Scalar _zero = 0.ToScalar();
+    // A rare category's one-hot standardizes to about 1/√share (30 for 1 in 1,000): bounded, so that a handful of
+    // training examples cannot dominate the head.
+    public const float Bound = 5;
+    private readonly Scalar _low = (-Bound).ToScalar();
+    private readonly Scalar _high = Bound.ToScalar();
     private readonly bool _useTimeGaps;
 
     internal AggregateScaler(PredictionTask task, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) : base(nameof(AggregateScaler))
@@ -108,14 +114,19 @@ public sealed class AggregateScaler : nn.Module
             throw new ArgumentException($"Aggregates of shape [{string.Join(", ", raw.shape)}]; the model takes [batch, {Width}].", nameof(raw));
         var mapped = raw.sign().mul(raw.abs().log1p());
         var standardized = mapped.sub(get_buffer(nameof(mean))!).mul(get_buffer(nameof(scale))!);
-        return standardized.masked_fill(standardized.isnan(), _zero);
+        return standardized.masked_fill(standardized.isnan(), _zero).clamp(_low, _high);
     }
 
     private static double Map(float x) => Math.Sign(x) * Math.Log(1 + Math.Abs((double)x));
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _zero.Dispose();
+        if (disposing)
+        {
+            _zero.Dispose();
+            _low.Dispose();
+            _high.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

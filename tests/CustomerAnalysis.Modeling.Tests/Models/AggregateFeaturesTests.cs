@@ -81,6 +81,16 @@ public sealed class AggregateFeaturesTests
         Assert.Equal(expected, mean[lengthColumn], 4);
         Assert.Equal(1f, scale[0]);
         Assert.NotEqual(1f, scale[lengthColumn]);
+        // What the head reads: missing (NaN) is the training mean (0), and nothing exceeds the bound.
+        using (torch.no_grad())
+        {
+            var width = model.Aggregates.Width;
+            var extreme = Enumerable.Range(0, 2 * width).Select(i => i < width ? 1e9f : float.NaN).ToArray();
+            var scaled = model.Aggregates.Forward(torch.tensor(extreme, [2, width])).data<float>().ToArray();
+            Assert.All(scaled, v => Assert.InRange(v, -AggregateScaler.Bound, AggregateScaler.Bound));
+            Assert.Contains(scaled[..width], v => v == AggregateScaler.Bound);
+            Assert.All(scaled[width..], v => Assert.Equal(0f, v));
+        }
 
         using var stream = new MemoryStream();
         ModelCheckpoint.ForServing(result, data).Write(stream);
