@@ -12,8 +12,7 @@ namespace CustomerAnalysis.Modeling.Models;
 /// mapped by sign(x)·ln(1 + |x|) (counts, lengths and seconds are heavy-tailed), standardized with the training
 /// split's mean and deviation (<see cref="Fit"/>; buffers, so they travel in the checkpoint's weights) and missing
 /// values (NaN: e.g. no gap) set to 0, the training mean, and bounded to ±<see cref="Bound"/>. The model
-/// concatenates the result to its pooled state
-/// before the output layer.
+/// concatenates the result to its pooled state before the output layer.
 /// </summary>
 public sealed class AggregateScaler : nn.Module
 {
