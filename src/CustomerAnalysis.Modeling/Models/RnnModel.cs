@@ -31,7 +31,7 @@ public sealed class RnnModel : SequenceModel
         layers = new ModuleList<nn.Module>();
         for (var layer = 0; layer < settings.NumLayers; layer++)
         {
-            var inputSize = layer == 0 ? settings.EmbeddingSize + (settings.UseTimeGaps ? 1 : 0) : settings.HiddenSize;
+            var inputSize = layer == 0 ? settings.EmbeddingSize + (settings.UseTimeGaps ? 1 : 0) + (settings.UseElapsedTime ? 1 : 0) : settings.HiddenSize;
             layers.Add(settings.CellType switch
             {
                 "gru" => nn.GRU(inputSize, settings.HiddenSize, batchFirst: true),
@@ -60,6 +60,7 @@ public sealed class RnnModel : SequenceModel
             states = states.Plus(signals.Forward(signalInputs ?? throw new ArgumentException("This model uses signals; the batch has none.", nameof(signalInputs)),
                 tokens.shape[1]));
         if (_settings.UseTimeGaps) states = torch.cat([states, logGaps.unsqueeze(-1)], -1);
+        if (_settings.UseElapsedTime) states = torch.cat([states, LogElapsed(logGaps).unsqueeze(-1)], -1);
         for (var layer = 0; layer < layers.Count; layer++)
         {
             if (layer > 0) states = dropout.forward(states);
@@ -74,6 +75,16 @@ public sealed class RnnModel : SequenceModel
         states = dropout.forward(states);
         var (pooled, attention) = pooling.Pool(states, mask, lengths);
         return new ModelOutput(head.forward(pooled), attention, null);
+    }
+
+    /// <summary>[batch, steps] log(1 + seconds since the first input event), from the batch's log(1 + gap): the
+    /// gaps are undone, summed along each sequence and logged again (padding has gap 0 and is masked later). The
+    /// first kept event's gap is left out, as the elapsed time starts at the input's first event.</summary>
+    internal static Tensor LogElapsed(Tensor logGaps)
+    {
+        using var scope = NewDisposeScope();
+        var gaps = logGaps.exp().sub(TorchScalars.One).clamp_min(0);
+        return gaps.cumsum(1).sub(gaps.narrow(1, 0, 1)).clamp_min(0).log1p().MoveToOuterDisposeScope();
     }
 }
 

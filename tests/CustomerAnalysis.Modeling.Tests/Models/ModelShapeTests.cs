@@ -24,6 +24,7 @@ public class ModelShapeTests
         { "rnn", "\"attention_type\": \"self\", \"cell_type\": \"lstm\"", 1 },
         { "rnn", "\"attention_type\": \"multi-head\", \"num_heads\": 3, \"cell_type\": \"rnn\", \"nonlinearity\": \"relu\"", 3 },
         { "rnn", "\"attention_type\": \"last\", \"num_layers\": 2, \"use_time_gaps\": true", 1 },
+        { "rnn", "\"attention_type\": \"global\", \"use_time_gaps\": true, \"use_elapsed_time\": true", 1 },
         { "transformer", "\"num_heads\": 2, \"num_layers\": 2, \"pooling\": \"last\"", 2 },
         { "transformer", "\"num_heads\": 4, \"pooling\": \"mean\", \"use_time_gaps\": true", 4 },
     };
@@ -87,6 +88,38 @@ public class ModelShapeTests
         using var scope = torch.NewDisposeScope();
         var output = model.Forward(Batch());
         Assert.Equal(new long[] { 3 }, output.Logits.shape);
+    }
+
+    [Fact]
+    public void The_elapsed_time_is_summed_from_the_second_events_gap_and_stays_flat_on_padding()
+    {
+        using var scope = torch.NewDisposeScope();
+        // The first gap (to an event no longer in the input) is not part of the elapsed time.
+        var batch = SequenceBatch.Create([new[] { 2, 3, 4 }, new[] { 5 }], [new float[] { 7, 10, 20 }, new float[] { 0 }], 50, torch.CPU);
+
+        var elapsed = RnnModel.LogElapsed(batch.LogGaps).data<float>().ToArray();
+
+        float[] expected = [0, MathF.Log(11), MathF.Log(31), 0, 0, 0];
+        Assert.Equal(expected.Length, elapsed.Length);
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], elapsed[i], 4);
+    }
+
+    [Fact]
+    public void The_elapsed_time_changes_what_an_rnn_sees()
+    {
+        // Same seed and settings but the elapsed time: the first layer is one input wider and the outputs differ.
+        using var with = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true, \"use_elapsed_time\": true");
+        using var without = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true");
+        with.eval();
+        without.eval();
+        using var scope = torch.NewDisposeScope();
+        var withLogits = with.Forward(Batch()).Logits.data<float>().ToArray();
+        var withoutLogits = without.Forward(Batch()).Logits.data<float>().ToArray();
+        Assert.NotEqual(withoutLogits, withLogits);
+        // Embedding 32 + the gap, + the elapsed time.
+        long FirstLayerInputs(SequenceModel model) => model.named_parameters().First(p => p.name.Contains("weight_ih")).parameter.shape[1];
+        Assert.Equal(34, FirstLayerInputs(with));
+        Assert.Equal(33, FirstLayerInputs(without));
     }
 
     [Fact]
