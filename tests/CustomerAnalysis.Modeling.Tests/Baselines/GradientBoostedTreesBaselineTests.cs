@@ -139,6 +139,26 @@ public sealed class GradientBoostedTreesBaselineTests
     }
 
     [Fact]
+    public void Saved_trees_read_back_score_the_same_and_trees_of_another_width_are_refused_by_name()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 50, test: 50);
+        var trees = GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, data.Vocabulary.Count, Fast);
+        using var saved = new MemoryStream();
+        GradientBoostedTreesBaseline.Save(trees, saved);
+
+        saved.Position = 0;
+        var read = GradientBoostedTreesBaseline.LoadChurn(saved, data.Vocabulary.Count, Fast);
+        Assert.Equal(trees.PredictChurnProbabilities(data.Test), read.PredictChurnProbabilities(data.Test));
+
+        // Names only: fewer features per example than the trees were fitted on, as after a change of TreeFeatures.
+        saved.Position = 0;
+        var error = Assert.Throws<InvalidInputException>(() =>
+            GradientBoostedTreesBaseline.LoadChurn(saved, data.Vocabulary.Count, Fast with { UseTimeGaps = false }));
+        Assert.Contains($"read {TreeFeatures.ChurnWidth(data.Vocabulary.Count, useTimeGaps: true)} features per example", error.Message);
+        Assert.Contains("train the model again", error.Message);
+    }
+
+    [Fact]
     public void A_training_split_of_one_class_is_refused_by_name()
     {
         var data = SyntheticSequences.Create(PredictionTask.Churn, train: 50, validation: 10, test: 10);
