@@ -91,23 +91,26 @@ public class ModelShapeTests
     }
 
     [Fact]
-    public void The_elapsed_time_is_summed_from_the_second_events_gap_and_stays_flat_on_padding()
+    public void The_elapsed_and_remaining_times_are_summed_from_the_second_events_gap_and_padding_repeats_the_last()
     {
         using var scope = torch.NewDisposeScope();
         // The first gap (to an event no longer in the input) is not part of the elapsed time.
-        var batch = SequenceBatch.Create([new[] { 2, 3, 4 }, new[] { 5 }], [new float[] { 7, 10, 20 }, new float[] { 0 }], 50, torch.CPU);
+        var batch = SequenceBatch.Create([new[] { 2, 3 }, new[] { 5, 6, 7 }], [new float[] { 7, 10 }, new float[] { 0, 20, 40 }], 50, torch.CPU);
 
-        var elapsed = RnnModel.LogElapsed(batch.LogGaps).data<float>().ToArray();
+        var times = RnnModel.LogElapsed(batch.LogGaps, batch.Lengths);
 
-        float[] expected = [0, MathF.Log(11), MathF.Log(31), 0, 0, 0];
-        Assert.Equal(expected.Length, elapsed.Length);
-        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], elapsed[i], 4);
+        Assert.Equal(new long[] { 2, 3, 2 }, times.shape);
+        float L(float seconds) => MathF.Log(1 + seconds);
+        // [sequence, step, (since first, until last)]; sequence 0's third step is padding.
+        float[] expected = [0, L(10), L(10), 0, L(10), 0, 0, L(60), L(20), L(40), L(60), 0];
+        var actual = times.data<float>().ToArray();
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
     }
 
     [Fact]
     public void The_elapsed_time_changes_what_an_rnn_sees()
     {
-        // Same seed and settings but the elapsed time: the first layer is one input wider and the outputs differ.
+        // Same seed and settings but the elapsed time: the first layer is two inputs wider and the outputs differ.
         using var with = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true, \"use_elapsed_time\": true");
         using var without = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true");
         with.eval();
@@ -116,9 +119,9 @@ public class ModelShapeTests
         var withLogits = with.Forward(Batch()).Logits.data<float>().ToArray();
         var withoutLogits = without.Forward(Batch()).Logits.data<float>().ToArray();
         Assert.NotEqual(withoutLogits, withLogits);
-        // Embedding 32 + the gap, + the elapsed time.
+        // Embedding 32 + the gap, + the elapsed and remaining times.
         long FirstLayerInputs(SequenceModel model) => model.named_parameters().First(p => p.name.Contains("weight_ih")).parameter.shape[1];
-        Assert.Equal(34, FirstLayerInputs(with));
+        Assert.Equal(35, FirstLayerInputs(with));
         Assert.Equal(33, FirstLayerInputs(without));
     }
 
