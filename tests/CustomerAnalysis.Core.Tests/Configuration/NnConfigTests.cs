@@ -36,6 +36,15 @@ public class NnConfigTests
         Assert.Equal((-0.1, 0.1), ((TransformerInitParams)trials[0].Config.Init).WeightsInitRange);
     }
 
+    [Fact]
+    public void Shipped_churn_config_feeds_the_elapsed_time_and_other_rnns_do_not_by_default()
+    {
+        var churn = (RnnInitParams)NnConfig.Load(RepoFile("config/nn/rnn-churn.json")).Init;
+        Assert.True(churn.UseTimeGaps);
+        Assert.True(churn.UseElapsedTime);
+        Assert.False(((RnnInitParams)NnConfig.Parse("""{"model_type":"rnn","model_init_params":{"use_time_gaps":true}}""").Init).UseElapsedTime);
+    }
+
     [Theory]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hiden_size":8}}""", "model_init_params.hiden_size", "hidden_size")]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hidden_size":"8"}}""", "model_init_params.hidden_size", "integer")]
