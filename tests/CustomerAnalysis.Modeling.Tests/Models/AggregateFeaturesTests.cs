@@ -35,16 +35,17 @@ public sealed class AggregateFeaturesTests
         using var model = ModelFactory.Create(config, task, SyntheticSequences.Vocabulary.Count, seed: 5, torch.CPU);
         model.eval();
         var wide = Assert.IsType<AggregateScaler>(model.Aggregates);
-        // The trees' columns: churn counts of tokens 1..V−1, length, distinct, 5 gap summaries; next event the last 5
-        // events one-hot, counts, length, their 5 gaps and the span.
+        // The trees' columns, exactly: their width and their row for an example.
         var v = SyntheticSequences.Vocabulary.Count;
-        Assert.Equal(task == PredictionTask.Churn ? v - 1 + 2 + 5 : 5 * v + v - 1 + 1 + 6, wide.Width);
+        Assert.Equal(CustomerAnalysis.Modeling.Baselines.TreeFeatures.Width(task, v, useTimeGaps: true, signals: null), wide.Width);
+        if (task == PredictionTask.Events) Assert.Equal(5 * v + v - 1 + 1 + 6, wide.Width);
 
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var batch = SequenceBatch.Create([new[] { 2, 5, 9, 3 }], [new[] { 0f, 3, 60, 1 }], 50, torch.CPU);
         var examples = ServingExamples.FromInputs([new[] { 2, 5, 9, 3 }], [new[] { 0f, 3, 60, 1 }]);
         var rows = wide.Rows(examples);
+        Assert.Equal(CustomerAnalysis.Modeling.Baselines.TreeFeatures.Row(examples[0], task, v, useTimeGaps: true, signals: null), rows);
         var same = model.Forward(batch.WithAggregates(torch.tensor(rows, [1, wide.Width]))).Logits.data<float>().ToArray();
         var again = model.Forward(batch.WithAggregates(torch.tensor(rows, [1, wide.Width]))).Logits.data<float>().ToArray();
         Assert.Equal(same, again);
