@@ -111,6 +111,28 @@ public sealed class TreesBlendTests
     }
 
     [Fact]
+    public void Trees_fitted_before_on_the_same_data_blend_as_a_fresh_fit_and_trees_of_other_data_or_options_are_refused()
+    {
+        var (data, result) = Train(PredictionTask.Churn, pipeline: "\"combine_with_trees\": \"blend\"", epochs: 1);
+        using var model = result.Model;
+        var metric = PredictionScoring.ValidationMetricFor(result.Config);
+        var options = TreesBlend.OptionsFor(result.Config, data.Signals);
+        var trees = BlendTrees.Fit(data, options);
+
+        var fresh = TreesBlend.Fit(result, data, metric);
+        var shared = TreesBlend.Fit(result, data, metric, trees);
+        Assert.Equal(fresh.ModelWeight, shared.ModelWeight);
+        Assert.Equal(fresh.TreeScores(data.Test), shared.TreeScores(data.Test));
+        var served = ModelCheckpoint.ForServing(result, data, trees: o => o == options ? trees : throw new InvalidOperationException($"asked for {o}"));
+        Assert.Equal(fresh.TreeScores(data.Test), served.TreesBlend!.TreeScores(data.Test));
+
+        // Trees of another dataset instance (even with equal content) or other options are not this model's.
+        var copy = data with { };
+        Assert.Throws<ArgumentException>(() => TreesBlend.Fit(result, data, metric, BlendTrees.Fit(copy, options)));
+        Assert.Throws<ArgumentException>(() => TreesBlend.Fit(result, data, metric, BlendTrees.Fit(data, options with { UseTimeGaps = false })));
+    }
+
+    [Fact]
     public void An_unknown_combination_is_an_error_naming_the_key()
     {
         var error = Assert.Throws<InvalidInputException>(() =>
