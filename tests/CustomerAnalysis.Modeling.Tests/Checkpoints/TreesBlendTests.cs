@@ -132,6 +132,25 @@ public sealed class TreesBlendTests
         Assert.Throws<ArgumentException>(() => TreesBlend.Fit(result, data, metric, BlendTrees.Fit(data, options with { UseTimeGaps = false })));
     }
 
+    [Theory]
+    [InlineData(PredictionTask.Churn)]
+    [InlineData(PredictionTask.Events)]
+    public void The_trees_score_a_served_request_row_by_row_exactly_as_a_large_set(PredictionTask task)
+    {
+        var (data, result) = Train(task, pipeline: "\"combine_with_trees\": \"blend\"", epochs: 1);
+        using var model = result.Model;
+        var blend = TreesBlend.Fit(result, data, PredictionScoring.ValidationMetricFor(result.Config));
+        // 100 validation examples: past the row-by-row limit, scored through the data view; then in small requests.
+        Assert.True(data.Validation.Count > CustomerAnalysis.Modeling.Baselines.GradientBoostedTreesBaseline.RowByRowLimit);
+        var all = blend.TreeScores(data.Validation);
+        var classes = all.Length / data.Validation.Count;
+        for (var start = 0; start < data.Validation.Count; start += 7)
+        {
+            var part = data.Validation.Skip(start).Take(start % 2 == 0 ? 1 : 7).ToArray();
+            Assert.Equal(all.AsSpan(start * classes, part.Length * classes).ToArray(), blend.TreeScores(part));
+        }
+    }
+
     [Fact]
     public void An_unknown_combination_is_an_error_naming_the_key()
     {
