@@ -36,6 +36,15 @@ public class NnConfigTests
         Assert.Equal((-0.1, 0.1), ((TransformerInitParams)trials[0].Config.Init).WeightsInitRange);
     }
 
+    [Fact]
+    public void Shipped_churn_config_feeds_the_elapsed_time_and_other_rnns_do_not_by_default()
+    {
+        var churn = (RnnInitParams)NnConfig.Load(RepoFile("config/nn/rnn-churn.json")).Init;
+        Assert.True(churn.UseTimeGaps);
+        Assert.True(churn.UseElapsedTime);
+        Assert.False(((RnnInitParams)NnConfig.Parse("""{"model_type":"rnn","model_init_params":{"use_time_gaps":true}}""").Init).UseElapsedTime);
+    }
+
     [Theory]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hiden_size":8}}""", "model_init_params.hiden_size", "hidden_size")]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hidden_size":"8"}}""", "model_init_params.hidden_size", "integer")]
@@ -51,6 +60,7 @@ public class NnConfigTests
     [InlineData("""{"model_type":"lstm"}""", "model_type", "\"transformer\"")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"model_size":30,"num_heads":4}}""", "model_init_params.model_size", "num_heads")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"weights_init_range":[0.1,-0.1]}}""", "model_init_params.weights_init_range", "low < high")]
+    [InlineData("""{"model_type":"rnn","model_init_params":{"use_elapsed_time":true}}""", "model_init_params.use_elapsed_time", "model_init_params.use_time_gaps")]
     public void Invalid_settings_are_errors_naming_the_key_and_what_is_allowed(string json, string key, string allowedHint)
     {
         var error = Assert.Throws<InvalidInputException>(() => NnConfig.Parse(json));
