@@ -131,6 +131,9 @@ public sealed class NnConfig
         try { Core.Evaluation.MetricNames.Validate(pipeline.GridSearchMetric, training.Task); }
         catch (InvalidInputException e) { throw new InvalidInputException($"Setting {PipelineGroup}.{e.Message}", e); }
         CheckSearch(pipeline, training, space);
+        if (training.AuxiliaryNextTokenWeight > 0 && kind == ModelKind.Transformer)
+            throw new InvalidInputException(
+                $"Setting {TrainingGroup}.auxiliary_next_token_weight must be 0 for model_type \"transformer\": its per-step states see later events (not causal); it works with \"rnn\".");
         var config = new NnConfig(json, kind, init, training, pipeline, space);
         // A range's ends must be valid values of its setting, so a draw can never be refused halfway through a run.
         foreach (var range in space.Where(d => d is not SearchDimension.Choice))
@@ -329,6 +332,10 @@ public sealed record TrainingParams
     public int Seed { get; init; } = 42;
     /// <summary>Intra-op threads per trial (0 = the cores divided among parallel trials).</summary>
     public int NumThreads { get; init; }
+    /// <summary>Weight of an auxiliary next-token loss added to the task's (rnn only): every step of the input also
+    /// predicts the event after it (the last step, for next event, the label), language-model style, from the RNN's
+    /// causal per-step states through a head used in training only. 0 (the default): exactly the task's loss alone.</summary>
+    public double AuxiliaryNextTokenWeight { get; init; }
 
     internal static TrainingParams Read(SettingsReader reader) => new()
     {
@@ -345,6 +352,7 @@ public sealed record TrainingParams
         ClassWeights = reader.Choice("class_weights", "none", "none", "balanced"),
         Seed = reader.Int("seed", 42, 0),
         NumThreads = reader.Int("num_threads", 0, 0, 1024),
+        AuxiliaryNextTokenWeight = reader.Double("auxiliary_next_token_weight", 0, 0, 100),
     };
 }
 

@@ -73,7 +73,14 @@ public sealed class RnnModel : SequenceModel
         }
         states = dropout.forward(states);
         var (pooled, attention) = pooling.Pool(states, mask, lengths);
-        return new ModelOutput(head.forward(pooled), attention, null);
+        return new ModelOutput(head.forward(pooled), attention, null) { StepStates = states };
+    }
+
+    public override Tensor? StepLogits(Tensor stepStates)
+    {
+        if (Task != PredictionTask.Events) return null;
+        var (rows, steps) = (stepStates.shape[0], stepStates.shape[1]);
+        return head.forward(stepStates.reshape(rows * steps, stepStates.shape[2])).view(rows, steps, -1);
     }
 }
 

@@ -14,7 +14,13 @@ namespace CustomerAnalysis.Modeling.Models;
 /// <param name="Attention">[heads, batch, steps]: how much each input event weighs in the prediction; each row sums to 1
 /// over the real events and is exactly 0 on padding.</param>
 /// <param name="LayerAttention">Transformer only: [layers, batch, heads, steps (query), steps (key)], 0 on padded keys.</param>
-public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention);
+public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention)
+{
+    /// <summary>RNN only: [batch, steps, hidden] the last layer's output at every step (after dropout), each seeing only
+    /// its own and earlier events (causal): what the trainer's auxiliary next-token objective predicts from. Null for
+    /// models whose per-step states see later events (the transformer).</summary>
+    public Tensor? StepStates { get; init; }
+}
 
 /// <summary>
 /// A sequence classifier: event tokens (right-padded, with a mask) in, logits and attention out. Forward only; the
@@ -42,6 +48,11 @@ public abstract class SequenceModel : nn.Module
     public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null);
 
     public ModelOutput Forward(SequenceBatch batch) => Forward(batch.Tokens, batch.LogGaps, batch.Mask, batch.Lengths, batch.Signals);
+
+    /// <summary>Next event: logits [batch, steps, vocabulary] of the event after each step, from
+    /// <see cref="ModelOutput.StepStates"/> through the model's own output head (a language model's per-step
+    /// prediction); null when the model cannot (churn's head has one logit; models without causal step states).</summary>
+    public virtual Tensor? StepLogits(Tensor stepStates) => null;
 
     /// <summary>Makes every dropout of this model draw from <paramref name="generator"/> (a per-trial seed, safe
     /// when trials run in parallel); null = torch's shared default generator.</summary>

@@ -51,6 +51,8 @@ public class NnConfigTests
     [InlineData("""{"model_type":"lstm"}""", "model_type", "\"transformer\"")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"model_size":30,"num_heads":4}}""", "model_init_params.model_size", "num_heads")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"weights_init_range":[0.1,-0.1]}}""", "model_init_params.weights_init_range", "low < high")]
+    [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_weight":-0.5}}""", "model_training_params.auxiliary_next_token_weight", ">= 0")]
+    [InlineData("""{"model_type":"transformer","model_training_params":{"auxiliary_next_token_weight":0.5}}""", "model_training_params.auxiliary_next_token_weight", "\"rnn\"")]
     public void Invalid_settings_are_errors_naming_the_key_and_what_is_allowed(string json, string key, string allowedHint)
     {
         var error = Assert.Throws<InvalidInputException>(() => NnConfig.Parse(json));
