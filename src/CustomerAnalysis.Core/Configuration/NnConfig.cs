@@ -12,6 +12,11 @@ public enum ModelKind { Rnn, Transformer }
 /// sequence model blended with gradient-boosted trees fitted on the same training split.</summary>
 public enum TreesCombination { None, Blend }
 
+/// <summary>What predicts each step's next event for <c>model_training_params.auxiliary_next_token_weight</c>
+/// (<c>auxiliary_next_token_head</c>): a linear head used in training only, or the model's own next-event head
+/// (next event only; then what a session's inner steps teach reaches the served head directly).</summary>
+public enum AuxiliaryNextTokenHead { Separate, Shared }
+
 /// <summary>
 /// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
 /// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
@@ -134,6 +139,9 @@ public sealed class NnConfig
         if (training.AuxiliaryNextTokenWeight > 0 && kind == ModelKind.Transformer)
             throw new InvalidInputException(
                 $"Setting {TrainingGroup}.auxiliary_next_token_weight must be 0 for model_type \"transformer\": its per-step states see later events (not causal); it works with \"rnn\".");
+        if (training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared && training.Task == PredictionTask.Churn)
+            throw new InvalidInputException(
+                $"Setting {TrainingGroup}.auxiliary_next_token_head \"shared\" needs task \"events\": churn's head has one logit, not one per event; use \"separate\".");
         var config = new NnConfig(json, kind, init, training, pipeline, space);
         // A range's ends must be valid values of its setting, so a draw can never be refused halfway through a run.
         foreach (var range in space.Where(d => d is not SearchDimension.Choice))
@@ -336,6 +344,8 @@ public sealed record TrainingParams
     /// predicts the event after it (the last step, for next event, the label), language-model style, from the RNN's
     /// causal per-step states through a head used in training only. 0 (the default): exactly the task's loss alone.</summary>
     public double AuxiliaryNextTokenWeight { get; init; }
+    /// <summary>separate (default) | shared: see <see cref="Configuration.AuxiliaryNextTokenHead"/>.</summary>
+    public AuxiliaryNextTokenHead AuxiliaryNextTokenHead { get; init; }
 
     internal static TrainingParams Read(SettingsReader reader) => new()
     {
@@ -353,6 +363,8 @@ public sealed record TrainingParams
         Seed = reader.Int("seed", 42, 0),
         NumThreads = reader.Int("num_threads", 0, 0, 1024),
         AuxiliaryNextTokenWeight = reader.Double("auxiliary_next_token_weight", 0, 0, 100),
+        AuxiliaryNextTokenHead = reader.Choice("auxiliary_next_token_head", "separate", "separate", "shared") == "shared"
+            ? AuxiliaryNextTokenHead.Shared : AuxiliaryNextTokenHead.Separate,
     };
 }
 

@@ -50,7 +50,7 @@ public static class Trainer
             using var generator = new Generator((ulong)run.Seed, device);
             model.UseGenerator(generator);
             using var classWeights = ClassWeights(data, training, device);
-            using var auxiliary = CreateAuxiliaryHead(config, data.Task, data.Vocabulary.Count, device);
+            using var auxiliary = CreateAuxiliaryHead(config, data.Vocabulary.Count, device);
             using var optimizer = CreateOptimizer(model, training, auxiliary);
             var trained = auxiliary is null ? model.parameters().ToArray() : model.parameters().Concat(auxiliary.Parameters).ToArray();
             var random = new Random(run.Seed);
@@ -233,26 +233,26 @@ public static class Trainer
             training.LearningRate, training.WeightDecay, decoupled: training.Optimizer != "adam");
 
     /// <summary>
-    /// The training-only parameters of <c>auxiliary_next_token_weight</c>; null when the weight is 0. Next event
-    /// predicts each step's next event through the model's own head (<see cref="SequenceModel.StepLogits"/>) plus a
-    /// bias of its own on the steps before the last: an event inside a session is not distributed like a session's
-    /// last event (the label), and the head should learn the latter. Churn's head has one logit, so churn gets a
-    /// linear head of its own. Zero-initialised, not nn.Linear's random init: they draw nothing from torch's
-    /// process-wide generator, which a parallel trial may be seeding to build its model (<see cref="ModelFactory"/>),
-    /// and this trial's weights, dropout and shuffling stay exactly those of the same config without them.
+    /// The training-only parameters of <c>auxiliary_next_token_weight</c>; null when the weight is 0.
+    /// <c>auxiliary_next_token_head</c> separate: a linear head of its own (state → next-token logits). shared (next
+    /// event only): the model's own head (<see cref="SequenceModel.StepLogits"/>) plus a bias of its own on the steps
+    /// before the last, since an event inside a session is not distributed like a session's last event (the label).
+    /// Zero-initialised, not nn.Linear's random init: they draw nothing from torch's process-wide generator, which a
+    /// parallel trial may be seeding to build its model (<see cref="ModelFactory"/>), and this trial's weights,
+    /// dropout and shuffling stay exactly those of the same config without them.
     /// </summary>
-    private static AuxiliaryHead? CreateAuxiliaryHead(NnConfig config, PredictionTask task, int vocabularySize, Device device)
+    private static AuxiliaryHead? CreateAuxiliaryHead(NnConfig config, int vocabularySize, Device device)
     {
         if (config.Training.AuxiliaryNextTokenWeight == 0) return null;
         if (config.Init is not RnnInitParams rnn)
             throw new InvalidInputException("Setting model_training_params.auxiliary_next_token_weight needs model_type \"rnn\".");
         return new AuxiliaryHead(
-            task == PredictionTask.Events ? null : nn.Parameter(torch.zeros([vocabularySize, rnn.HiddenSize], ScalarType.Float32, device)),
+            config.Training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared ? null : nn.Parameter(torch.zeros([vocabularySize, rnn.HiddenSize], ScalarType.Float32, device)),
             nn.Parameter(torch.zeros([vocabularySize], ScalarType.Float32, device)));
     }
 
-    /// <param name="Weight">Churn: state → next-token logits; null for next event (the model's head).</param>
-    /// <param name="Bias">Churn: the head's bias; next event: added on the steps before the last.</param>
+    /// <param name="Weight">Separate: state → next-token logits; null when shared (the model's head).</param>
+    /// <param name="Bias">Separate: the head's bias; shared: added on the steps before the last.</param>
     private sealed record AuxiliaryHead(Parameter? Weight, Parameter Bias) : IDisposable
     {
         public IEnumerable<Parameter> Parameters => Weight is null ? [Bias] : [Weight, Bias];
@@ -278,18 +278,18 @@ public static class Trainer
         if (task == PredictionTask.Churn && steps == 1) return null;
         // Right-padded: the token after step t is tokens[t + 1], and Pad (ignored) after the last real step.
         var targets = torch.cat([batch.Tokens.narrow(1, 1, steps - 1), torch.zeros([rows, 1], ScalarType.Int64, batch.Tokens.device)], 1);
+        var last = batch.Lengths.sub(TorchScalars.One);
+        if (task == PredictionTask.Events) targets = targets.scatter(1, last.unsqueeze(1), labels.unsqueeze(1));
         Tensor logits;
-        if (task == PredictionTask.Events)
+        if (head.Weight is null)
         {
-            var last = batch.Lengths.sub(TorchScalars.One).unsqueeze(1);
-            targets = targets.scatter(1, last, labels.unsqueeze(1));
-            var beforeLast = nn.functional.one_hot(last.squeeze(1), steps).logical_not().to(states.dtype).unsqueeze(-1);
+            var beforeLast = nn.functional.one_hot(last, steps).logical_not().to(states.dtype).unsqueeze(-1);
             logits = (model.StepLogits(states) ?? throw new InvalidOperationException("The model gives no per-step logits for the auxiliary next-token loss."))
                 .Plus(beforeLast.mul(head.Bias));
         }
         else
         {
-            logits = nn.functional.linear(states, head.Weight!, head.Bias);
+            logits = nn.functional.linear(states, head.Weight, head.Bias);
         }
         using var scale = weight.ToScalar();
         return nn.functional.cross_entropy(logits.view(rows * steps, -1), targets.view(rows * steps), ignore_index: Vocabulary.Pad).mul(scale);

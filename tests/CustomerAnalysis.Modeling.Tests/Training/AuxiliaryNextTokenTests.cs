@@ -12,16 +12,17 @@ public class AuxiliaryNextTokenTests
     private const string Init = "\"embedding_size\": 16, \"hidden_size\": 24, \"attention_type\": \"last\", \"dropout_rate\": 0";
 
     [Fact]
-    public void Transitions_seen_only_inside_training_sessions_are_learned_with_the_auxiliary_loss_and_not_without()
+    public void Transitions_seen_only_inside_training_sessions_are_learned_with_the_shared_head_and_not_without()
     {
         // Sessions walk a cycle (event_k → event_k+1). Training sessions all end on events 0-3, so their labels are
         // events 1-4 only; validation sessions end on 4-7 (labels 5-7 and 0). Only the steps inside the training
-        // sessions show those transitions: the task's loss alone can never predict them.
+        // sessions show those transitions: the task's loss alone can never predict them; predicted through the
+        // model's own head (auxiliary_next_token_head "shared"), those steps teach it them.
         var data = CycleDataset();
         double Validation(double weight)
         {
             var config = SyntheticSequences.Config("rnn", PredictionTask.Events, init: Init,
-                training: $"\"num_epochs\": 25, \"learning_rate\": 0.02, \"auxiliary_next_token_weight\": {weight}",
+                training: $"\"num_epochs\": 25, \"learning_rate\": 0.02, \"auxiliary_next_token_weight\": {weight}, \"auxiliary_next_token_head\": \"shared\"",
                 pipeline: "\"early_stopping_patience\": 0");
             var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, OneThread);
             using var model = result.Model;
@@ -35,8 +36,10 @@ public class AuxiliaryNextTokenTests
         Assert.True(with >= 0.9, $"validation accuracy with it {with}");
     }
 
-    [Fact]
-    public void Weight_0_trains_exactly_as_without_the_setting_and_a_positive_weight_changes_the_training_but_not_the_model()
+    [Theory]
+    [InlineData("separate")]
+    [InlineData("shared")]
+    public void Weight_0_trains_exactly_as_without_the_setting_and_a_positive_weight_changes_the_training_but_not_the_model(string head)
     {
         var data = SyntheticSequences.Create(PredictionTask.Events, train: 120, validation: 40, test: 10);
         const string training = "\"num_epochs\": 3, \"learning_rate\": 0.01";
@@ -51,12 +54,12 @@ public class AuxiliaryNextTokenTests
         }
 
         var today = Train("");
-        var zero = Train(", \"auxiliary_next_token_weight\": 0");
-        var half = Train(", \"auxiliary_next_token_weight\": 0.5");
+        var zero = Train($", \"auxiliary_next_token_weight\": 0, \"auxiliary_next_token_head\": \"{head}\"");
+        var half = Train($", \"auxiliary_next_token_weight\": 0.5, \"auxiliary_next_token_head\": \"{head}\"");
 
         Assert.Equal(today.Losses, zero.Losses);
         Assert.NotEqual(today.Losses, half.Losses);
-        // The auxiliary loss predicts through the model's own head: the trained model (and so its checkpoint) has
+        // The auxiliary head is the trainer's (or the model's own): the trained model, and so its checkpoint, has
         // exactly the parameters of one trained without it.
         Assert.Equal(today.Parameters, half.Parameters);
     }
