@@ -13,8 +13,9 @@ public enum ModelKind { Rnn, Transformer }
 public enum TreesCombination { None, Blend }
 
 /// <summary>What predicts each step's next event for <c>model_training_params.auxiliary_next_token_weight</c>
-/// (<c>auxiliary_next_token_head</c>): a linear head used in training only, or the model's own next-event head
-/// (next event only; then what a session's inner steps teach reaches the served head directly).</summary>
+/// (<c>auxiliary_next_token_head</c>): a linear head used in training only, or (next event) the model's own head, so
+/// that what a session's inner steps teach reaches the served head directly. Churn's head has one logit, not one per
+/// event: churn always uses a separate head, so one config serves both tasks.</summary>
 public enum AuxiliaryNextTokenHead { Separate, Shared }
 
 /// <summary>
@@ -139,9 +140,6 @@ public sealed class NnConfig
         if (training.AuxiliaryNextTokenWeight > 0 && kind == ModelKind.Transformer)
             throw new InvalidInputException(
                 $"Setting {TrainingGroup}.auxiliary_next_token_weight must be 0 for model_type \"transformer\": its per-step states see later events (not causal); it works with \"rnn\".");
-        if (training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared && training.Task == PredictionTask.Churn)
-            throw new InvalidInputException(
-                $"Setting {TrainingGroup}.auxiliary_next_token_head \"shared\" needs task \"events\": churn's head has one logit, not one per event; use \"separate\".");
         var config = new NnConfig(json, kind, init, training, pipeline, space);
         // A range's ends must be valid values of its setting, so a draw can never be refused halfway through a run.
         foreach (var range in space.Where(d => d is not SearchDimension.Choice))

@@ -50,7 +50,7 @@ public static class Trainer
             using var generator = new Generator((ulong)run.Seed, device);
             model.UseGenerator(generator);
             using var classWeights = ClassWeights(data, training, device);
-            using var auxiliary = CreateAuxiliaryHead(config, data.Vocabulary.Count, device);
+            using var auxiliary = CreateAuxiliaryHead(config, data.Task, data.Vocabulary.Count, device);
             using var optimizer = CreateOptimizer(model, training, auxiliary);
             var trained = auxiliary is null ? model.parameters().ToArray() : model.parameters().Concat(auxiliary.Parameters).ToArray();
             var random = new Random(run.Seed);
@@ -234,20 +234,20 @@ public static class Trainer
 
     /// <summary>
     /// The training-only parameters of <c>auxiliary_next_token_weight</c>; null when the weight is 0.
-    /// <c>auxiliary_next_token_head</c> separate: a linear head of its own (state → next-token logits). shared (next
-    /// event only): the model's own head (<see cref="SequenceModel.StepLogits"/>) plus a bias of its own on the steps
+    /// <c>auxiliary_next_token_head</c> separate (and churn, whatever the setting: its head has one logit): a linear
+    /// head of its own (state → next-token logits). shared, next event: the model's own head (<see cref="SequenceModel.StepLogits"/>) plus a bias of its own on the steps
     /// before the last, since an event inside a session is not distributed like a session's last event (the label).
     /// Zero-initialised, not nn.Linear's random init: they draw nothing from torch's process-wide generator, which a
     /// parallel trial may be seeding to build its model (<see cref="ModelFactory"/>), and this trial's weights,
     /// dropout and shuffling stay exactly those of the same config without them.
     /// </summary>
-    private static AuxiliaryHead? CreateAuxiliaryHead(NnConfig config, int vocabularySize, Device device)
+    private static AuxiliaryHead? CreateAuxiliaryHead(NnConfig config, PredictionTask task, int vocabularySize, Device device)
     {
         if (config.Training.AuxiliaryNextTokenWeight == 0) return null;
         if (config.Init is not RnnInitParams rnn)
             throw new InvalidInputException("Setting model_training_params.auxiliary_next_token_weight needs model_type \"rnn\".");
         return new AuxiliaryHead(
-            config.Training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared ? null : nn.Parameter(torch.zeros([vocabularySize, rnn.HiddenSize], ScalarType.Float32, device)),
+            config.Training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared && task == PredictionTask.Events ? null : nn.Parameter(torch.zeros([vocabularySize, rnn.HiddenSize], ScalarType.Float32, device)),
             nn.Parameter(torch.zeros([vocabularySize], ScalarType.Float32, device)));
     }
 

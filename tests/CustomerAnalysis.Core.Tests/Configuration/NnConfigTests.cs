@@ -53,7 +53,6 @@ public class NnConfigTests
     [InlineData("""{"model_type":"transformer","model_init_params":{"weights_init_range":[0.1,-0.1]}}""", "model_init_params.weights_init_range", "low < high")]
     [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_weight":-0.5}}""", "model_training_params.auxiliary_next_token_weight", ">= 0")]
     [InlineData("""{"model_type":"transformer","model_training_params":{"auxiliary_next_token_weight":0.5}}""", "model_training_params.auxiliary_next_token_weight", "\"rnn\"")]
-    [InlineData("""{"model_type":"rnn","model_training_params":{"task":"churn","auxiliary_next_token_weight":1,"auxiliary_next_token_head":"shared"}}""", "model_training_params.auxiliary_next_token_head", "\"separate\"")]
     [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_head":"tied"}}""", "model_training_params.auxiliary_next_token_head", "\"shared\"")]
     public void Invalid_settings_are_errors_naming_the_key_and_what_is_allowed(string json, string key, string allowedHint)
     {

@@ -64,15 +64,17 @@ public class AuxiliaryNextTokenTests
         Assert.Equal(today.Parameters, half.Parameters);
     }
 
-    [Fact]
-    public void Churn_training_with_the_auxiliary_loss_runs_on_one_event_sessions_and_differs_from_without()
+    [Theory]
+    [InlineData("separate")]
+    [InlineData("shared")] // churn's head has one logit: a separate head all the same, so one config serves both tasks
+    public void Churn_training_with_the_auxiliary_loss_runs_on_one_event_sessions_and_differs_from_without(string head)
     {
         // Length 1 everywhere in some batches: nothing to predict there (the churn label is no event).
         var data = SyntheticSequences.Create(PredictionTask.Churn, train: 120, validation: 40, test: 10, maxLength: 3);
         List<double> Losses(double weight)
         {
             var config = SyntheticSequences.Config("rnn", PredictionTask.Churn, init: "\"hidden_size\": 8",
-                training: $"\"num_epochs\": 2, \"auxiliary_next_token_weight\": {weight}", pipeline: "\"early_stopping_patience\": 0");
+                training: $"\"num_epochs\": 2, \"auxiliary_next_token_weight\": {weight}, \"auxiliary_next_token_head\": \"{head}\"", pipeline: "\"early_stopping_patience\": 0");
             var result = Trainer.Train(data, config, SyntheticSequences.AccuracyMetric, OneThread);
             using var model = result.Model;
             return result.History.Select(h => h.ValidationLoss).ToList();
