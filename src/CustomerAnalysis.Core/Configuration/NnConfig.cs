@@ -257,12 +257,20 @@ public sealed record RnnInitParams : ModelInitParams
     public int NumHeads { get; init; } = 1;
     /// <summary>Size of the tanh projection scored by <c>self</c>/<c>multi-head</c> attention.</summary>
     public int AttentionSize { get; init; } = 32;
+    /// <summary>Feed log(1 + seconds since the input's first event) and log(1 + seconds until its last event) next to
+    /// each event's gap (needs <see cref="ModelInitParams.UseTimeGaps"/>): where in the window an event falls, which a
+    /// recurrent cell cannot sum from the gaps' logs (churn: how long the user stayed, and what they did near the end).</summary>
+    public bool UseElapsedTime { get; init; }
 
     internal static RnnInitParams ReadRnn(SettingsReader reader)
     {
         var (dropout, gaps, maxLength) = ReadCommon(reader);
+        var elapsed = reader.Bool("use_elapsed_time", false);
+        if (elapsed && !gaps)
+            throw new InvalidInputException("Setting model_init_params.use_elapsed_time needs model_init_params.use_time_gaps: the elapsed time is summed from the gaps.");
         return new RnnInitParams
         {
+            UseElapsedTime = elapsed,
             DropoutRate = dropout,
             UseTimeGaps = gaps,
             MaxSequenceLength = maxLength,

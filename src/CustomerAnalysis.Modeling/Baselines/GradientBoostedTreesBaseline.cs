@@ -130,33 +130,43 @@ public static class GradientBoostedTreesBaseline
     /// <summary>Churn trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.</summary>
     public static IChurnBaseline LoadChurn(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
     {
-        var (ml, model) = Load(source, options.Seed);
         var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: false);
+        var (ml, model) = Load(source, options.Seed, width);
         return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width, options.Signals);
     }
 
     /// <summary>Next-event trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.</summary>
     public static INextEventBaseline LoadNextEvent(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
     {
-        var (ml, model) = Load(source, options.Seed);
         var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: true);
+        var (ml, model) = Load(source, options.Seed, width);
         return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, new KeyDataViewType(typeof(uint), vocabularySize), options.Signals);
     }
 
-    private static (MLContext Ml, ITransformer Model) Load(Stream source, int seed)
+    /// <param name="width">Features per example this version computes: trees saved with another number (by a
+    /// version with other <see cref="TreeFeatures"/>) are refused by name, not left to fail inside ML.NET.</param>
+    private static (MLContext Ml, ITransformer Model) Load(Stream source, int seed, int width)
     {
         var ml = new MLContext(seed);
         // ML.NET finds a saved model's loaders in registered assemblies: a serving process may not have touched
         // LightGBM's yet.
         ml.ComponentCatalog.RegisterAssembly(typeof(LightGbmBinaryModelParameters).Assembly);
+        ITransformer model;
+        DataViewSchema schema;
         try
         {
-            return (ml, ml.Model.Load(source, out _));
+            model = ml.Model.Load(source, out schema);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException)
         {
             throw new InvalidInputException($"The saved gradient-boosted trees cannot be read: {e.Message}", e);
         }
+        var saved = schema.GetColumnOrNull(nameof(ChurnRow.Features))?.Type is VectorDataViewType { Size: var size } ? size : -1;
+        if (saved != width)
+            throw new InvalidInputException(
+                $"The saved gradient-boosted trees read {saved} features per example, this version computes {width}: " +
+                "they were fitted by another version; train the model again.");
+        return (ml, model);
     }
 
     private static float[] ChurnFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>

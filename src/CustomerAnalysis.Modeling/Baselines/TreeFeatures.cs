@@ -7,9 +7,12 @@ namespace CustomerAnalysis.Modeling.Baselines;
 /// LightGBM routes down its own branch). With <c>useTimeGaps</c> off (the original protocol, names only) every
 /// time-derived feature is left out, so the trees see what the sequence model sees.
 /// <list type="bullet">
-/// <item>Churn, per user window: count of each token 1..V−1, length, distinct names; with gaps also sessions
-/// (1 + gaps over 30 minutes, GA4's default session timeout), span (seconds from first to last event) and the mean,
-/// median and largest gap.</item>
+/// <item>Churn, per user window: count of each token 1..V−1, length, distinct names, the last
+/// <see cref="ChurnLastEvents"/> events one-hot (as next event's); with gaps also sessions (1 + gaps over 30 minutes,
+/// GA4's default session timeout), span (seconds from first to last event), the mean, median and largest gap, the
+/// events and seconds of the first and of the last session, how many gaps exceed 1 and 6 hours, and the last
+/// <see cref="LastEvents"/> gaps (NaN where absent). How the window ends (what the user did last, and when) is what
+/// tells a returning user from a leaving one; counts alone cannot say it (measured on the GA4 sample: README).</item>
 /// <item>Next event: the last <see cref="LastEvents"/> events one-hot (position 1 = the last event; a shorter input
 /// leaves the earlier positions all zero), count of each token 1..V−1, length; with gaps also the gaps of those last
 /// events (NaN where absent) and the span.</item>
@@ -19,9 +22,14 @@ namespace CustomerAnalysis.Modeling.Baselines;
 internal static class TreeFeatures
 {
     public const int LastEvents = 5;
+    public const int ChurnLastEvents = 3;
     private const float SessionTimeoutSeconds = 30 * 60;
+    private const float HourSeconds = 3600;
+    /// <summary>Gap statistics: 5 over all gaps, 4 of the first and last session, 2 long-gap counts.</summary>
+    private const int ChurnGapColumns = 5 + 4 + 2;
 
-    public static int ChurnWidth(int vocabularySize, bool useTimeGaps) => vocabularySize - 1 + 2 + (useTimeGaps ? 5 : 0);
+    public static int ChurnWidth(int vocabularySize, bool useTimeGaps) =>
+        vocabularySize - 1 + 2 + ChurnLastEvents * vocabularySize + (useTimeGaps ? ChurnGapColumns + LastEvents : 0);
 
     public static int NextEventWidth(int vocabularySize, bool useTimeGaps) =>
         LastEvents * vocabularySize + vocabularySize - 1 + 1 + (useTimeGaps ? LastEvents + 1 : 0);
@@ -29,26 +37,58 @@ internal static class TreeFeatures
     public static float[] Churn(SequenceExample example, int vocabularySize, bool useTimeGaps)
     {
         var row = new float[ChurnWidth(vocabularySize, useTimeGaps)];
-        var at = WriteCounts(example.Tokens, vocabularySize, row);
-        row[at++] = example.Tokens.Length;
-        row[at++] = example.Tokens.Distinct().Count();
+        var tokens = example.Tokens;
+        var at = WriteCounts(tokens, vocabularySize, row);
+        row[at++] = tokens.Length;
+        row[at++] = tokens.Distinct().Count();
+        for (var position = 0; position < ChurnLastEvents && position < tokens.Length; position++)
+            row[at + position * vocabularySize + Token(tokens[^(position + 1)], vocabularySize)] = 1;
+        at += ChurnLastEvents * vocabularySize;
         if (!useTimeGaps) return row;
 
         // Gaps between events: GapSeconds[0] is always 0 (nothing before the first kept event).
-        var gaps = example.GapSeconds.Length > 1 ? example.GapSeconds[1..] : [];
+        var all = example.GapSeconds;
+        var gaps = all.Length > 1 ? all[1..] : [];
         row[at++] = 1 + gaps.Count(g => g > SessionTimeoutSeconds);
         row[at++] = gaps.Sum();
         if (gaps.Length == 0)
         {
             row[at++] = float.NaN;
             row[at++] = float.NaN;
-            row[at] = float.NaN;
-            return row;
+            row[at++] = float.NaN;
         }
-        row[at++] = gaps.Average();
-        row[at++] = Median(gaps);
-        row[at] = gaps.Max();
+        else
+        {
+            row[at++] = gaps.Average();
+            row[at++] = Median(gaps);
+            row[at++] = gaps.Max();
+        }
+
+        // Sessions split at gaps over the timeout: the first runs to the first such gap, the last from the last one.
+        int firstSessionEnd = all.Length, lastSessionStart = 0;
+        for (var i = 1; i < all.Length; i++)
+        {
+            if (all[i] <= SessionTimeoutSeconds) continue;
+            if (firstSessionEnd == all.Length) firstSessionEnd = i;
+            lastSessionStart = i;
+        }
+        row[at++] = firstSessionEnd;
+        row[at++] = Seconds(all, 0, firstSessionEnd);
+        row[at++] = all.Length - lastSessionStart;
+        row[at++] = Seconds(all, lastSessionStart, all.Length);
+        row[at++] = gaps.Count(g => g > HourSeconds);
+        row[at++] = gaps.Count(g => g > 6 * HourSeconds);
+        for (var position = 0; position < LastEvents; position++)
+            row[at++] = position < all.Length - 1 ? all[^(position + 1)] : float.NaN;
         return row;
+    }
+
+    /// <summary>Seconds from event <paramref name="start"/> to event <paramref name="end"/> − 1.</summary>
+    private static float Seconds(float[] gapSeconds, int start, int end)
+    {
+        float sum = 0;
+        for (var i = start + 1; i < end; i++) sum += gapSeconds[i];
+        return sum;
     }
 
     public static float[] NextEvent(SequenceExample example, int vocabularySize, bool useTimeGaps)

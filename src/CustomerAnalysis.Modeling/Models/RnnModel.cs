@@ -31,7 +31,7 @@ public sealed class RnnModel : SequenceModel
         layers = new ModuleList<nn.Module>();
         for (var layer = 0; layer < settings.NumLayers; layer++)
         {
-            var inputSize = layer == 0 ? settings.EmbeddingSize + (settings.UseTimeGaps ? 1 : 0) : settings.HiddenSize;
+            var inputSize = layer == 0 ? settings.EmbeddingSize + (settings.UseTimeGaps ? 1 : 0) + (settings.UseElapsedTime ? 2 : 0) : settings.HiddenSize;
             layers.Add(settings.CellType switch
             {
                 "gru" => nn.GRU(inputSize, settings.HiddenSize, batchFirst: true),
@@ -60,6 +60,7 @@ public sealed class RnnModel : SequenceModel
             states = states.Plus(signals.Forward(signalInputs ?? throw new ArgumentException("This model uses signals; the batch has none.", nameof(signalInputs)),
                 tokens.shape[1]));
         if (_settings.UseTimeGaps) states = torch.cat([states, logGaps.unsqueeze(-1)], -1);
+        if (_settings.UseElapsedTime) states = torch.cat([states, LogElapsed(logGaps, lengths)], -1);
         for (var layer = 0; layer < layers.Count; layer++)
         {
             if (layer > 0) states = dropout.forward(states);
@@ -81,6 +82,21 @@ public sealed class RnnModel : SequenceModel
         if (Task != PredictionTask.Events) return null;
         var (rows, steps) = (stepStates.shape[0], stepStates.shape[1]);
         return head.forward(stepStates.reshape(rows * steps, stepStates.shape[2])).view(rows, steps, -1);
+    }
+
+    /// <summary>[batch, steps, 2]: log(1 + seconds since the input's first event) and log(1 + seconds until its last
+    /// event), from the batch's log(1 + gap): the gaps are undone, summed along each sequence and logged again. The
+    /// first kept event's gap (to an event no longer in the input) is left out; padding after the last event
+    /// repeats its values and is masked later. Where an event falls in the window: how long the user had stayed, and how long they stayed on
+    /// after it (the last event's state sees the whole stay; the attention, which events came near the end).</summary>
+    internal static Tensor LogElapsed(Tensor logGaps, Tensor lengths)
+    {
+        using var scope = NewDisposeScope();
+        var gaps = logGaps.exp().sub(TorchScalars.One).clamp_min(0);
+        var sinceFirst = gaps.cumsum(1).sub(gaps.narrow(1, 0, 1)).clamp_min(0);
+        var total = sinceFirst.gather(1, lengths.sub(TorchScalars.One).unsqueeze(1).to(ScalarType.Int64));
+        var untilLast = total.sub(sinceFirst).clamp_min(0);
+        return torch.stack([sinceFirst.log1p(), untilLast.log1p()], -1).MoveToOuterDisposeScope();
     }
 }
 

@@ -17,7 +17,8 @@ namespace CustomerAnalysis.Modeling.Models;
 public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention)
 {
     /// <summary>RNN only: [batch, steps, hidden] the last layer's output at every step (after dropout), each seeing only
-    /// its own and earlier events (causal): what the trainer's auxiliary next-token objective predicts from. Null for
+    /// its own and earlier events (causal; with use_elapsed_time also how long until the input's last event, a time,
+    /// never a later event's name): what the trainer's auxiliary next-token objective predicts from. Null for
     /// models whose per-step states see later events (the transformer).</summary>
     public Tensor? StepStates { get; init; }
 }

@@ -36,6 +36,15 @@ public class NnConfigTests
         Assert.Equal((-0.1, 0.1), ((TransformerInitParams)trials[0].Config.Init).WeightsInitRange);
     }
 
+    [Fact]
+    public void Shipped_churn_config_feeds_the_elapsed_time_and_other_rnns_do_not_by_default()
+    {
+        var churn = (RnnInitParams)NnConfig.Load(RepoFile("config/nn/rnn-churn.json")).Init;
+        Assert.True(churn.UseTimeGaps);
+        Assert.True(churn.UseElapsedTime);
+        Assert.False(((RnnInitParams)NnConfig.Parse("""{"model_type":"rnn","model_init_params":{"use_time_gaps":true}}""").Init).UseElapsedTime);
+    }
+
     [Theory]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hiden_size":8}}""", "model_init_params.hiden_size", "hidden_size")]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hidden_size":"8"}}""", "model_init_params.hidden_size", "integer")]
@@ -54,6 +63,7 @@ public class NnConfigTests
     [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_weight":-0.5}}""", "model_training_params.auxiliary_next_token_weight", ">= 0")]
     [InlineData("""{"model_type":"transformer","model_training_params":{"auxiliary_next_token_weight":0.5}}""", "model_training_params.auxiliary_next_token_weight", "\"rnn\"")]
     [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_head":"tied"}}""", "model_training_params.auxiliary_next_token_head", "\"shared\"")]
+    [InlineData("""{"model_type":"rnn","model_init_params":{"use_elapsed_time":true}}""", "model_init_params.use_elapsed_time", "model_init_params.use_time_gaps")]
     public void Invalid_settings_are_errors_naming_the_key_and_what_is_allowed(string json, string key, string allowedHint)
     {
         var error = Assert.Throws<InvalidInputException>(() => NnConfig.Parse(json));

@@ -68,6 +68,61 @@ public sealed class GradientBoostedTreesBaselineTests
     }
 
     [Fact]
+    public void Churn_trees_see_how_the_window_ends_not_only_what_it_holds()
+    {
+        // Both classes hold the same events and the same gaps, in another order: churned users end on event 3 after
+        // the long pause, returned users end on event 2 with the pause first. Counts, span and gap statistics are
+        // equal; only the last events, the last gaps and the first and last sessions tell the classes apart.
+        var random = new Random(11);
+        IReadOnlyList<SequenceExample> Make(int count) => Enumerable.Range(0, count).Select(i =>
+        {
+            var middle = Enumerable.Range(0, random.Next(3, 8)).Select(_ => 4 + random.Next(SyntheticSequences.EventKinds - 2)).ToArray();
+            var shortGaps = middle.Select(_ => (float)random.Next(5, 300)).ToArray();
+            var pause = 7200f + random.Next(3600);
+            var churned = random.Next(2);
+            int[] tokens = churned == 1 ? [.. middle, 2, 3] : [.. middle, 3, 2];
+            float[] gaps = churned == 1 ? [0, .. shortGaps[1..], shortGaps[0], pause] : [0, pause, .. shortGaps[1..], shortGaps[0]];
+            return new SequenceExample($"u{i}", $"u{i}", tokens, gaps, churned);
+        }).ToArray();
+        var (train, validation, test) = (Make(400), Make(100), Make(200));
+        var labels = test.Select(e => e.Label).ToArray();
+        double Auc(bool gaps) => ChurnMetrics.Compute(labels, GradientBoostedTreesBaseline
+            .FitChurn(train, validation, SyntheticSequences.Vocabulary.Count, Fast with { UseTimeGaps = gaps })
+            .PredictChurnProbabilities(test), 0.5).Scalars[MetricNames.RocAuc];
+
+        // The last events are names: the original protocol's trees see them too.
+        Assert.True(Auc(gaps: false) > 0.98, $"names only {Auc(false)}");
+        Assert.True(Auc(gaps: true) > 0.98, $"with gaps {Auc(true)}");
+    }
+
+    [Fact]
+    public void Churn_features_place_the_last_events_sessions_and_last_gaps()
+    {
+        // Tokens 2..5; sessions (gaps over 30 min start one): [2, 3] | [4] | [5, 3], the last lasting 100 s.
+        var vocabulary = SyntheticSequences.Vocabulary.Count;
+        var example = new SequenceExample("u", "u", [2, 3, 4, 5, 3], [0, 60, 4000, 30000, 100], 1);
+
+        var row = TreeFeatures.Churn(example, vocabulary, useTimeGaps: true);
+        var names = TreeFeatures.Churn(example, vocabulary, useTimeGaps: false);
+
+        Assert.Equal(TreeFeatures.ChurnWidth(vocabulary, useTimeGaps: true), row.Length);
+        Assert.Equal(TreeFeatures.ChurnWidth(vocabulary, useTimeGaps: false), names.Length);
+        Assert.Equal(names, row[..names.Length]);
+        // Counts, length, distinct names, then the last 3 events one-hot: 3, 5, 4.
+        var lastEvents = vocabulary - 1 + 2;
+        var oneHot = names[lastEvents..];
+        Assert.Equal(TreeFeatures.ChurnLastEvents * vocabulary, oneHot.Length);
+        Assert.Equal(3, oneHot.Sum());
+        Assert.Equal(1, oneHot[3]);
+        Assert.Equal(1, oneHot[vocabulary + 5]);
+        Assert.Equal(1, oneHot[2 * vocabulary + 4]);
+        // With gaps: sessions, span, mean, median, max, then first session (events, seconds), last session (events,
+        // seconds), gaps over 1 h and over 6 h, then the last 5 gaps, the latest first (NaN past the first event).
+        float[] expected = [3, 34160, 8540, 2050, 30000, 2, 60, 2, 100, 2, 1, 100, 30000, 4000, 60, float.NaN];
+        Assert.Equal(expected, row[names.Length..]);
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_predictions_for_both_tasks()
     {
         var churn = SyntheticSequences.Create(PredictionTask.Churn, train: 300, validation: 80, test: 80, seed: 5);
@@ -81,6 +136,26 @@ public sealed class GradientBoostedTreesBaselineTests
             .FitNextEvent(events.Train, events.Validation, events.Vocabulary.Count, Fast with { Seed = seed })
             .PredictScores(events.Test);
         Assert.Equal(Events(7), Events(7));
+    }
+
+    [Fact]
+    public void Saved_trees_read_back_score_the_same_and_trees_of_another_width_are_refused_by_name()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 50, test: 50);
+        var trees = GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, data.Vocabulary.Count, Fast);
+        using var saved = new MemoryStream();
+        GradientBoostedTreesBaseline.Save(trees, saved);
+
+        saved.Position = 0;
+        var read = GradientBoostedTreesBaseline.LoadChurn(saved, data.Vocabulary.Count, Fast);
+        Assert.Equal(trees.PredictChurnProbabilities(data.Test), read.PredictChurnProbabilities(data.Test));
+
+        // Names only: fewer features per example than the trees were fitted on, as after a change of TreeFeatures.
+        saved.Position = 0;
+        var error = Assert.Throws<InvalidInputException>(() =>
+            GradientBoostedTreesBaseline.LoadChurn(saved, data.Vocabulary.Count, Fast with { UseTimeGaps = false }));
+        Assert.Contains($"read {TreeFeatures.ChurnWidth(data.Vocabulary.Count, useTimeGaps: true)} features per example", error.Message);
+        Assert.Contains("train the model again", error.Message);
     }
 
     [Fact]

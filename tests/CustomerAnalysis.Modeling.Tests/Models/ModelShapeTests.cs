@@ -24,6 +24,7 @@ public class ModelShapeTests
         { "rnn", "\"attention_type\": \"self\", \"cell_type\": \"lstm\"", 1 },
         { "rnn", "\"attention_type\": \"multi-head\", \"num_heads\": 3, \"cell_type\": \"rnn\", \"nonlinearity\": \"relu\"", 3 },
         { "rnn", "\"attention_type\": \"last\", \"num_layers\": 2, \"use_time_gaps\": true", 1 },
+        { "rnn", "\"attention_type\": \"global\", \"use_time_gaps\": true, \"use_elapsed_time\": true", 1 },
         { "transformer", "\"num_heads\": 2, \"num_layers\": 2, \"pooling\": \"last\"", 2 },
         { "transformer", "\"num_heads\": 4, \"pooling\": \"mean\", \"use_time_gaps\": true", 4 },
     };
@@ -87,6 +88,41 @@ public class ModelShapeTests
         using var scope = torch.NewDisposeScope();
         var output = model.Forward(Batch());
         Assert.Equal(new long[] { 3 }, output.Logits.shape);
+    }
+
+    [Fact]
+    public void The_elapsed_and_remaining_times_are_summed_from_the_second_events_gap_and_padding_repeats_the_last()
+    {
+        using var scope = torch.NewDisposeScope();
+        // The first gap (to an event no longer in the input) is not part of the elapsed time.
+        var batch = SequenceBatch.Create([new[] { 2, 3 }, new[] { 5, 6, 7 }], [new float[] { 7, 10 }, new float[] { 0, 20, 40 }], 50, torch.CPU);
+
+        var times = RnnModel.LogElapsed(batch.LogGaps, batch.Lengths);
+
+        Assert.Equal(new long[] { 2, 3, 2 }, times.shape);
+        float L(float seconds) => MathF.Log(1 + seconds);
+        // [sequence, step, (since first, until last)]; sequence 0's third step is padding.
+        float[] expected = [0, L(10), L(10), 0, L(10), 0, 0, L(60), L(20), L(40), L(60), 0];
+        var actual = times.data<float>().ToArray();
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+    }
+
+    [Fact]
+    public void The_elapsed_time_changes_what_an_rnn_sees()
+    {
+        // Same seed and settings but the elapsed time: the first layer is two inputs wider and the outputs differ.
+        using var with = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true, \"use_elapsed_time\": true");
+        using var without = Build("rnn", PredictionTask.Churn, "\"use_time_gaps\": true");
+        with.eval();
+        without.eval();
+        using var scope = torch.NewDisposeScope();
+        var withLogits = with.Forward(Batch()).Logits.data<float>().ToArray();
+        var withoutLogits = without.Forward(Batch()).Logits.data<float>().ToArray();
+        Assert.NotEqual(withoutLogits, withLogits);
+        // Embedding 32 + the gap, + the elapsed and remaining times.
+        long FirstLayerInputs(SequenceModel model) => model.named_parameters().First(p => p.name.Contains("weight_ih")).parameter.shape[1];
+        Assert.Equal(35, FirstLayerInputs(with));
+        Assert.Equal(33, FirstLayerInputs(without));
     }
 
     [Fact]
