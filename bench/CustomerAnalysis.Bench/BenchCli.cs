@@ -17,8 +17,8 @@ internal static class BenchCli
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]
           predict-latency --model <model.ckpt> [--events "session_start,page_view,..."] [--runs N]
-          serve --events N [--requests N] [--seconds S] [--trials N] [--overhead true|false] [--max-wait-ms 0.5] [--batching true|false]   (needs Azurite: scripts/azurite.sh)
-          load --url <server> [--concurrency N] [--requests N] [--seconds S]   (the outside client bench serve runs)
+          serve --events N [--requests N] [--seconds S] [--trials N] [--overhead true|false] [--max-wait-ms 0.5] [--batching true|false] [--task events|churn] [--combine none|blend]   (needs Azurite: scripts/azurite.sh)
+          load --url <server> [--concurrency N] [--requests N] [--seconds S] [--route next-event|churn]   (the outside client bench serve runs)
           workers [--events N] [--trials N] [--epochs N]   (needs Azurite: in process vs 1 and 2 trial worker processes)
           score [--events N] [--task events|churn] [--config config/nn/rnn.json] [--shards N] [--runs N]   (users/s end to end)
         """;
@@ -75,9 +75,11 @@ internal static class BenchCli
                     Bool(options, "overhead", true),
                     double.TryParse(options.GetValueOrDefault("max-wait-ms") ?? "0.5", System.Globalization.CultureInfo.InvariantCulture, out var wait)
                         ? wait : throw new ArgumentException("--max-wait-ms must be a number"),
-                    Bool(options, "batching", true)).GetAwaiter().GetResult(),
+                    Bool(options, "batching", true), ModelingBench.Task(options.GetValueOrDefault("task") ?? "events"),
+                    options.GetValueOrDefault("combine")).GetAwaiter().GetResult(),
                 "load" => LoadClient.RunAsync(new Uri(Required(options, "url")), Int(options, "concurrency", 1),
-                    Int(options, "requests", 20000), Int(options, "seconds", 15)).GetAwaiter().GetResult(),
+                    Int(options, "requests", 20000), Int(options, "seconds", 15),
+                    LoadClient.ParseRoute(options.GetValueOrDefault("route"))).GetAwaiter().GetResult(),
                 "workers" => WorkersBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "100000"),
                     Int(options, "trials", 8), Int(options, "epochs", 2)).GetAwaiter().GetResult(),
                 "score" => ScoreBench.RunAsync(long.Parse(options.GetValueOrDefault("events") ?? "2000000"),

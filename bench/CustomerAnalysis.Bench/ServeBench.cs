@@ -21,14 +21,21 @@ namespace CustomerAnalysis.Bench;
 /// <c>ca serve</c>'s server in this process (Kestrel on loopback, Durable on Azurite, the real TorchSharp plugins):
 /// (1) Durable overhead: orchestration wall time minus the time spent inside prepare, trials and evaluation, for 1 and
 /// N one-epoch trials run one at a time (skipped with <c>--overhead false</c>); (2) <c>POST /api/predict/next-event</c>
-/// latency and throughput at concurrency 1 and 32 against the trained model (promoted with force), measured by a
-/// client in another process (<see cref="LoadClient"/>). Requests are bounded in count and in time.
+/// (or with <c>--task churn</c>, <c>POST /api/predict/churn</c>) latency and throughput at concurrency 1 and 32
+/// against the trained model (promoted with force), measured by a client in another process (<see cref="LoadClient"/>).
+/// <c>--combine none|blend</c> sets the model's <c>combine_with_trees</c> (default: the task's config's). Requests are
+/// bounded in count and in time.
 /// </summary>
 internal static class ServeBench
 {
 
-    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials, bool overhead, double maxWaitMs, bool batching)
+    public static async Task<int> RunAsync(long events, int requests, int seconds, int trials, bool overhead, double maxWaitMs, bool batching,
+        PredictionTask task = PredictionTask.Events, string? combine = null)
     {
+        if (combine is not (null or "none" or "blend"))
+            throw new ArgumentException($"--combine must be none or blend, got '{combine}'");
+        var run = new BenchRun(task, combine);
+        var route = task == PredictionTask.Churn ? LoadClient.Route.Churn : LoadClient.Route.NextEvent;
         var data = Directory.CreateTempSubdirectory("ca-serve-bench-").FullName;
         try
         {
@@ -49,7 +56,7 @@ internal static class ServeBench
             Console.WriteLine($"data: ~{events:N0} synthetic events; server {server.Address()}; {Environment.ProcessorCount} cores");
 
             Console.WriteLine("warm-up run (JIT, TorchSharp native load, first queue polls; not counted):");
-            var trained = await OverheadAsync(server, config, data, timed, 1);
+            var trained = await OverheadAsync(server, config, data, timed, 1, run);
             if (overhead)
             {
                 // A run's fixed cost varies by a second or more with queue-poll phase and load: the medians of
@@ -58,8 +65,8 @@ internal static class ServeBench
                 var manys = new List<double>();
                 for (var repeat = 0; repeat < OverheadRepeats; repeat++)
                 {
-                    ones.Add((await OverheadAsync(server, config, data, timed, 1)).Overhead);
-                    manys.Add((await OverheadAsync(server, config, data, timed, trials)).Overhead);
+                    ones.Add((await OverheadAsync(server, config, data, timed, 1, run)).Overhead);
+                    manys.Add((await OverheadAsync(server, config, data, timed, trials, run)).Overhead);
                 }
                 var one = Median(ones);
                 var many = Median(manys);
@@ -76,18 +83,19 @@ internal static class ServeBench
 
             // The load comes from another process (LoadClient), as an outside client's would: its HTTP stack's CPU
             // shows up on the same 2 cores, but not in the server's GC, thread pool or JIT.
-            await LoadClient.RunChildAsync(server.Address(), 1, 300, 10); // warm-up: JIT, model load, connections
-            await LoadClient.RunChildAsync(server.Address(), 32, 3000, 10);
+            await LoadClient.RunChildAsync(server.Address(), 1, 300, 10, route); // warm-up: JIT, model load, connections
+            await LoadClient.RunChildAsync(server.Address(), 32, 3000, 10, route);
             var served = (await server.Services.GetRequiredService<ProductionModelCache>().GetAsync(trained.Result.ModelName))!;
+            Console.WriteLine($"model: {await BlendOfAsync(server, trained.Result)}");
             var statistics = batching ? served.Predictor as IBatchStatistics : null;
             foreach (var concurrency in new[] { 1, 32 })
             {
                 var (passes, calls) = (statistics?.Passes ?? 0, statistics?.Calls ?? 0);
                 var serverCpu = ProcessCpuSeconds();
-                var load = await LoadClient.RunChildAsync(server.Address(), concurrency, requests, seconds);
+                var load = await LoadClient.RunChildAsync(server.Address(), concurrency, requests, seconds, route);
                 serverCpu = ProcessCpuSeconds() - serverCpu;
                 var perPass = statistics is null ? "" : $", {(double)(statistics.Calls - calls) / Math.Max(1, statistics.Passes - passes):0.0} requests per pass";
-                Console.WriteLine($"predict/next-event c={concurrency,2}: {load.Requests,6} requests in {load.Seconds:0.0} s = {load.Requests / load.Seconds,7:0} req/s, " +
+                Console.WriteLine($"predict/{LoadClient.Name(route)} c={concurrency,2}: {load.Requests,6} requests in {load.Seconds:0.0} s = {load.Requests / load.Seconds,7:0} req/s, " +
                                   $"p50 {load.P50:0.00} ms, p99 {load.P99:0.00} ms, max {load.Max:0.00} ms{perPass}; load average {LoadAverage()}");
                 // CPU per request does not depend on how busy the shared machine is: 2 cores / (server + client) is
                 // what an otherwise idle 2-core machine could do.
@@ -113,12 +121,17 @@ internal static class ServeBench
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
+    /// <summary>What the bench trains and serves: the task, and <c>combine_with_trees</c> when set.</summary>
+    private sealed record BenchRun(PredictionTask Task, string? Combine);
+
     private static async Task<(double Overhead, TrainingResult Result)> OverheadAsync(WebApplication server, PipelineConfig config, string data,
-        TimedPlugins timed, int trials)
+        TimedPlugins timed, int trials, BenchRun run)
     {
         var rates = new JsonArray(Enumerable.Range(0, trials).Select(i => (JsonNode)JsonValue.Create(0.001 * (i + 1))).ToArray());
-        var input = ModelConfigs.Resolve(config, new TrainingRequest(data, PredictionTask.Events,
-            Settings: new JsonObject { ["model_training_params.num_epochs"] = 1 },
+        var settings = new JsonObject { ["model_training_params.num_epochs"] = 1 };
+        if (run.Combine is { } combine) settings["pipeline_params.combine_with_trees"] = combine;
+        var input = ModelConfigs.Resolve(config, new TrainingRequest(data, run.Task,
+            Settings: settings,
             Grid: new JsonObject { ["learning_rate"] = rates }));
         var client = server.Services.GetRequiredService<DurableTaskClient>();
         timed.Reset();
@@ -146,6 +159,28 @@ internal static class ServeBench
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"Promoting {result.ModelName} v{result.ModelVersion} failed ({(int)response.StatusCode}): " +
                                                 await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Whether the served version is blended with trees, and its weight: read from its checkpoint, so the
+    /// figures say what was measured.</summary>
+    private static async Task<string> BlendOfAsync(WebApplication server, TrainingResult result)
+    {
+        var registry = server.Services.GetRequiredService<CustomerAnalysis.Pipeline.Storage.ModelRegistry>();
+        var version = (await registry.GetProductionAsync(result.ModelName))!;
+        var path = Path.GetTempFileName();
+        try
+        {
+            await server.Services.GetRequiredService<CustomerAnalysis.Pipeline.Storage.ArtifactStore>().DownloadToFileAsync(version.CheckpointBlob, path);
+            var checkpoint = CustomerAnalysis.Modeling.Checkpoints.ModelCheckpoint.Read(path);
+            using var model = checkpoint.Model;
+            return checkpoint.TreesBlend is { } blend
+                ? $"{checkpoint.Task} blended with trees (model weight {blend.ModelWeight:0.00})"
+                : $"{checkpoint.Task}, the sequence model alone (no trees)";
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     private static double ProcessCpuSeconds()

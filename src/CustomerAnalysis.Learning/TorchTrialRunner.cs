@@ -24,6 +24,9 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
 {
     public const string TrainingCurvesFile = "training_curves.png";
 
+    /// <summary>combine_with_trees: the trees blended in, fitted once per dataset for all the trials of this runner.</summary>
+    public BlendTreesCache BlendTrees { get; } = new();
+
     public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
     {
         var config = TrialConfig(request);
@@ -35,9 +38,10 @@ public sealed class TorchTrialRunner(LearningOptions options) : ITrialRunner
         // With the val_recent split's metrics (recent_*) and the selection_score the run ranks trials on.
         var validation = MetricNames.Finite(summary.FlatValidation());
 
-        // combine_with_trees: the trial's checkpoint is the served model, blended with trees fitted here.
+        // combine_with_trees: the trial's checkpoint is the served model, blended with trees fitted on the dataset by
+        // the first trial that needs them.
         var checkpoint = ModelCheckpoint.ForServing(training, data,
-            validation.ToDictionary(m => "val_" + m.Key, m => m.Value));
+            validation.ToDictionary(m => "val_" + m.Key, m => m.Value), treesOptions => BlendTrees.GetOrFit(data, treesOptions));
         await using (var file = File.Create(request.CheckpointPath))
             checkpoint.Write(file);
 

@@ -172,6 +172,46 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
         Assert.Contains("score the export itself (--input <source>)", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_signals_model_blended_with_trees_is_scored_as_it_was_evaluated()
+    {
+        // Trained for real (one epoch) with every recommended signal and blended with trees that read them too.
+        var set = Core.Events.Signals.Recommended;
+        var events = await EventSources.Open(Workspace.Export, new EventSourceOptions { Signals = set }).ReadTableAsync();
+        var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default with { Signals = set },
+            DatasetPreparer.DefaultProtocol);
+        var config = NnConfig.Parse("""
+            { "model_type": "rnn",
+              "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30,
+                                     "use_time_gaps": true, "use_signals": true },
+              "model_training_params": { "task": "churn", "device": "cpu", "num_epochs": 1 },
+              "pipeline_params": { "combine_with_trees": "blend" } }
+            """);
+        var result = Modeling.Training.Trainer.Train(dataset, config, Modeling.Experiments.PredictionScoring.ValidationMetricFor(config),
+            new Modeling.Training.TrainingRun(1, 3));
+        using var model = result.Model;
+        var served = ModelCheckpoint.ForServing(result, dataset);
+        Assert.True(served.TreesBlend is { ModelWeight: < 1 }, $"the blend kept the sequence model alone ({served.TreesBlend?.ModelWeight})");
+        var checkpoint = Path.Combine(Workspace.NewFolder("blended-model"), "churn.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+        await using (var file = File.Create(checkpoint)) served.Write(file);
+        var labelled = dataset.Train.Concat(dataset.Validation).Concat(dataset.Test).Concat(dataset.ValidationRecent).ToArray();
+        // What evaluation computes for each labelled user's prepared example (the trees reading its signals).
+        var evaluated = served.Served(Modeling.Training.Trainer.Predict(model, labelled, 30, 64), labelled);
+
+        var output = Workspace.NewFolder("blended-scores");
+        var scored = CliRunner.Run("score", "--input", Workspace.Export, "--model", checkpoint, "--out", output);
+
+        Assert.True(scored.ExitCode == 0, scored.Stderr);
+        var lines = File.ReadAllLines(Path.Combine(output, "part-00000.csv"));
+        var probability = Array.IndexOf(lines[0].Split(','), "churn_probability");
+        var byUser = lines.Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[0],
+            c => double.Parse(c[probability], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(labelled.Length, byUser.Count);
+        for (var i = 0; i < labelled.Length; i++)
+            Assert.Equal(evaluated.Probabilities[i], byUser[labelled[i].User], 1e-5);
+    }
+
     public static TheoryData<string, string> BadCases => new()
     {
         { "score --input {prepared} --model {events} --out {new}", "latest session" },

@@ -33,7 +33,7 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
     private const double Tolerance = 1e-5;
 
     /// <summary>The raw input events of a prepared next-event example (its session without the last event).</summary>
-    private static RawEvent[] InputOf(SignalData.Data data, SequenceExample example)
+    internal static RawEvent[] InputOf(SignalData.Data data, SequenceExample example)
     {
         var colon = example.Id.LastIndexOf(':');
         var session = data.Sessions[(example.Id[..colon], long.Parse(example.Id[(colon + 1)..], CultureInfo.InvariantCulture))];
@@ -42,16 +42,16 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
         return input;
     }
 
-    private static List<(SequenceExample Example, RawEvent[] Input)> TestSessions(SignalData.Data data, int count) =>
+    internal static List<(SequenceExample Example, RawEvent[] Input)> TestSessions(SignalData.Data data, int count) =>
         data.Events.Test.Take(count).Select(e => (Example: e, Input: InputOf(data, e))).ToList();
 
     /// <summary>Every signal missing, built apart from the serving encoder: the oracle for a request without signals.</summary>
-    private static ExampleSignals AllMissing(SignalEncoding encoding, int count) => new(
+    internal static ExampleSignals AllMissing(SignalEncoding encoding, int count) => new(
         encoding.EventCategorical.Select(_ => Enumerable.Repeat(SignalEncoding.Missing, count).ToArray()).ToArray(),
         encoding.EventNumeric.Select(_ => new float?[count]).ToArray(),
         encoding.UserCategorical.Select(_ => SignalEncoding.Missing).ToArray());
 
-    private static Task<ServerHarness> StartAsync(AzuriteFixture azurite, Action<IServiceCollection>? more = null) =>
+    internal static Task<ServerHarness> StartAsync(AzuriteFixture azurite, Action<IServiceCollection>? more = null) =>
         ServerHarness.StartAsync(azurite, services =>
         {
             services.AddSingleton<ITrialRunner>(new LookupTrialRunner());
@@ -60,7 +60,7 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
             more?.Invoke(services);
         }, config => config with { Api = config.Api with { MaxBodyBytes = 4 << 20 } });
 
-    private static async Task<ScoringModel> PromoteAsync(ServerHarness server, string name, string task, string checkpoint)
+    internal static async Task<ScoringModel> PromoteAsync(ServerHarness server, string name, string task, string checkpoint)
     {
         var artifacts = server.Server.Services.GetRequiredService<ArtifactStore>();
         var registry = server.Server.Services.GetRequiredService<ModelRegistry>();
@@ -71,7 +71,7 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
         return new ScoringModel(name, version.Version, blob);
     }
 
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(ServerHarness server, string path, string body)
+    internal static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(ServerHarness server, string path, string body)
     {
         using var response = await server.Http.SendAsync(ServerHarness.Json(HttpMethod.Post, path, body, withKey: false));
         return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>());
@@ -240,7 +240,7 @@ public sealed class SignalServingTests(AzuriteFixture azurite)
     }
 
     /// <summary>A raw event's values as the API reads them from its JSON.</summary>
-    private static EventSignalValues ToValues(RawEvent e)
+    internal static EventSignalValues ToValues(RawEvent e)
     {
         var texts = new Dictionary<SignalField, string>();
         var numbers = new Dictionary<SignalField, double>();

@@ -6,6 +6,7 @@ using CustomerAnalysis.Core;
 using CustomerAnalysis.Core.Evaluation;
 using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Core.Configuration;
+using CustomerAnalysis.Modeling.Baselines;
 using CustomerAnalysis.Modeling.Models;
 using CustomerAnalysis.Modeling.Training;
 using TorchSharp;
@@ -65,12 +66,15 @@ public sealed class ModelCheckpoint
     /// <summary>
     /// The checkpoint a trained model is served as: with <c>combine_with_trees: "blend"</c> the trees are fitted on
     /// <paramref name="data"/> and blended in (<see cref="TreesBlend.Fit"/>), and churn's calibration is fitted on the
-    /// blended validation probabilities; otherwise exactly <see cref="FromTraining"/>.
+    /// blended validation probabilities; otherwise exactly <see cref="FromTraining"/>. <paramref name="trees"/>: the
+    /// trees to blend when fitted on <paramref name="data"/> already (shared by a run's trials); null: fitted here.
     /// </summary>
-    public static ModelCheckpoint ForServing(TrainingResult result, PreparedDataset data, IReadOnlyDictionary<string, double>? metrics = null)
+    public static ModelCheckpoint ForServing(TrainingResult result, PreparedDataset data, IReadOnlyDictionary<string, double>? metrics = null,
+        Func<GradientBoostedTreesOptions, BlendTrees>? trees = null)
     {
         if (result.Config.Pipeline.CombineWithTrees != TreesCombination.Blend) return FromTraining(result, data.Vocabulary, metrics);
-        var blend = TreesBlend.Fit(result, data, Experiments.PredictionScoring.ValidationMetricFor(result.Config));
+        var blend = TreesBlend.Fit(result, data, Experiments.PredictionScoring.ValidationMetricFor(result.Config),
+            trees?.Invoke(TreesBlend.OptionsFor(result.Config, data.Signals)));
         var calibration = result.Model.Task == PredictionTask.Churn
             ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
                 blend.Combine(result.ValidationPredictions, data.Validation).Probabilities.Select(p => (double)p).ToArray())

@@ -45,35 +45,28 @@ public sealed class TreesBlend
     public static GradientBoostedTreesOptions OptionsFor(NnConfig config, SignalEncoding? signals) =>
         new(UseTimeGaps: config.Init.UseTimeGaps, Seed: config.Training.Seed, Signals: config.Init.UseSignals ? signals : null);
 
-    /// <summary>Fits the trees on <paramref name="data"/>'s training split and w on its validation split against
+    /// <summary>Fits the trees on <paramref name="data"/>'s training split (or takes <paramref name="trees"/>, fitted
+    /// on it before with this config's options: <see cref="BlendTrees"/>) and w on its validation split against
     /// <paramref name="result"/>'s validation predictions (the kept epoch's, uncalibrated).</summary>
-    public static TreesBlend Fit(TrainingResult result, PreparedDataset data, ValidationMetric metric)
+    public static TreesBlend Fit(TrainingResult result, PreparedDataset data, ValidationMetric metric, BlendTrees? trees = null)
     {
         if (data.Validation.Count == 0 || result.ValidationPredictions.Count != data.Validation.Count)
             throw new InvalidInputException(
                 $"Setting {NnConfig.PipelineGroup}.combine_with_trees \"blend\" chooses the blend's weight on the validation split, " +
                 "which is empty: prepare the data with a validation split, or set combine_with_trees to \"none\".");
         var options = OptionsFor(result.Config, data.Signals);
-        var vocabularySize = data.Vocabulary.Count;
-        TreesBlend Make(double weight, object trees)
-        {
-            using var saved = new MemoryStream();
-            GradientBoostedTreesBaseline.Save(trees, saved);
-            return result.Model.Task == PredictionTask.Churn
-                ? new TreesBlend(weight, (IChurnBaseline)trees, null, saved.ToArray())
-                : new TreesBlend(weight, null, (INextEventBaseline)trees, saved.ToArray());
-        }
-        var fitted = result.Model.Task == PredictionTask.Churn
-            ? Make(1, GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, vocabularySize, options))
-            : Make(1, GradientBoostedTreesBaseline.FitNextEvent(data.Train, data.Validation, vocabularySize, options));
+        if (trees is null) trees = BlendTrees.Fit(data, options);
+        else if (!ReferenceEquals(trees.Data, data) || trees.Options != options || trees.Data.Task != result.Model.Task)
+            throw new ArgumentException("The trees were fitted on another dataset or with other options than this model's.", nameof(trees));
+        var fitted = new TreesBlend(1, trees.Churn, trees.NextEvent, trees.Saved);
 
-        var trees = fitted.TreeScores(data.Validation);
+        var treeScores = fitted.TreeScores(data.Validation);
         var bestWeight = 1.0;
         var bestScore = double.NaN;
         for (var step = WeightSteps; step >= 0; step--)
         {
             var weight = (double)step / WeightSteps;
-            var score = metric.Score(Combine(result.ValidationPredictions, trees, weight));
+            var score = metric.Score(Combine(result.ValidationPredictions, treeScores, weight));
             if (metric.IsBetter(score, bestScore))
                 (bestWeight, bestScore) = (weight, score);
         }
@@ -170,4 +163,43 @@ public sealed class TreesBlend
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+}
+
+/// <summary>
+/// Trees fitted for a blend (<see cref="TreesBlend"/>) on one prepared dataset's training split, early-stopped on its
+/// validation split. They depend on the dataset and <see cref="GradientBoostedTreesOptions"/> only (time gaps, seed,
+/// signals), not on the sequence model's other settings, so a run's trials on one dataset can share one fit.
+/// </summary>
+public sealed class BlendTrees
+{
+    private BlendTrees(PreparedDataset data, GradientBoostedTreesOptions options, IChurnBaseline? churn, INextEventBaseline? nextEvent, byte[] saved)
+    {
+        Data = data;
+        Options = options;
+        Churn = churn;
+        NextEvent = nextEvent;
+        Saved = saved;
+    }
+
+    /// <summary>The dataset the trees were fitted on.</summary>
+    public PreparedDataset Data { get; }
+    public GradientBoostedTreesOptions Options { get; }
+    internal IChurnBaseline? Churn { get; }
+    internal INextEventBaseline? NextEvent { get; }
+    /// <summary>The trees as an ML.NET model zip.</summary>
+    internal byte[] Saved { get; }
+
+    /// <summary>Fits the trees of <paramref name="data"/>'s task on its training split.</summary>
+    public static BlendTrees Fit(PreparedDataset data, GradientBoostedTreesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        var vocabularySize = data.Vocabulary.Count;
+        object trees = data.Task == PredictionTask.Churn
+            ? GradientBoostedTreesBaseline.FitChurn(data.Train, data.Validation, vocabularySize, options)
+            : GradientBoostedTreesBaseline.FitNextEvent(data.Train, data.Validation, vocabularySize, options);
+        using var saved = new MemoryStream();
+        GradientBoostedTreesBaseline.Save(trees, saved);
+        return new BlendTrees(data, options, trees as IChurnBaseline, trees as INextEventBaseline, saved.ToArray());
+    }
 }

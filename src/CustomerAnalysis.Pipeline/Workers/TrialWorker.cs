@@ -146,15 +146,17 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
             Worker = options.Name,
         };
         await runs.UpsertTrialAsync(running, stoppingToken);
-        var outcome = await WorkAsync(input.RunId, lease, token => executor.TrainAsync(input, running, token), stoppingToken);
+        var progress = executor.StartProgress(running);
+        var outcome = await WorkAsync(input.RunId, lease, token => executor.TrainAsync(input, progress, token), stoppingToken);
         switch (outcome)
         {
             case { Result: { } result }:
                 return new WorkCompletion { RunId = input.RunId, WorkId = input.TrialId, Succeeded = true, Trial = result };
             case { Cancelled: true }:
+                // With the epochs it ran (written as they ended; the record must not lose them).
                 await runs.UpsertTrialAsync(running with
                 {
-                    Status = TrialStatus.Cancelled, Error = "the run was cancelled", UpdatedAt = clock.GetUtcNow(),
+                    Status = TrialStatus.Cancelled, Epochs = progress.Epochs, Error = "the run was cancelled", UpdatedAt = clock.GetUtcNow(),
                 }, CancellationToken.None);
                 await lease.DeleteAsync(stoppingToken);
                 return null;
@@ -167,6 +169,7 @@ public sealed class TrialWorker(WorkQueues queues, WorkExecutor executor, RunSto
         await runs.UpsertTrialAsync(running with
         {
             Status = final ? TrialStatus.Failed : TrialStatus.Queued,
+            Epochs = progress.Epochs,
             Error = final && !outcome.Permanent ? $"failed {attempt} times; last error: {error}" : error,
             UpdatedAt = clock.GetUtcNow(),
         }, CancellationToken.None);

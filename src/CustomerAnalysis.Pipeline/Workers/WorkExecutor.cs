@@ -10,16 +10,21 @@ namespace CustomerAnalysis.Pipeline.Workers;
 public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, ArtifactStore artifacts, RunStore runs,
     TimeProvider clock)
 {
+    /// <summary>The progress of one attempt at a trial whose record reads <paramref name="running"/>: pass it to
+    /// <see cref="TrainAsync"/>; its <see cref="TrialProgress.Epochs"/> go into the outcome record whatever the outcome.</summary>
+    public TrialProgress StartProgress(TrialRecord running) => new(runs, running, clock);
+
     /// <summary>Trains the trial; the trial record shows each epoch as it ends and the outcome at the end.</summary>
-    public async Task<TrialOutcome> TrainAsync(TrialInput input, TrialRecord running, CancellationToken cancellationToken)
+    public async Task<TrialOutcome> TrainAsync(TrialInput input, TrialProgress progress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(progress);
+        var running = progress.Running;
         var workDirectory = Directory.CreateTempSubdirectory($"ca-{input.RunId}-{input.TrialId}-");
         try
         {
             var dataset = await DatasetCache.Shared.GetAsync(artifacts, input.DatasetBlob);
             var checkpointPath = Path.Combine(workDirectory.FullName, "checkpoint.bin");
             var plots = workDirectory.CreateSubdirectory("plots");
-            var progress = new EpochRecorder(runs, running, clock);
             TrialResult result;
             try
             {
@@ -32,7 +37,7 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
             {
                 // Also when the trial is cancelled or fails: the record written next (cancelled, queued, failed) must
                 // come after the last progress write, or that write, still running "running", would overwrite it.
-                await progress.FlushAsync();
+                await progress.CloseAsync();
             }
             if (!File.Exists(checkpointPath))
                 throw new InvalidOperationException("The trial runner wrote no checkpoint.");
@@ -110,30 +115,61 @@ public sealed class WorkExecutor(ITrialRunner runner, IEvaluator evaluator, Arti
         public Task<IReadOnlyList<double>> ReportAsync(string searchId, int rungEpoch, string trialId, double score,
             CancellationToken cancellationToken) => runs.ReportRungAsync(searchId, rungEpoch, trialId, score, cancellationToken);
     }
+}
 
-    /// <summary>Writes the epochs to the trial record as they end (from the training thread, one write at a time,
-    /// in order), so <c>GET /api/training/{id}</c> and the UI show a trial's progress while it trains.</summary>
-    private sealed class EpochRecorder(RunStore runs, TrialRecord running, TimeProvider clock)
+/// <summary>The epochs one attempt at a trial has reported, written to its record as they end (from the training
+/// thread, one write at a time, in order), so <c>GET /api/training/{id}</c> and the UI show a trial's progress while it
+/// trains. The worker writes the outcome record (succeeded, cancelled, failed, queued again) with <see cref="Epochs"/>,
+/// after the last progress write (<see cref="CloseAsync"/>): a cancelled or failed trial keeps the epochs it ran.</summary>
+public sealed class TrialProgress
+{
+    private readonly RunStore _runs;
+    private readonly TimeProvider _clock;
+    private readonly List<EpochMetrics> _epochs = [];
+    private readonly Lock _lock = new();
+    private Task _writes = Task.CompletedTask;
+    private bool _closed;
+
+    internal TrialProgress(RunStore runs, TrialRecord running, TimeProvider clock)
     {
-        private readonly List<EpochMetrics> _epochs = [];
-        private Task _writes = Task.CompletedTask;
-        private readonly Lock _lock = new();
+        _runs = runs;
+        Running = running;
+        _clock = clock;
+    }
 
-        public void Add(EpochMetrics epoch)
+    /// <summary>The record the attempt started with (status running).</summary>
+    public TrialRecord Running { get; }
+
+    /// <summary>The epochs reported so far, in order.</summary>
+    public IReadOnlyList<EpochMetrics> Epochs
+    {
+        get
         {
-            lock (_lock)
-            {
-                _epochs.Add(epoch);
-                var record = running with { Epochs = _epochs.ToList(), UpdatedAt = clock.GetUtcNow() };
-                // Progress is best effort: a failed write must not fail the trial.
-                _writes = _writes.ContinueWith(_ => runs.UpsertTrialAsync(record), TaskScheduler.Default).Unwrap()
-                    .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-            }
+            lock (_lock) return _epochs.ToList();
         }
+    }
 
-        public Task FlushAsync()
+    internal void Add(EpochMetrics epoch)
+    {
+        lock (_lock)
         {
-            lock (_lock) return _writes;
+            // After the attempt ended, a late epoch must not write "running" over the outcome record.
+            if (_closed) return;
+            _epochs.Add(epoch);
+            var record = Running with { Epochs = _epochs.ToList(), UpdatedAt = _clock.GetUtcNow() };
+            // Progress is best effort: a failed write must not fail the trial.
+            _writes = _writes.ContinueWith(_ => _runs.UpsertTrialAsync(record), TaskScheduler.Default).Unwrap()
+                .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Takes no more epochs and waits for the progress writes already queued.</summary>
+    internal Task CloseAsync()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            return _writes;
         }
     }
 }

@@ -111,6 +111,47 @@ public sealed class TreesBlendTests
     }
 
     [Fact]
+    public void Trees_fitted_before_on_the_same_data_blend_as_a_fresh_fit_and_trees_of_other_data_or_options_are_refused()
+    {
+        var (data, result) = Train(PredictionTask.Churn, pipeline: "\"combine_with_trees\": \"blend\"", epochs: 1);
+        using var model = result.Model;
+        var metric = PredictionScoring.ValidationMetricFor(result.Config);
+        var options = TreesBlend.OptionsFor(result.Config, data.Signals);
+        var trees = BlendTrees.Fit(data, options);
+
+        var fresh = TreesBlend.Fit(result, data, metric);
+        var shared = TreesBlend.Fit(result, data, metric, trees);
+        Assert.Equal(fresh.ModelWeight, shared.ModelWeight);
+        Assert.Equal(fresh.TreeScores(data.Test), shared.TreeScores(data.Test));
+        var served = ModelCheckpoint.ForServing(result, data, trees: o => o == options ? trees : throw new InvalidOperationException($"asked for {o}"));
+        Assert.Equal(fresh.TreeScores(data.Test), served.TreesBlend!.TreeScores(data.Test));
+
+        // Trees of another dataset instance (even with equal content) or other options are not this model's.
+        var copy = data with { };
+        Assert.Throws<ArgumentException>(() => TreesBlend.Fit(result, data, metric, BlendTrees.Fit(copy, options)));
+        Assert.Throws<ArgumentException>(() => TreesBlend.Fit(result, data, metric, BlendTrees.Fit(data, options with { UseTimeGaps = false })));
+    }
+
+    [Theory]
+    [InlineData(PredictionTask.Churn)]
+    [InlineData(PredictionTask.Events)]
+    public void The_trees_score_a_served_request_row_by_row_exactly_as_a_large_set(PredictionTask task)
+    {
+        var (data, result) = Train(task, pipeline: "\"combine_with_trees\": \"blend\"", epochs: 1);
+        using var model = result.Model;
+        var blend = TreesBlend.Fit(result, data, PredictionScoring.ValidationMetricFor(result.Config));
+        // 100 validation examples: past the row-by-row limit, scored through the data view; then in small requests.
+        Assert.True(data.Validation.Count > CustomerAnalysis.Modeling.Baselines.GradientBoostedTreesBaseline.RowByRowLimit);
+        var all = blend.TreeScores(data.Validation);
+        var classes = all.Length / data.Validation.Count;
+        for (var start = 0; start < data.Validation.Count; start += 7)
+        {
+            var part = data.Validation.Skip(start).Take(start % 2 == 0 ? 1 : 7).ToArray();
+            Assert.Equal(all.AsSpan(start * classes, part.Length * classes).ToArray(), blend.TreeScores(part));
+        }
+    }
+
+    [Fact]
     public void An_unknown_combination_is_an_error_naming_the_key()
     {
         var error = Assert.Throws<InvalidInputException>(() =>

@@ -56,6 +56,21 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>Reports <paramref name="epochs"/> epochs, then trains on until cancelled.</summary>
+    private sealed class CancelledAfterEpochsRunner(int epochs) : ITrialRunner
+    {
+        public TaskCompletionSource Reported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<TrialResult> RunAsync(TrialRequest request, CancellationToken cancellationToken)
+        {
+            for (var epoch = 1; epoch <= epochs; epoch++)
+                request.OnEpoch!(new EpochMetrics(epoch, new Dictionary<string, double> { ["train_loss"] = 1.0 / epoch }));
+            Reported.SetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("not reached");
+        }
+    }
+
     private sealed record Setup(PipelineStorageOptions Storage, RunStore Runs, WorkQueues Queues, TrialInput Trial);
 
     private async Task<Setup> SetupAsync()
@@ -200,6 +215,34 @@ public sealed class TrialWorkerTests(AzuriteFixture azurite)
         var record = await setup.Runs.GetTrialAsync("r-worker", "t000");
         Assert.Equal(TrialStatus.Failed, record!.Status);
         Assert.Contains("the trial's input is bad", record.Error);
+        // The failed record keeps the epochs the trial reported (it once was the record the attempt started with).
+        Assert.Equal(Enumerable.Range(1, 40), record.Epochs.Select(e => e.Epoch));
+        Assert.Equal(1.0 / 40, record.Epochs[^1].Metrics["train_loss"]);
+    }
+
+    [Fact]
+    public async Task A_cancelled_trial_keeps_the_epochs_it_reported()
+    {
+        var setup = await SetupAsync();
+        var runner = new CancelledAfterEpochsRunner(3);
+        using var worker = await StartWorkerAsync(setup, runner,
+            new TrialWorkerOptions { CancellationCheckInterval = TimeSpan.FromMilliseconds(200) });
+        await setup.Queues.EnqueueAsync(WorkItem.ForTrial(setup.Trial));
+        await runner.Reported.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await setup.Runs.UpdateRunAsync("r-worker", r => r with { Status = RunStatus.Cancelled });
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        TrialRecord? record;
+        while ((record = await setup.Runs.GetTrialAsync("r-worker", "t000"))?.Status != TrialStatus.Cancelled)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The trial was not recorded cancelled: {record?.Status}");
+            await Task.Delay(100);
+        }
+        await worker.StopAsync();
+        record = await setup.Runs.GetTrialAsync("r-worker", "t000");
+        Assert.Equal(TrialStatus.Cancelled, record!.Status);
+        Assert.Equal([1, 2, 3], record.Epochs.Select(e => e.Epoch));
+        Assert.Equal(0, await setup.Queues.PendingWorkAsync());
     }
 
     [Fact]
