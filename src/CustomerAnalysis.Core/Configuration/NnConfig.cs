@@ -16,6 +16,12 @@ public enum TreesCombination { None, Blend }
 /// nothing (the sequence model alone), or the trees baseline's per-example aggregates (a wide-and-deep model).</summary>
 public enum AggregateFeatures { None, Trees }
 
+/// <summary>What predicts each step's next event for <c>model_training_params.auxiliary_next_token_weight</c>
+/// (<c>auxiliary_next_token_head</c>): a linear head used in training only, or (next event) the model's own head, so
+/// that what a session's inner steps teach reaches the served head directly. Churn's head has one logit, not one per
+/// event: churn always uses a separate head, so one config serves both tasks.</summary>
+public enum AuxiliaryNextTokenHead { Separate, Shared }
+
 /// <summary>
 /// A neural-network config file (<c>config/nn/rnn.json</c>, <c>config/nn/transformer.json</c>): the original
 /// project's groups <c>model_init_params</c>, <c>model_training_params</c>, <c>pipeline_params</c> and
@@ -135,6 +141,9 @@ public sealed class NnConfig
         try { Core.Evaluation.MetricNames.Validate(pipeline.GridSearchMetric, training.Task); }
         catch (InvalidInputException e) { throw new InvalidInputException($"Setting {PipelineGroup}.{e.Message}", e); }
         CheckSearch(pipeline, training, space);
+        if (training.AuxiliaryNextTokenWeight > 0 && kind == ModelKind.Transformer)
+            throw new InvalidInputException(
+                $"Setting {TrainingGroup}.auxiliary_next_token_weight must be 0 for model_type \"transformer\": its per-step states see later events (not causal); it works with \"rnn\".");
         var config = new NnConfig(json, kind, init, training, pipeline, space);
         // A range's ends must be valid values of its setting, so a draw can never be refused halfway through a run.
         foreach (var range in space.Where(d => d is not SearchDimension.Choice))
@@ -351,6 +360,12 @@ public sealed record TrainingParams
     public int Seed { get; init; } = 42;
     /// <summary>Intra-op threads per trial (0 = the cores divided among parallel trials).</summary>
     public int NumThreads { get; init; }
+    /// <summary>Weight of an auxiliary next-token loss added to the task's (rnn only): every step of the input also
+    /// predicts the event after it (the last step, for next event, the label), language-model style, from the RNN's
+    /// causal per-step states through a head used in training only. 0 (the default): exactly the task's loss alone.</summary>
+    public double AuxiliaryNextTokenWeight { get; init; }
+    /// <summary>separate (default) | shared: see <see cref="Configuration.AuxiliaryNextTokenHead"/>.</summary>
+    public AuxiliaryNextTokenHead AuxiliaryNextTokenHead { get; init; }
 
     internal static TrainingParams Read(SettingsReader reader) => new()
     {
@@ -367,6 +382,9 @@ public sealed record TrainingParams
         ClassWeights = reader.Choice("class_weights", "none", "none", "balanced"),
         Seed = reader.Int("seed", 42, 0),
         NumThreads = reader.Int("num_threads", 0, 0, 1024),
+        AuxiliaryNextTokenWeight = reader.Double("auxiliary_next_token_weight", 0, 0, 100),
+        AuxiliaryNextTokenHead = reader.Choice("auxiliary_next_token_head", "separate", "separate", "shared") == "shared"
+            ? AuxiliaryNextTokenHead.Shared : AuxiliaryNextTokenHead.Separate,
     };
 }
 

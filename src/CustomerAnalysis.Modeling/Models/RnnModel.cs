@@ -79,7 +79,15 @@ public sealed class RnnModel : SequenceModel
         }
         states = dropout.forward(states);
         var (pooled, attention) = pooling.Pool(states, mask, lengths);
-        return new ModelOutput(head.forward(HeadInput(pooled, aggregates)), attention, null);
+        return new ModelOutput(head.forward(HeadInput(pooled, aggregates)), attention, null) { StepStates = states };
+    }
+
+    public override Tensor? StepLogits(Tensor stepStates)
+    {
+        if (Task != PredictionTask.Events) return null;
+        var (rows, steps) = (stepStates.shape[0], stepStates.shape[1]);
+        // A wide head reads the aggregates after the state: the steps use its state columns only.
+        return head.ForwardLeading(stepStates.reshape(rows * steps, stepStates.shape[2])).view(rows, steps, -1);
     }
 
     /// <summary>[batch, steps, 2]: log(1 + seconds since the input's first event) and log(1 + seconds until its last

@@ -14,7 +14,14 @@ namespace CustomerAnalysis.Modeling.Models;
 /// <param name="Attention">[heads, batch, steps]: how much each input event weighs in the prediction; each row sums to 1
 /// over the real events and is exactly 0 on padding.</param>
 /// <param name="LayerAttention">Transformer only: [layers, batch, heads, steps (query), steps (key)], 0 on padded keys.</param>
-public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention);
+public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerAttention)
+{
+    /// <summary>RNN only: [batch, steps, hidden] the last layer's output at every step (after dropout), each seeing only
+    /// its own and earlier events (causal; with use_elapsed_time also how long until the input's last event, a time,
+    /// never a later event's name): what the trainer's auxiliary next-token objective predicts from. Null for
+    /// models whose per-step states see later events (the transformer).</summary>
+    public Tensor? StepStates { get; init; }
+}
 
 /// <summary>
 /// A sequence classifier: event tokens (right-padded, with a mask) in, logits and attention out. Forward only; the
@@ -75,6 +82,11 @@ public abstract class SequenceModel : nn.Module
         if (aggregates is null) throw new ArgumentException("This model reads aggregates (aggregate_features); the batch has none.", nameof(aggregates));
         return torch.cat([pooled, Aggregates.Forward(aggregates)], 1);
     }
+
+    /// <summary>Next event: logits [batch, steps, vocabulary] of the event after each step, from
+    /// <see cref="ModelOutput.StepStates"/> through the model's own output head (a language model's per-step
+    /// prediction); null when the model cannot (churn's head has one logit; models without causal step states).</summary>
+    public virtual Tensor? StepLogits(Tensor stepStates) => null;
 
     /// <summary>Makes every dropout of this model draw from <paramref name="generator"/> (a per-trial seed, safe
     /// when trials run in parallel); null = torch's shared default generator.</summary>
@@ -180,9 +192,16 @@ internal sealed class OutputHead : nn.Module<Tensor, Tensor>
 
     public TorchSharp.Modules.Linear Linear => linear;
 
-    public override Tensor forward(Tensor pooled)
+    public override Tensor forward(Tensor pooled) => Finish(linear.forward(pooled));
+
+    /// <summary>The head on an input of its first columns only (a wide-and-deep head's state part, the aggregates'
+    /// columns left out): the auxiliary next-token loss's per-step logits.</summary>
+    public Tensor ForwardLeading(Tensor input) =>
+        Finish(input.shape[^1] == linear.weight!.shape[1] ? linear.forward(input)
+            : nn.functional.linear(input, linear.weight!.narrow(1, 0, input.shape[^1]), linear.bias));
+
+    private Tensor Finish(Tensor logits)
     {
-        var logits = linear.forward(pooled);
         if (_task == PredictionTask.Churn) return logits.squeeze(-1);
         // <PAD> is never a valid next event.
         return logits.index_fill(1, torch.tensor(new long[] { Vocabulary.Pad }, device: logits.device), TorchScalars.NegativeInfinity);

@@ -52,7 +52,9 @@ public static class Trainer
             using var generator = new Generator((ulong)run.Seed, device);
             model.UseGenerator(generator);
             using var classWeights = ClassWeights(data, training, device);
-            using var optimizer = CreateOptimizer(model, training);
+            using var auxiliary = CreateAuxiliaryHead(config, data.Task, data.Vocabulary.Count, device);
+            using var optimizer = CreateOptimizer(model, training, auxiliary);
+            var trained = auxiliary is null ? model.parameters().ToArray() : model.parameters().Concat(auxiliary.Parameters).ToArray();
             var random = new Random(run.Seed);
             var lengths = data.Train.Select(e => Math.Min(e.Tokens.Length, maxLength)).ToArray();
 
@@ -80,10 +82,13 @@ public static class Trainer
                         optimizer.ZeroGrad();
                         var output = model.Forward(batch);
                         var loss = Loss(output.Logits, labels, data.Task, classWeights);
+                        // The task's loss alone, whatever is added for training below: comparable with validation's.
                         lossSum += loss.item<float>() * batchIndices.Length;
                         var penalty = Penalty(model, training);
+                        if (auxiliary is not null && AuxiliaryLoss(model, auxiliary, output, batch, labels, data.Task, training.AuxiliaryNextTokenWeight) is { } auxiliaryLoss)
+                            loss = loss.Plus(auxiliaryLoss);
                         (penalty is null ? loss : loss.Plus(penalty)).backward();
-                        if (training.GradientClipNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), training.GradientClipNorm);
+                        if (training.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trained, training.GradientClipNorm);
                         optimizer.Step();
                     }
                     if (++step % StepsBetweenMemoryTrims == 0) NativeMemory.Trim();
@@ -225,8 +230,72 @@ public static class Trainer
         return torch.tensor(weights, ScalarType.Float32, device);
     }
 
-    private static AdamOptimizer CreateOptimizer(SequenceModel model, TrainingParams training) =>
-        new(model.parameters(), training.LearningRate, training.WeightDecay, decoupled: training.Optimizer != "adam");
+    private static AdamOptimizer CreateOptimizer(SequenceModel model, TrainingParams training, AuxiliaryHead? auxiliary) =>
+        new(auxiliary is null ? model.parameters() : model.parameters().Concat(auxiliary.Parameters),
+            training.LearningRate, training.WeightDecay, decoupled: training.Optimizer != "adam");
+
+    /// <summary>
+    /// The training-only parameters of <c>auxiliary_next_token_weight</c>; null when the weight is 0.
+    /// <c>auxiliary_next_token_head</c> separate (and churn, whatever the setting: its head has one logit): a linear
+    /// head of its own (state → next-token logits). shared, next event: the model's own head (<see cref="SequenceModel.StepLogits"/>) plus a bias of its own on the steps
+    /// before the last, since an event inside a session is not distributed like a session's last event (the label).
+    /// Zero-initialised, not nn.Linear's random init: they draw nothing from torch's process-wide generator, which a
+    /// parallel trial may be seeding to build its model (<see cref="ModelFactory"/>), and this trial's weights,
+    /// dropout and shuffling stay exactly those of the same config without them.
+    /// </summary>
+    private static AuxiliaryHead? CreateAuxiliaryHead(NnConfig config, PredictionTask task, int vocabularySize, Device device)
+    {
+        if (config.Training.AuxiliaryNextTokenWeight == 0) return null;
+        if (config.Init is not RnnInitParams rnn)
+            throw new InvalidInputException("Setting model_training_params.auxiliary_next_token_weight needs model_type \"rnn\".");
+        return new AuxiliaryHead(
+            config.Training.AuxiliaryNextTokenHead == AuxiliaryNextTokenHead.Shared && task == PredictionTask.Events ? null : nn.Parameter(torch.zeros([vocabularySize, rnn.HiddenSize], ScalarType.Float32, device)),
+            nn.Parameter(torch.zeros([vocabularySize], ScalarType.Float32, device)));
+    }
+
+    /// <param name="Weight">Separate: state → next-token logits; null when shared (the model's head).</param>
+    /// <param name="Bias">Separate: the head's bias; shared: added on the steps before the last.</param>
+    private sealed record AuxiliaryHead(Parameter? Weight, Parameter Bias) : IDisposable
+    {
+        public IEnumerable<Parameter> Parameters => Weight is null ? [Bias] : [Weight, Bias];
+
+        public void Dispose()
+        {
+            Weight?.Dispose();
+            Bias.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// weight × the mean cross-entropy of predicting, at every real step t, the event at t + 1 from the state at t
+    /// (causal: the RNN's state at t has seen events ≤ t only). The last real step's target is the label for next
+    /// event (the task's own target, as a language model's last step) and nothing for churn. Padding is ignored.
+    /// Null when nothing is to be predicted (churn, every input one event long).
+    /// </summary>
+    private static Tensor? AuxiliaryLoss(SequenceModel model, AuxiliaryHead head, ModelOutput output, SequenceBatch batch, Tensor labels,
+        PredictionTask task, double weight)
+    {
+        var states = output.StepStates ?? throw new InvalidOperationException("The model returns no per-step states for the auxiliary next-token loss.");
+        var (rows, steps) = (batch.Tokens.shape[0], batch.Tokens.shape[1]);
+        if (task == PredictionTask.Churn && steps == 1) return null;
+        // Right-padded: the token after step t is tokens[t + 1], and Pad (ignored) after the last real step.
+        var targets = torch.cat([batch.Tokens.narrow(1, 1, steps - 1), torch.zeros([rows, 1], ScalarType.Int64, batch.Tokens.device)], 1);
+        var last = batch.Lengths.sub(TorchScalars.One);
+        if (task == PredictionTask.Events) targets = targets.scatter(1, last.unsqueeze(1), labels.unsqueeze(1));
+        Tensor logits;
+        if (head.Weight is null)
+        {
+            var beforeLast = nn.functional.one_hot(last, steps).logical_not().to(states.dtype).unsqueeze(-1);
+            logits = (model.StepLogits(states) ?? throw new InvalidOperationException("The model gives no per-step logits for the auxiliary next-token loss."))
+                .Plus(beforeLast.mul(head.Bias));
+        }
+        else
+        {
+            logits = nn.functional.linear(states, head.Weight, head.Bias);
+        }
+        using var scale = weight.ToScalar();
+        return nn.functional.cross_entropy(logits.view(rows * steps, -1), targets.view(rows * steps), ignore_index: Vocabulary.Pad).mul(scale);
+    }
 
     private static Dictionary<string, Tensor> Snapshot(SequenceModel model) =>
         model.state_dict().ToDictionary(entry => entry.Key, entry => entry.Value.detach().clone());

@@ -60,6 +60,9 @@ public class NnConfigTests
     [InlineData("""{"model_type":"lstm"}""", "model_type", "\"transformer\"")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"model_size":30,"num_heads":4}}""", "model_init_params.model_size", "num_heads")]
     [InlineData("""{"model_type":"transformer","model_init_params":{"weights_init_range":[0.1,-0.1]}}""", "model_init_params.weights_init_range", "low < high")]
+    [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_weight":-0.5}}""", "model_training_params.auxiliary_next_token_weight", ">= 0")]
+    [InlineData("""{"model_type":"transformer","model_training_params":{"auxiliary_next_token_weight":0.5}}""", "model_training_params.auxiliary_next_token_weight", "\"rnn\"")]
+    [InlineData("""{"model_type":"rnn","model_training_params":{"auxiliary_next_token_head":"tied"}}""", "model_training_params.auxiliary_next_token_head", "\"shared\"")]
     [InlineData("""{"model_type":"rnn","model_init_params":{"use_elapsed_time":true}}""", "model_init_params.use_elapsed_time", "model_init_params.use_time_gaps")]
     public void Invalid_settings_are_errors_naming_the_key_and_what_is_allowed(string json, string key, string allowedHint)
     {

@@ -140,6 +140,19 @@ public sealed class AggregateFeaturesTests
         }
     }
 
+    [Fact]
+    public void A_wide_model_trains_with_the_auxiliary_loss_through_its_own_head()
+    {
+        // The shared auxiliary head reads the steps' states alone: the wide head's state columns.
+        var data = SyntheticSequences.Create(PredictionTask.Events, train: 200, validation: 60, test: 20, seed: 4);
+        var config = SyntheticSequences.Config("rnn", PredictionTask.Events, init: "\"hidden_size\": 8, \"use_time_gaps\": true, " + Wide,
+            training: "\"num_epochs\": 1, \"auxiliary_next_token_weight\": 0.2, \"auxiliary_next_token_head\": \"shared\"");
+        var result = Trainer.Train(data, config, PredictionScoring.ValidationMetricFor(config), new TrainingRun(1, 3));
+        using var model = result.Model;
+        Assert.NotNull(model.Aggregates);
+        Assert.All(result.History, e => Assert.True(double.IsFinite(e.TrainLoss), $"loss {e.TrainLoss}"));
+    }
+
     [Theory]
     [InlineData("rnn")]
     [InlineData("transformer")]
