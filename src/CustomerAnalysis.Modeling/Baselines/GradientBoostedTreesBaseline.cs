@@ -127,11 +127,18 @@ public static class GradientBoostedTreesBaseline
         trees.Save(destination);
     }
 
-    /// <summary>Churn trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.</summary>
+    /// <summary>Churn trees written by <see cref="Save"/>; <paramref name="options"/> as they were fitted with.
+    /// Trees saved before the window-end columns (<see cref="TreeFeatures.ChurnFirstLayoutWidth"/>) keep reading the
+    /// rows they were fitted on, so a stored blended churn model serves as it did.</summary>
     public static IChurnBaseline LoadChurn(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
     {
-        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: false);
-        var (ml, model) = Load(source, options.Seed, width);
+        var signalWidth = TreeFeatures.SignalWidth(options.Signals, nextEvent: false);
+        var width = TreeFeatures.ChurnWidth(vocabularySize, options.UseTimeGaps) + signalWidth;
+        var firstLayoutWidth = TreeFeatures.ChurnFirstLayoutWidth(vocabularySize, options.UseTimeGaps) + signalWidth;
+        var (ml, model, saved) = Load(source, options.Seed);
+        if (saved == firstLayoutWidth)
+            return new Churn(ml, model, vocabularySize, options.UseTimeGaps, saved, options.Signals, FirstLayout: true);
+        RequireWidth(saved, width);
         return new Churn(ml, model, vocabularySize, options.UseTimeGaps, width, options.Signals);
     }
 
@@ -139,13 +146,13 @@ public static class GradientBoostedTreesBaseline
     public static INextEventBaseline LoadNextEvent(Stream source, int vocabularySize, GradientBoostedTreesOptions options)
     {
         var width = TreeFeatures.NextEventWidth(vocabularySize, options.UseTimeGaps) + TreeFeatures.SignalWidth(options.Signals, nextEvent: true);
-        var (ml, model) = Load(source, options.Seed, width);
+        var (ml, model, saved) = Load(source, options.Seed);
+        RequireWidth(saved, width);
         return new NextEvent(ml, model, vocabularySize, options.UseTimeGaps, width, new KeyDataViewType(typeof(uint), vocabularySize), options.Signals);
     }
 
-    /// <param name="width">Features per example this version computes: trees saved with another number (by a
-    /// version with other <see cref="TreeFeatures"/>) are refused by name, not left to fail inside ML.NET.</param>
-    private static (MLContext Ml, ITransformer Model) Load(Stream source, int seed, int width)
+    /// <returns>The trees and the number of features per example they were saved with (−1 when unknown).</returns>
+    private static (MLContext Ml, ITransformer Model, int Width) Load(Stream source, int seed)
     {
         var ml = new MLContext(seed);
         // ML.NET finds a saved model's loaders in registered assemblies: a serving process may not have touched
@@ -162,11 +169,17 @@ public static class GradientBoostedTreesBaseline
             throw new InvalidInputException($"The saved gradient-boosted trees cannot be read: {e.Message}", e);
         }
         var saved = schema.GetColumnOrNull(nameof(ChurnRow.Features))?.Type is VectorDataViewType { Size: var size } ? size : -1;
+        return (ml, model, saved);
+    }
+
+    /// <summary>Trees saved with another number of features per example than this version computes (by a version
+    /// with other <see cref="TreeFeatures"/>) are refused by name, not left to fail inside ML.NET.</summary>
+    private static void RequireWidth(int saved, int width)
+    {
         if (saved != width)
             throw new InvalidInputException(
                 $"The saved gradient-boosted trees read {saved} features per example, this version computes {width}: " +
                 "they were fitted by another version; train the model again.");
-        return (ml, model);
     }
 
     private static float[] ChurnFeatures(SequenceExample example, int vocabularySize, bool useTimeGaps, SignalEncoding? signals) =>
@@ -221,9 +234,14 @@ public static class GradientBoostedTreesBaseline
         void Save(Stream destination);
     }
 
+    /// <param name="FirstLayout">Trees fitted on the first churn layout (<see cref="TreeFeatures.ChurnFirstLayout"/>).</param>
     private sealed class Churn(MLContext ml, ITransformer model, int vocabularySize, bool useTimeGaps, int width,
-        SignalEncoding? signals) : IChurnBaseline, ISavableTrees
+        SignalEncoding? signals, bool FirstLayout = false) : IChurnBaseline, ISavableTrees
     {
+        private float[] Features(SequenceExample example) => FirstLayout
+            ? TreeFeatures.ChurnFirstLayout(ChurnFeatures(example, vocabularySize, useTimeGaps, signals), vocabularySize, useTimeGaps)
+            : ChurnFeatures(example, vocabularySize, useTimeGaps, signals);
+
         public string Name => BaselineName;
 
         public void Save(Stream destination) =>
@@ -242,10 +260,10 @@ public static class GradientBoostedTreesBaseline
                 {
                     _engine ??= ml.Model.CreatePredictionEngine<ChurnRow, ChurnScore>(model, inputSchemaDefinition: Schema<ChurnRow>(width, label: null));
                     return examples.Select(e => (double)_engine.Predict(
-                        new ChurnRow { Features = ChurnFeatures(e, vocabularySize, useTimeGaps, signals) }).Probability).ToArray();
+                        new ChurnRow { Features = Features(e) }).Probability).ToArray();
                 }
             var view = ml.Data.LoadFromEnumerable(
-                examples.Select(e => new ChurnRow { Features = ChurnFeatures(e, vocabularySize, useTimeGaps, signals) }),
+                examples.Select(e => new ChurnRow { Features = Features(e) }),
                 Schema<ChurnRow>(width, label: null));
             return model.Transform(view).GetColumn<float>("Probability").Select(p => (double)p).ToArray();
         }

@@ -43,6 +43,25 @@ internal static class TreeFeatures
     public static int ChurnWidth(int vocabularySize, bool useTimeGaps) =>
         vocabularySize - 1 + 2 + ChurnLastEvents * vocabularySize + (useTimeGaps ? ChurnGapColumns + LastEvents : 0);
 
+    /// <summary>The width of the churn rows (signals left out) before the last events and window-end columns were
+    /// added: counts, length, distinct names and, with gaps, sessions, span, mean, median and largest gap.</summary>
+    public static int ChurnFirstLayoutWidth(int vocabularySize, bool useTimeGaps) => vocabularySize - 1 + 2 + (useTimeGaps ? 5 : 0);
+
+    /// <summary>A <see cref="Row"/> churn row (signals included) cut to the first layout's columns, in their order:
+    /// what trees saved before the window-end columns were fitted on.</summary>
+    public static float[] ChurnFirstLayout(float[] row, int vocabularySize, bool useTimeGaps)
+    {
+        var counts = vocabularySize - 1 + 2;
+        var gapsAt = counts + ChurnLastEvents * vocabularySize;
+        var gapColumns = useTimeGaps ? 5 : 0;
+        var tailAt = ChurnWidth(vocabularySize, useTimeGaps);
+        var result = new float[counts + gapColumns + row.Length - tailAt];
+        Array.Copy(row, 0, result, 0, counts);
+        Array.Copy(row, gapsAt, result, counts, gapColumns);
+        Array.Copy(row, tailAt, result, counts + gapColumns, row.Length - tailAt);
+        return result;
+    }
+
     public static int NextEventWidth(int vocabularySize, bool useTimeGaps) =>
         LastEvents * vocabularySize + vocabularySize - 1 + 1 + (useTimeGaps ? LastEvents + 1 : 0);
 

@@ -158,6 +158,26 @@ public sealed class GradientBoostedTreesBaselineTests
         Assert.Contains("train the model again", error.Message);
     }
 
+    /// <summary>Churn trees saved by the version before the window-end columns (commit 05b366c: fitted there on
+    /// these synthetic sequences with <see cref="Fast"/>; the fixture holds the zip and its test probabilities)
+    /// still read and score as they did, so a stored blended churn model keeps serving after the upgrade.</summary>
+    [Fact]
+    public void Churn_trees_saved_before_the_window_end_columns_score_as_they_did()
+    {
+        var data = SyntheticSequences.Create(PredictionTask.Churn, train: 200, validation: 50, test: 50);
+        var assembly = typeof(GradientBoostedTreesBaselineTests).Assembly;
+        using var saved = assembly.GetManifestResourceStream("churn-trees-first-layout.zip")!;
+        using var expectedText = new StreamReader(assembly.GetManifestResourceStream("churn-trees-first-layout.txt")!);
+        var expected = expectedText.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => double.Parse(line, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        var read = GradientBoostedTreesBaseline.LoadChurn(saved, data.Vocabulary.Count, Fast);
+
+        Assert.Equal(expected, read.PredictChurnProbabilities(data.Test));
+        Assert.Contains(expected, p => p > 0.5);
+        Assert.Contains(expected, p => p < 0.5);
+    }
+
     [Fact]
     public void A_training_split_of_one_class_is_refused_by_name()
     {
