@@ -136,14 +136,19 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
         Assert.Equal(JsonValueKind.Null, Manifest(fromDataset).GetProperty("end_of_data").ValueKind);
     }
 
+    /// <summary>The workspace export read with every recommended signal and prepared for churn (default rules).</summary>
+    private async Task<PreparedDataset> SignalsChurnDatasetAsync()
+    {
+        var set = Core.Events.Signals.Recommended;
+        var events = await EventSources.Open(Workspace.Export, new EventSourceOptions { Signals = set }).ReadTableAsync();
+        return DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default with { Signals = set }, DatasetPreparer.DefaultProtocol);
+    }
+
     [Fact]
     public async Task A_signals_model_scores_the_export_read_with_its_signals_and_refuses_a_prepared_dataset()
     {
         // A churn model with every recommended signal, its encoding fitted on the export read with them.
-        var set = Core.Events.Signals.Recommended;
-        var events = await EventSources.Open(Workspace.Export, new EventSourceOptions { Signals = set }).ReadTableAsync();
-        var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default with { Signals = set },
-            DatasetPreparer.DefaultProtocol);
+        var dataset = await SignalsChurnDatasetAsync();
         var config = NnConfig.Parse("""
             { "model_type": "rnn",
               "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30, "use_signals": true },
@@ -176,10 +181,7 @@ public class ScoreCommandTests(ScoringWorkspace scoring) : IClassFixture<Scoring
     public async Task A_signals_model_blended_with_trees_is_scored_as_it_was_evaluated()
     {
         // Trained for real (one epoch) with every recommended signal and blended with trees that read them too.
-        var set = Core.Events.Signals.Recommended;
-        var events = await EventSources.Open(Workspace.Export, new EventSourceOptions { Signals = set }).ReadTableAsync();
-        var dataset = DatasetPreparer.Prepare(events, PredictionTask.Churn, PrepareOptions.Default with { Signals = set },
-            DatasetPreparer.DefaultProtocol);
+        var dataset = await SignalsChurnDatasetAsync();
         var config = NnConfig.Parse("""
             { "model_type": "rnn",
               "model_init_params": { "cell_type": "gru", "embedding_size": 8, "hidden_size": 8, "max_sequence_length": 30,

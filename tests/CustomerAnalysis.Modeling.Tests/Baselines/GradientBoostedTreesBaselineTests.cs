@@ -58,10 +58,7 @@ public sealed class GradientBoostedTreesBaselineTests
             return new SequenceExample($"u{i}", $"u{i}", tokens, gaps, churned);
         }).ToArray();
         var (train, validation, test) = (Make(400), Make(100), Make(200));
-        var labels = test.Select(e => e.Label).ToArray();
-        double Auc(bool gaps) => ChurnMetrics.Compute(labels, GradientBoostedTreesBaseline
-            .FitChurn(train, validation, SyntheticSequences.Vocabulary.Count, Fast with { UseTimeGaps = gaps })
-            .PredictChurnProbabilities(test), 0.5).Scalars[MetricNames.RocAuc];
+        double Auc(bool gaps) => ChurnTreesAuc(train, validation, test, gaps);
 
         Assert.True(Auc(gaps: true) > 0.98, $"with gaps {Auc(true)}");
         Assert.True(Auc(gaps: false) < 0.7, $"names only {Auc(false)}");
@@ -85,15 +82,19 @@ public sealed class GradientBoostedTreesBaselineTests
             return new SequenceExample($"u{i}", $"u{i}", tokens, gaps, churned);
         }).ToArray();
         var (train, validation, test) = (Make(400), Make(100), Make(200));
-        var labels = test.Select(e => e.Label).ToArray();
-        double Auc(bool gaps) => ChurnMetrics.Compute(labels, GradientBoostedTreesBaseline
-            .FitChurn(train, validation, SyntheticSequences.Vocabulary.Count, Fast with { UseTimeGaps = gaps })
-            .PredictChurnProbabilities(test), 0.5).Scalars[MetricNames.RocAuc];
+        double Auc(bool gaps) => ChurnTreesAuc(train, validation, test, gaps);
 
         // The last events are names: the original protocol's trees see them too.
         Assert.True(Auc(gaps: false) > 0.98, $"names only {Auc(false)}");
         Assert.True(Auc(gaps: true) > 0.98, $"with gaps {Auc(true)}");
     }
+
+    /// <summary>The test ROC-AUC of churn trees fitted with or without the gaps' features.</summary>
+    private static double ChurnTreesAuc(IReadOnlyList<SequenceExample> train, IReadOnlyList<SequenceExample> validation,
+        IReadOnlyList<SequenceExample> test, bool gaps) =>
+        ChurnMetrics.Compute(test.Select(e => e.Label).ToArray(), GradientBoostedTreesBaseline
+            .FitChurn(train, validation, SyntheticSequences.Vocabulary.Count, Fast with { UseTimeGaps = gaps })
+            .PredictChurnProbabilities(test), 0.5).Scalars[MetricNames.RocAuc];
 
     [Fact]
     public void Churn_features_place_the_last_events_sessions_and_last_gaps()

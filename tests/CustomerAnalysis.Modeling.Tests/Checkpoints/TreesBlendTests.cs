@@ -4,6 +4,7 @@ using CustomerAnalysis.Core.Preparation;
 using CustomerAnalysis.Modeling.Checkpoints;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Modeling.Tests.Prediction;
 using CustomerAnalysis.Modeling.Training;
 
 namespace CustomerAnalysis.Modeling.Tests.Checkpoints;
@@ -27,10 +28,6 @@ public sealed class TreesBlendTests
         return ModelCheckpoint.Read(stream);
     }
 
-    /// <summary>The test split as the predictor's requests: names and gaps.</summary>
-    private static SessionInput[] Requests(PreparedDataset data) => data.Test
-        .Select(e => new SessionInput(e.Tokens.Select(data.Vocabulary.Decode).ToArray(), e.GapSeconds.Select(g => (double)g).ToArray()))
-        .ToArray();
 
     [Fact]
     public void Off_by_default_the_served_checkpoint_is_the_sequence_model_alone()
@@ -76,19 +73,7 @@ public sealed class TreesBlendTests
         Assert.Equal(blend.TreeScores(data.Test), read.TreesBlend.TreeScores(data.Test));
 
         using var predictor = new Predictor(read);
-        var served = predictor.Predict(Requests(data), top: data.Vocabulary.Count - 1);
-        var evaluated = evaluation.ModelPredictions;
-        for (var i = 0; i < data.Test.Count; i++)
-        {
-            if (task == PredictionTask.Churn)
-            {
-                Assert.Equal(evaluated.Probabilities[i], served[i].ChurnProbability!.Value, 5);
-                continue;
-            }
-            var row = evaluated.Row(i);
-            foreach (var e in served[i].TopEvents)
-                Assert.Equal(row[data.Vocabulary.Encode(e.Event)], e.Probability, 5);
-        }
+        ServedAnswers.AssertServedAsEvaluated(predictor, data, evaluation, task);
     }
 
     [Theory]

@@ -6,6 +6,7 @@ using CustomerAnalysis.Modeling.Data;
 using CustomerAnalysis.Modeling.Experiments;
 using CustomerAnalysis.Modeling.Models;
 using CustomerAnalysis.Modeling.Prediction;
+using CustomerAnalysis.Modeling.Tests.Prediction;
 using CustomerAnalysis.Modeling.Training;
 using TorchSharp;
 
@@ -121,23 +122,7 @@ public sealed class AggregateFeaturesTests
         stream.Position = 0;
         var read = ModelCheckpoint.Read(stream);
         using var predictor = new Predictor(read);
-        // The predictor's requests: names and gaps, as a client sends them.
-        var requests = data.Test
-            .Select(e => new SessionInput(e.Tokens.Select(data.Vocabulary.Decode).ToArray(), e.GapSeconds.Select(g => (double)g).ToArray()))
-            .ToArray();
-        var served = predictor.Predict(requests, top: data.Vocabulary.Count - 1);
-        var evaluated = evaluation.ModelPredictions;
-        for (var i = 0; i < data.Test.Count; i++)
-        {
-            if (task == PredictionTask.Churn)
-            {
-                Assert.Equal(evaluated.Probabilities[i], served[i].ChurnProbability!.Value, 5);
-                continue;
-            }
-            var row = evaluated.Row(i);
-            foreach (var e in served[i].TopEvents)
-                Assert.Equal(row[data.Vocabulary.Encode(e.Event)], e.Probability, 5);
-        }
+        ServedAnswers.AssertServedAsEvaluated(predictor, data, evaluation, task);
     }
 
     [Fact]
