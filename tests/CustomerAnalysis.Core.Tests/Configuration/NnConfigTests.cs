@@ -45,6 +45,15 @@ public class NnConfigTests
         Assert.False(((RnnInitParams)NnConfig.Parse("""{"model_type":"rnn","model_init_params":{"use_time_gaps":true}}""").Init).UseElapsedTime);
     }
 
+    [Fact]
+    public void Both_shipped_default_configs_blend_with_the_trees()
+    {
+        // Measured on real data: the blend is above the sequence model and the trees on both tasks (README).
+        Assert.Equal(TreesCombination.Blend, NnConfig.Load(RepoFile("config/nn/rnn-churn.json")).Pipeline.CombineWithTrees);
+        Assert.Equal(TreesCombination.Blend, NnConfig.Load(RepoFile("config/nn/rnn-real.json")).Pipeline.CombineWithTrees);
+        Assert.Equal(TreesCombination.None, NnConfig.Parse("""{"model_type":"rnn"}""").Pipeline.CombineWithTrees);
+    }
+
     [Theory]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hiden_size":8}}""", "model_init_params.hiden_size", "hidden_size")]
     [InlineData("""{"model_type":"rnn","model_init_params":{"hidden_size":"8"}}""", "model_init_params.hidden_size", "integer")]
