@@ -91,37 +91,40 @@ public static class TestEvaluator
     }
 
     /// <summary>From a checkpoint (e.g. one a separate training step wrote): predicts the test split, then scores it.</summary>
-    public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint) =>
-        Evaluate(data, PredictTest(data, checkpoint), checkpoint.Config.Pipeline.ProbThreshold, TreesFor(checkpoint.Config, data),
-            checkpoint.TreesBlend is null ? null : SequenceModelAlone(data, checkpoint));
+    public static TestEvaluation Evaluate(PreparedDataset data, ModelCheckpoint checkpoint)
+    {
+        // The sequence model's own test predictions, once: served as they are blended and calibrated, and reported
+        // alone beside a blend.
+        var modelPredictions = PredictSequenceModel(data, checkpoint);
+        return Evaluate(data, checkpoint.Served(modelPredictions, data.Test), checkpoint.Config.Pipeline.ProbThreshold,
+            TreesFor(checkpoint.Config, data), checkpoint.TreesBlend is null ? null : SequenceModelAlone(data, checkpoint, modelPredictions));
+    }
 
     /// <summary>The model's report on the test split only: the same scores as <see cref="Evaluate(PreparedDataset, ModelCheckpoint)"/>
     /// without fitting the baselines (only <paramref name="data"/>'s test split is read).</summary>
     public static IEvaluationReport ScoreModel(PreparedDataset data, ModelCheckpoint checkpoint)
     {
         if (data.Test.Count == 0) throw new InvalidInputException("The dataset's test split is empty: there is nothing to evaluate on.");
-        return PredictionScoring.Report(PredictTest(data, checkpoint), data.Task, data.Vocabulary.Tokens,
-            checkpoint.Config.Pipeline.ProbThreshold);
+        return PredictionScoring.Report(checkpoint.Served(PredictSequenceModel(data, checkpoint), data.Test), data.Task,
+            data.Vocabulary.Tokens, checkpoint.Config.Pipeline.ProbThreshold);
     }
 
-    private static PredictionSet PredictTest(PreparedDataset data, ModelCheckpoint checkpoint)
+    /// <summary>The checkpoint's sequence model on the test split, uncalibrated and not blended: scored as served
+    /// through <see cref="ModelCheckpoint.Served"/> (blended with its trees, if any, then churn calibrated).</summary>
+    private static PredictionSet PredictSequenceModel(PreparedDataset data, ModelCheckpoint checkpoint, IReadOnlyList<SequenceExample>? split = null)
     {
         RequireCompatible(data, checkpoint);
         var config = checkpoint.Config;
-        // Scored as served: blended with the checkpoint's trees (if any), churn probabilities through its calibration.
-        return checkpoint.Served(
-            Trainer.Predict(checkpoint.Model, data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize), data.Test);
+        return Trainer.Predict(checkpoint.Model, split ?? data.Test, config.Init.MaxSequenceLength, config.Training.BatchSize);
     }
 
-    /// <summary>A blended checkpoint's sequence model alone on test, churn calibrated on its own validation predictions.</summary>
-    private static PredictionSet SequenceModelAlone(PreparedDataset data, ModelCheckpoint checkpoint)
+    /// <summary>A blended checkpoint's sequence model alone on test (<paramref name="test"/>: its predictions there),
+    /// churn calibrated on its own validation predictions.</summary>
+    private static PredictionSet SequenceModelAlone(PreparedDataset data, ModelCheckpoint checkpoint, PredictionSet test)
     {
         var config = checkpoint.Config;
-        PredictionSet Predict(IReadOnlyList<SequenceExample> split) =>
-            Trainer.Predict(checkpoint.Model, split, config.Init.MaxSequenceLength, config.Training.BatchSize);
-        var test = Predict(data.Test);
         if (checkpoint.Task != PredictionTask.Churn || data.Validation.Count == 0) return test;
-        var validation = Predict(data.Validation);
+        var validation = PredictSequenceModel(data, checkpoint, data.Validation);
         // The config's calibration method, as a checkpoint of the sequence model alone would have.
         var calibration = ProbabilityCalibration.Fit(config.Pipeline.ChurnCalibration, validation.Labels,
             validation.Probabilities.Select(p => (double)p).ToArray());
