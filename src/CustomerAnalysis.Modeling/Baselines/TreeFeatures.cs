@@ -41,19 +41,27 @@ internal static class TreeFeatures
             : WithSignals(NextEvent(example, vocabularySize, useTimeGaps), example, signals, nextEvent: true);
 
     public static int ChurnWidth(int vocabularySize, bool useTimeGaps) =>
-        vocabularySize - 1 + 2 + ChurnLastEvents * vocabularySize + (useTimeGaps ? ChurnGapColumns + LastEvents : 0);
+        ChurnCountColumns(vocabularySize) + ChurnLastEvents * vocabularySize + (useTimeGaps ? ChurnGapColumns + LastEvents : 0);
+
+    /// <summary>Churn's leading columns: the count of each token 1..V−1, length, distinct names.</summary>
+    private static int ChurnCountColumns(int vocabularySize) => vocabularySize - 1 + 2;
+
+    /// <summary>The first churn layout's gap columns: sessions, span, mean, median and largest gap (the first of
+    /// <see cref="ChurnGapColumns"/>).</summary>
+    private const int ChurnFirstLayoutGapColumns = 5;
 
     /// <summary>The width of the churn rows (signals left out) before the last events and window-end columns were
     /// added: counts, length, distinct names and, with gaps, sessions, span, mean, median and largest gap.</summary>
-    public static int ChurnFirstLayoutWidth(int vocabularySize, bool useTimeGaps) => vocabularySize - 1 + 2 + (useTimeGaps ? 5 : 0);
+    public static int ChurnFirstLayoutWidth(int vocabularySize, bool useTimeGaps) =>
+        ChurnCountColumns(vocabularySize) + (useTimeGaps ? ChurnFirstLayoutGapColumns : 0);
 
     /// <summary>A <see cref="Row"/> churn row (signals included) cut to the first layout's columns, in their order:
     /// what trees saved before the window-end columns were fitted on.</summary>
     public static float[] ChurnFirstLayout(float[] row, int vocabularySize, bool useTimeGaps)
     {
-        var counts = vocabularySize - 1 + 2;
+        var counts = ChurnCountColumns(vocabularySize);
         var gapsAt = counts + ChurnLastEvents * vocabularySize;
-        var gapColumns = useTimeGaps ? 5 : 0;
+        var gapColumns = useTimeGaps ? ChurnFirstLayoutGapColumns : 0;
         var tailAt = ChurnWidth(vocabularySize, useTimeGaps);
         var result = new float[counts + gapColumns + row.Length - tailAt];
         Array.Copy(row, 0, result, 0, counts);
