@@ -87,10 +87,27 @@ public sealed class ModelCheckpoint
     public PredictionSet Served(PredictionSet modelPredictions, IReadOnlyList<SequenceExample> examples) =>
         CalibratedChurn(TreesBlend is { } blend ? blend.Combine(modelPredictions, examples) : modelPredictions);
 
-    /// <summary>The trees' scores of raw inputs when the model is blended with them (what
-    /// <see cref="ServedChurn"/> and <see cref="ServedDistribution"/> take), else null.</summary>
-    public float[]? TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
-        IReadOnlyList<ExampleSignals>? signals) => TreesBlend?.TreeScores(tokens, gapSeconds, signals);
+    /// <summary>
+    /// What the predictor and the batch scorer feed the model for raw inputs, and the trees' scores of the same
+    /// inputs (what <see cref="ServedChurn"/> and <see cref="ServedDistribution"/> take; null without trees). The
+    /// batch carries the encoded signals when the model uses them and the wide part's aggregates when it has one. The
+    /// trees and the aggregates read the inputs as the <see cref="SequenceExample"/>s evaluation reads
+    /// (<see cref="Data.ServingExamples.FromInputs"/>, built once for both), so served features are computed exactly
+    /// as evaluated ones.
+    /// </summary>
+    /// <param name="tokens">Per input its tokens in the model's vocabulary.</param>
+    /// <param name="gapSeconds">Per input its gap seconds (0 first), or null for a names-only model.</param>
+    /// <param name="signals">A signals model's encoded signals per input; null otherwise.</param>
+    public (Data.SequenceBatch Batch, float[]? Trees) ServingInputs(IReadOnlyList<IReadOnlyList<int>> tokens,
+        IReadOnlyList<IReadOnlyList<float>>? gapSeconds, IReadOnlyList<ExampleSignals>? signals, Device device)
+    {
+        var batch = Data.SequenceBatch.Create(tokens, gapSeconds, Config.Init.MaxSequenceLength, device);
+        if (signals is not null) batch = batch.WithSignals(signals, device);
+        if (Model.Aggregates is null && TreesBlend is null) return (batch, null);
+        var examples = Data.ServingExamples.FromInputs(tokens, gapSeconds, signals);
+        if (Model.Aggregates is { } aggregates) batch = batch.WithAggregates(aggregates.RowTensor(examples, null, device));
+        return (batch, TreesBlend?.TreeScores(examples));
+    }
 
     /// <summary>The served churn probability of input <paramref name="index"/> from the sequence model's: blended with
     /// the trees (when it has them), then calibrated; <see cref="Served"/> per input, for the predictor and scorer.</summary>

@@ -89,13 +89,6 @@ public sealed class TreesBlend
             ? _churn.PredictChurnProbabilities(examples).Select(p => (float)p).ToArray()
             : _nextEvent!.PredictScores(examples);
 
-    /// <summary>The trees' scores of raw inputs (tokens in the model's vocabulary; gap seconds, 0 first, or null for a
-    /// names-only model), as <see cref="TreeScores(IReadOnlyList{SequenceExample})"/> of the same examples.</summary>
-    /// <param name="signals">A signals model's encoded signals per input (the trees read them too); null otherwise.</param>
-    public float[] TreeScores(IReadOnlyList<IReadOnlyList<int>> tokens, IReadOnlyList<IReadOnlyList<float>>? gapSeconds,
-        IReadOnlyList<ExampleSignals>? signals = null) =>
-        TreeScores(Data.ServingExamples.FromInputs(tokens, gapSeconds, signals));
-
     /// <summary>Next event: [example × <paramref name="classes"/>] model probabilities blended row by row with the trees'.</summary>
     public float[] CombineRows(float[] model, float[] trees, int classes)
     {
@@ -117,8 +110,10 @@ public sealed class TreesBlend
     }
 
     /// <summary>Churn: the blended probability of one example.</summary>
-    public double CombineChurn(double model, double trees) =>
-        Sigmoid(ModelWeight * Logit(model) + (1 - ModelWeight) * Logit(trees));
+    public double CombineChurn(double model, double trees) => CombineChurn(model, trees, ModelWeight);
+
+    private static double CombineChurn(double model, double trees, double weight) =>
+        Sigmoid(weight * Logit(model) + (1 - weight) * Logit(trees));
 
     private static PredictionSet Combine(PredictionSet model, float[] trees, double weight)
     {
@@ -128,7 +123,7 @@ public sealed class TreesBlend
         if (model.Classes == 1)
         {
             for (var i = 0; i < blended.Length; i++)
-                blended[i] = (float)Sigmoid(weight * Logit(model.Probabilities[i]) + (1 - weight) * Logit(trees[i]));
+                blended[i] = (float)CombineChurn(model.Probabilities[i], trees[i], weight);
         }
         else
         {

@@ -66,15 +66,6 @@ public abstract class SequenceModel : nn.Module
         return Aggregates is { } aggregates ? batch.WithAggregates(aggregates.RowTensor(examples, indices, device)) : batch;
     }
 
-    /// <summary>A serving batch (tokens, gaps, encoded signals: what the predictor and the batch scorer hold) with
-    /// this model's aggregates added when it has a wide part, computed from the same inputs through
-    /// <see cref="ServingExamples.FromInputs"/> (the trees blend's path).</summary>
-    public SequenceBatch WithServingAggregates(SequenceBatch batch, IReadOnlyList<IReadOnlyList<int>> tokens,
-        IReadOnlyList<IReadOnlyList<float>>? gapSeconds, IReadOnlyList<ExampleSignals>? signals, Device device) =>
-        Aggregates is { } aggregates
-            ? batch.WithAggregates(aggregates.RowTensor(ServingExamples.FromInputs(tokens, gapSeconds, signals), null, device))
-            : batch;
-
     /// <summary>The pooled state [batch, hidden], followed by the standardized aggregates when the model has a wide part.</summary>
     private protected Tensor HeadInput(Tensor pooled, Tensor? aggregates)
     {

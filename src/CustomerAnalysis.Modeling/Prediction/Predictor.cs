@@ -81,19 +81,16 @@ public sealed class Predictor : IDisposable
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var model = Checkpoint.Model;
-            var batch = SequenceBatch.Create(tokens, gapSeconds, Checkpoint.Config.Init.MaxSequenceLength, _device);
             var encodedSignals = signalEncoding is null ? null
                 : sessions.Select(s => SignalInputs.Encode(signalEncoding, s.Signals, s.Events.Count)).ToArray();
-            if (encodedSignals is not null) batch = batch.WithSignals(encodedSignals, _device);
-            batch = model.WithServingAggregates(batch, tokens, gapSeconds, encodedSignals, _device);
+            // A model blended with trees: the trees score the whole input (as in evaluation), then the blend.
+            var (batch, trees) = Checkpoint.ServingInputs(tokens, gapSeconds, encodedSignals, _device);
             var output = model.Forward(batch);
             var steps = (int)batch.Tokens.shape[1];
             var heads = (int)output.Attention.shape[0];
             var attention = output.Attention.cpu().data<float>().ToArray(); // [heads, batch, steps]
             var predictions = new SessionPrediction[sessions.Count];
 
-            // A model blended with trees: the trees score the whole input (as in evaluation), then the blend.
-            var trees = Checkpoint.TreeScores(tokens, gapSeconds, encodedSignals);
             if (model.Task == PredictionTask.Events)
             {
                 var k = Math.Min(top, vocabulary.Count - 1); // <PAD> is never a candidate

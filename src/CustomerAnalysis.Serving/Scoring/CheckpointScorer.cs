@@ -73,16 +73,13 @@ public sealed class CheckpointScorer : IDisposable
                 tokens[b] = encoded;
                 if (gaps != null) gaps[b] = sequence.GapSeconds;
             }
-            var input = SequenceBatch.Create(tokens, gaps, maxLength, _device);
             var encodedSignals = signalEncoding is null ? null : batch.Select(b => DatasetPreparer.EncodeSignals(signalEncoding,
                 sequences[members[b]].Signals ?? throw new InvalidInputException(
                     $"User {sequences[members[b]].User} was read without signals, but the model uses them."),
                 shard.SignalValues!)).ToArray();
-            if (encodedSignals is not null) input = input.WithSignals(encodedSignals, _device);
-            input = Checkpoint.Model.WithServingAggregates(input, tokens, gaps, encodedSignals, _device);
-            var output = Checkpoint.Model.Forward(input);
             // A model blended with trees: the trees score each user's whole input, as the predictor and evaluation do.
-            var trees = Checkpoint.TreeScores(tokens, gaps, encodedSignals);
+            var (input, trees) = Checkpoint.ServingInputs(tokens, gaps, encodedSignals, _device);
+            var output = Checkpoint.Model.Forward(input);
             if (Checkpoint.Task == PredictionTask.Churn)
             {
                 var raw = output.Logits.sigmoid().cpu().data<float>().ToArray();
