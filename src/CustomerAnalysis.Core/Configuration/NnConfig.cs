@@ -425,7 +425,8 @@ public sealed record PipelineParams
     /// gradient-boosted trees and serves w·(model) + (1 − w)·(trees) on the logit / log-probability scale, w chosen on
     /// the validation split by <c>grid_search_metric</c>.</summary>
     public TreesCombination CombineWithTrees { get; init; } = TreesCombination.None;
-    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
+    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split(s) of
+    /// <see cref="ChurnCalibrationData"/> (stored in the
     /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
     public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
     /// <summary>Churn: which splits the calibration (and <c>auto</c>'s choice of method) is fitted on: <c>val</c> or

@@ -62,7 +62,7 @@ public static class CalibrationDatas
 }
 
 /// <summary>
-/// A map from a model's churn probability to the served one, fitted on the validation split (never on test) so that
+/// A map from a model's churn probability to the served one, fitted on the validation split(s) (never on test) so that
 /// among users given probability ≈ q about a share q churn. Stored in the checkpoint's <c>churn_calibration</c> as
 /// <see cref="ToJson"/> writes it: the <c>method</c> field says which parameters follow, so a checkpoint written
 /// before a method existed (Platt only) reads and serves exactly as before.

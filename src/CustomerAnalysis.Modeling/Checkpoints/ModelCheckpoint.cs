@@ -18,13 +18,13 @@ namespace CustomerAnalysis.Modeling.Checkpoints;
 /// A trained model as one self-describing artifact: model kind and settings (the trial's config), vocabulary,
 /// task, metrics, history and weights. Layout in the stream:
 /// <c>"CAMODEL1"</c> · int32 LE header length · UTF-8 JSON header · int64 LE weights length · TorchSharp state dict.
-/// Churn checkpoints carry <c>churn_calibration</c> (fitted on the validation split by the config's
-/// <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
+/// Churn checkpoints carry <c>churn_calibration</c> (fitted on the validation split, and val_recent with
+/// <c>churn_calibration_data</c> <c>val_and_recent</c>, by the config's <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
 /// versions it, so a checkpoint from before the other methods (<c>"platt"</c>, slope, intercept) reads and serves as it
 /// did, and one written before the field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
 /// A model blended with trees (<c>combine_with_trees</c>, <see cref="TreesBlend"/>) has <c>trees_blend</c> in the
 /// header and, after the weights, int64 LE length · the trees as an ML.NET model zip; its calibration is fitted on the
-/// blended validation probabilities.
+/// blended probabilities of the same splits.
 /// </summary>
 public sealed class ModelCheckpoint
 {
@@ -59,7 +59,8 @@ public sealed class ModelCheckpoint
     public TreesBlend? TreesBlend { get; }
 
     /// <summary>A checkpoint of the kept model; churn models get their calibration fitted on
-    /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch).</summary>
+    /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch) and, by
+    /// <c>churn_calibration_data</c>, <see cref="TrainingResult.RecentValidationPredictions"/> (<see cref="FitChurnCalibration"/>).</summary>
     public static ModelCheckpoint FromTraining(TrainingResult result, Vocabulary vocabulary, IReadOnlyDictionary<string, double>? metrics = null) =>
         new(result.Config, vocabulary, result.Model, metrics, result.History, CalibrationFor(result));
 
