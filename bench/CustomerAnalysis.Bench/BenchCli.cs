@@ -12,7 +12,7 @@ internal static class BenchCli
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
           prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16] [--sample-shards K]   (peak and time per activity)
           real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>] [--signals recommended|name,name] [--probabilities <churn.csv>] [--combine none|blend] [--holdout-days D (prepare option holdout_days; default 1)]
-          calibration --probabilities <churn.csv>   (each calibration method on what real --probabilities saved: validation 5-fold and test ECE)
+          calibration --probabilities <churn.csv>   (each calibration method and fitting set on what real --probabilities saved: 5-fold and test ECE)
           baselines --data <GA4 export> [--runs ...as real] [--seed N] [--signals ...as real]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
           throughput --data <GA4 export> [--config config/nn/transformer.json] [--task events|churn] [--threads N]

@@ -5,9 +5,10 @@ namespace CustomerAnalysis.Bench;
 
 /// <summary>
 /// <c>bench calibration</c>: compares the calibration methods on the probabilities <c>bench real --probabilities</c>
-/// saved, without training again. Per method: 5-fold cross-validation inside the validation split (fit on 4 folds,
-/// score the fifth; what a default may be chosen by), then fitted on all of validation and scored on test (what is
-/// reported), each with the equal-width and equal-mass ECE, bootstrap intervals and the perfect-calibration floor.
+/// saved, without training again. Per fitting set (validation, and validation ∪ val_recent when saved:
+/// <c>churn_calibration_data</c>) and method: 5-fold cross-validation inside the set (fit on 4 folds, score the fifth;
+/// what a default may be chosen by), then fitted on all of it and scored on test (what is reported), each with the
+/// equal-width and equal-mass ECE, bootstrap intervals and the perfect-calibration floor.
 /// </summary>
 internal static class CalibrationBench
 {
@@ -22,24 +23,59 @@ internal static class CalibrationBench
         foreach (var run in rows.Select(r => r.Run).Distinct())
         {
             var validation = rows.Where(r => r.Run == run && r.Split == "validation").ToArray();
+            var recent = rows.Where(r => r.Run == run && r.Split == "val_recent").ToArray();
             var test = rows.Where(r => r.Run == run && r.Split == "test").ToArray();
-            int[] validationLabels = validation.Select(r => r.Label).ToArray(), testLabels = test.Select(r => r.Label).ToArray();
-            double[] validationRaw = validation.Select(r => r.Probability).ToArray(), testRaw = test.Select(r => r.Probability).ToArray();
-            Console.WriteLine($"== {run}: validation {validation.Length} users (churn rate {validationLabels.Average():0.000}), test {test.Length} ({testLabels.Average():0.000})");
-            Console.WriteLine("method        | validation 5-fold: log_loss  ece   ece_mass | test: log_loss  brier  roc_auc  ece (95% bootstrap; floor)      ece_mass (95%; floor)");
-            Report("uncalibrated", validationLabels, validationRaw, testLabels, testRaw, null);
-            // auto: the choice is made inside each fit (so inside each of the 5 folds too), by validation only.
-            foreach (var method in Enum.GetValues<CalibrationMethod>())
-                Report(CalibrationMethods.Name(method), validationLabels, validationRaw, testLabels, testRaw, method);
+            int[] testLabels = test.Select(r => r.Label).ToArray();
+            double[] testRaw = test.Select(r => r.Probability).ToArray();
+            Console.WriteLine($"== {run}: validation {validation.Length} users (churn rate {Rate(validation)}), val_recent {recent.Length} ({Rate(recent)}), " +
+                              $"test {test.Length} ({testLabels.Average():0.000})");
+            // Each fitting set of pipeline_params.churn_calibration_data (val_and_recent only when the file has val_recent rows).
+            var sets = new List<(string Name, (string Run, string Split, int Label, double Probability)[] Rows)> { ("val", validation) };
+            if (recent.Length > 0) sets.Add(("val_and_recent", validation.Concat(recent).ToArray()));
+            var served = new Dictionary<(string Set, string Method), double[]>();
+            foreach (var (setName, fitRows) in sets)
+            {
+                int[] validationLabels = fitRows.Select(r => r.Label).ToArray();
+                double[] validationRaw = fitRows.Select(r => r.Probability).ToArray();
+                Console.WriteLine($"fitted on {setName} ({fitRows.Length} users)");
+                Console.WriteLine("method        | fit set 5-fold: log_loss  ece   ece_mass | test: log_loss  brier  roc_auc  ece (95% bootstrap; floor)      ece_mass (95%; floor)");
+                Report("uncalibrated", validationLabels, validationRaw, testLabels, testRaw, null);
+                // auto: the choice is made inside each fit (so inside each of the 5 folds too), by the fit set only.
+                foreach (var method in Enum.GetValues<CalibrationMethod>())
+                    served[(setName, CalibrationMethods.Name(method))] =
+                        Report(CalibrationMethods.Name(method), validationLabels, validationRaw, testLabels, testRaw, method);
+            }
+            if (sets.Count > 1) PairedDifferences(testLabels, served);
         }
         return 0;
     }
+
+    private static string Rate((string Run, string Split, int Label, double Probability)[] rows) =>
+        rows.Length == 0 ? "-" : rows.Average(r => r.Label).ToString("0.000", CultureInfo.InvariantCulture);
 
     private static string Describe(ProbabilityCalibration calibration) => calibration is IsotonicCalibration isotonic
         ? $"isotonic, {isotonic.Logits.Length} knots"
         : calibration.ToJson().ToJsonString();
 
-    private static void Report(string name, int[] validationLabels, double[] validationRaw, int[] testLabels, double[] testRaw,
+    /// <summary>Per method, test ECE fitted on val_and_recent minus fitted on val, with a paired bootstrap interval
+    /// (the same resampled test users for both): whether the fitting set's difference is beyond the split's noise.</summary>
+    private static void PairedDifferences(int[] testLabels, Dictionary<(string Set, string Method), double[]> served)
+    {
+        Console.WriteLine("test ece, fitted on val_and_recent minus fitted on val (95% paired bootstrap over test users):");
+        // The bootstrap resamples indices (passed as the "probabilities") so both fits see the same users.
+        var indices = Enumerable.Range(0, testLabels.Length).Select(i => (double)i).ToArray();
+        foreach (var method in CalibrationMethods.Names)
+        {
+            double[] both = served[("val_and_recent", method)], alone = served[("val", method)];
+            double Difference(int[] labels, double[] picks) =>
+                ChurnMetrics.ExpectedCalibrationError(labels, picks.Select(i => both[(int)i]).ToArray())
+                - ChurnMetrics.ExpectedCalibrationError(labels, picks.Select(i => alone[(int)i]).ToArray());
+            var (low, high) = CalibrationError.BootstrapInterval(testLabels, indices, Difference);
+            Console.WriteLine($"  {method,-13} {Difference(testLabels, indices),7:+0.000;-0.000} ({low:+0.000;-0.000} to {high:+0.000;-0.000})");
+        }
+    }
+
+    private static double[] Report(string name, int[] validationLabels, double[] validationRaw, int[] testLabels, double[] testRaw,
         CalibrationMethod? method)
     {
         // Out-of-fold calibrated validation probabilities: users dealt to folds in a fixed interleaved order.
@@ -65,5 +101,6 @@ internal static class CalibrationBench
             $"{testReport[MetricNames.LogLoss],14:0.0000} {testReport[MetricNames.Brier]:0.0000} {testReport[MetricNames.RocAuc]:0.0000}   " +
             $"{width(testLabels, test):0.000} ({wLow:0.000}-{wHigh:0.000}; {CalibrationError.PerfectCalibrationFloor(test, width):0.000})   " +
             $"{mass(testLabels, test):0.000} ({mLow:0.000}-{mHigh:0.000}; {CalibrationError.PerfectCalibrationFloor(test, mass):0.000})   {Describe(fitted)}");
+        return test;
     }
 }

@@ -26,9 +26,9 @@ internal static class ModelingBench
     /// <summary><c>bench real</c>: each run = protocol-task; prepares from one read of the export, trains the config's grid.</summary>
     /// <param name="signals">GA4 signals for the default protocol's runs (<c>--signals recommended</c>): prepared with
     /// them and the model trained with <c>use_signals</c>, the trees given the same; none = names and gaps only.</param>
-    /// <param name="probabilitiesPath">Churn runs: the kept model's uncalibrated validation and test probabilities with
-    /// their labels, as CSV (<c>run,split,label,probability</c>), for <c>bench calibration</c> to compare methods on
-    /// without training again.</param>
+    /// <param name="probabilitiesPath">Churn runs: the uncalibrated probabilities the checkpoint's calibration maps (the
+    /// blend's when it blends) on validation, val_recent and test with their labels, as CSV
+    /// (<c>run,split,label,probability</c>), for <c>bench calibration</c> to compare methods on without training again.</param>
     /// <param name="combine">pipeline_params.combine_with_trees for every run (none | blend); null = the config's.
     /// A blended model's table has its sequence model alone beside it (<c>sequence_model</c>).</param>
     /// <param name="holdoutDays">The prepare option <c>holdout_days</c> for the default protocol's runs (null: its
@@ -95,19 +95,22 @@ internal static class ModelingBench
     private static void WriteCalibration(TestEvaluation test, ModelCheckpoint checkpoint)
     {
         var labels = test.ModelPredictions.Labels;
-        Console.WriteLine($"calibration on test ({CalibrationMethods.Name(checkpoint.ChurnCalibration.Method)}, fitted on validation):");
+        var fittedOn = checkpoint.Config.Pipeline.ChurnCalibrationData == CalibrationData.ValidationAndRecent ? "validation and val_recent" : "validation";
+        Console.WriteLine($"calibration on test ({CalibrationMethods.Name(checkpoint.ChurnCalibration.Method)}, fitted on {fittedOn}):");
         Console.WriteLine($"  model: {CalibrationError.Summary(labels, PredictionScoring.ChurnProbabilities(test.ModelPredictions))}");
         if (test.BaselineChurnProbabilities.TryGetValue(GradientBoostedTreesBaseline.BaselineName, out var trees))
             Console.WriteLine($"  {GradientBoostedTreesBaseline.BaselineName}: {CalibrationError.Summary(labels, trees)}");
     }
 
-    /// <summary>The model's own (uncalibrated) probabilities on validation and test, one CSV row per user.</summary>
+    /// <summary>The probabilities the checkpoint's calibration maps (the sequence model's, blended with the trees when the
+    /// checkpoint blends; uncalibrated) on validation, val_recent and test, one CSV row per user.</summary>
     private static void WriteRawChurnProbabilities(TextWriter writer, string run, ModelCheckpoint checkpoint, PreparedDataset dataset)
     {
         var init = checkpoint.Config.Init;
-        foreach (var (split, examples) in new[] { ("validation", dataset.Validation), ("test", dataset.Test) })
+        foreach (var (split, examples) in new[] { ("validation", dataset.Validation), ("val_recent", dataset.ValidationRecent), ("test", dataset.Test) })
         {
-            var predictions = Trainer.Predict(checkpoint.Model, examples, init.MaxSequenceLength, checkpoint.Config.Training.BatchSize);
+            var model = Trainer.Predict(checkpoint.Model, examples, init.MaxSequenceLength, checkpoint.Config.Training.BatchSize);
+            var predictions = checkpoint.TreesBlend is { } blend ? blend.Combine(model, examples) : model;
             for (var i = 0; i < predictions.Count; i++)
                 writer.WriteLine(FormattableString.Invariant($"{run},{split},{predictions.Labels[i]},{predictions.Probabilities[i]:R}"));
         }

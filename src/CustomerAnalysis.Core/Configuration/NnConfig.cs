@@ -425,9 +425,13 @@ public sealed record PipelineParams
     /// gradient-boosted trees and serves w·(model) + (1 − w)·(trees) on the logit / log-probability scale, w chosen on
     /// the validation split by <c>grid_search_metric</c>.</summary>
     public TreesCombination CombineWithTrees { get; init; } = TreesCombination.None;
-    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split (stored in the
+    /// <summary>Churn: how the kept model's probabilities are calibrated on the validation split(s) of
+    /// <see cref="ChurnCalibrationData"/> (stored in the
     /// checkpoint; the API, batch scoring and the test evaluation apply it).</summary>
     public CalibrationMethod ChurnCalibration { get; init; } = CalibrationMethod.Auto;
+    /// <summary>Churn: which splits the calibration (and <c>auto</c>'s choice of method) is fitted on: <c>val</c> or
+    /// <c>val_and_recent</c> (validation ∪ val_recent, the default: the last day is closest to test).</summary>
+    public CalibrationData ChurnCalibrationData { get; init; } = CalibrationData.ValidationAndRecent;
 
     internal static PipelineParams Read(SettingsReader reader) => new()
     {
@@ -447,5 +451,6 @@ public sealed record PipelineParams
         ValidationSelection = ValidationSelections.Parse(reader.Choice("validation_selection", "mean", ValidationSelections.Names)),
         CombineWithTrees = reader.Choice("combine_with_trees", "none", "none", "blend") == "blend" ? TreesCombination.Blend : TreesCombination.None,
         ChurnCalibration = CalibrationMethods.Parse(reader.Choice("churn_calibration", "auto", CalibrationMethods.Names)),
+        ChurnCalibrationData = CalibrationDatas.Parse(reader.Choice("churn_calibration_data", "val_and_recent", CalibrationDatas.Names)),
     };
 }

@@ -36,8 +36,33 @@ public static class CalibrationMethods
     public static string Name(CalibrationMethod method) => Names[(int)method];
 }
 
+/// <summary>Which examples churn's calibration is fitted on (<c>pipeline_params.churn_calibration_data</c>). Test
+/// keeps its users' examples of every day, while <c>holdout_days</c> moves the last day(s) of the training and
+/// validation users to val_recent: a calibration fitted on validation alone never sees the days closest to test
+/// (issue 10).</summary>
+public enum CalibrationData
+{
+    /// <summary>The validation split only (what every checkpoint did before the option).</summary>
+    Validation,
+    /// <summary>The validation split and the val_recent split together (validation alone when there is none): more
+    /// users, and the most recent day among them. Neither split is trained on.</summary>
+    ValidationAndRecent,
+}
+
+public static class CalibrationDatas
+{
+    /// <summary>The names the config uses, in <see cref="CalibrationData"/> order.</summary>
+    public static readonly string[] Names = ["val", "val_and_recent"];
+
+    public static CalibrationData Parse(string name) =>
+        (CalibrationData)Array.FindIndex(Names, n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) is var data
+        && Enum.IsDefined(data) ? data : throw new ArgumentException($"Unknown calibration data '{name}'.", nameof(name));
+
+    public static string Name(CalibrationData data) => Names[(int)data];
+}
+
 /// <summary>
-/// A map from a model's churn probability to the served one, fitted on the validation split (never on test) so that
+/// A map from a model's churn probability to the served one, fitted on the validation split(s) (never on test) so that
 /// among users given probability ≈ q about a share q churn. Stored in the checkpoint's <c>churn_calibration</c> as
 /// <see cref="ToJson"/> writes it: the <c>method</c> field says which parameters follow, so a checkpoint written
 /// before a method existed (Platt only) reads and serves exactly as before.

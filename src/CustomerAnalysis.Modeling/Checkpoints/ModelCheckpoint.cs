@@ -18,13 +18,13 @@ namespace CustomerAnalysis.Modeling.Checkpoints;
 /// A trained model as one self-describing artifact: model kind and settings (the trial's config), vocabulary,
 /// task, metrics, history and weights. Layout in the stream:
 /// <c>"CAMODEL1"</c> · int32 LE header length · UTF-8 JSON header · int64 LE weights length · TorchSharp state dict.
-/// Churn checkpoints carry <c>churn_calibration</c> (fitted on the validation split by the config's
-/// <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
+/// Churn checkpoints carry <c>churn_calibration</c> (fitted on the validation split, and val_recent with
+/// <c>churn_calibration_data</c> <c>val_and_recent</c>, by the config's <c>pipeline_params.churn_calibration</c> method) in the header as <c>{"method": …, parameters}</c>; the method field
 /// versions it, so a checkpoint from before the other methods (<c>"platt"</c>, slope, intercept) reads and serves as it
 /// did, and one written before the field existed has none and reads as uncalibrated (<see cref="PlattScaling.Identity"/>).
 /// A model blended with trees (<c>combine_with_trees</c>, <see cref="TreesBlend"/>) has <c>trees_blend</c> in the
 /// header and, after the weights, int64 LE length · the trees as an ML.NET model zip; its calibration is fitted on the
-/// blended validation probabilities.
+/// blended probabilities of the same splits.
 /// </summary>
 public sealed class ModelCheckpoint
 {
@@ -59,7 +59,8 @@ public sealed class ModelCheckpoint
     public TreesBlend? TreesBlend { get; }
 
     /// <summary>A checkpoint of the kept model; churn models get their calibration fitted on
-    /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch).</summary>
+    /// <see cref="TrainingResult.ValidationPredictions"/> (the validation split, the kept epoch) and, by
+    /// <c>churn_calibration_data</c>, <see cref="TrainingResult.RecentValidationPredictions"/> (<see cref="FitChurnCalibration"/>).</summary>
     public static ModelCheckpoint FromTraining(TrainingResult result, Vocabulary vocabulary, IReadOnlyDictionary<string, double>? metrics = null) =>
         new(result.Config, vocabulary, result.Model, metrics, result.History, CalibrationFor(result));
 
@@ -76,8 +77,9 @@ public sealed class ModelCheckpoint
         var blend = TreesBlend.Fit(result, data, Experiments.PredictionScoring.ValidationMetricFor(result.Config),
             trees?.Invoke(TreesBlend.OptionsFor(result.Config, data.Signals)));
         var calibration = result.Model.Task == PredictionTask.Churn
-            ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
-                blend.Combine(result.ValidationPredictions, data.Validation).Probabilities.Select(p => (double)p).ToArray())
+            ? FitChurnCalibration(result.Config, blend.Combine(result.ValidationPredictions, data.Validation),
+                result.RecentValidationPredictions is { Count: > 0 } recent && recent.Count == data.ValidationRecent.Count
+                    ? blend.Combine(recent, data.ValidationRecent) : null)
             : PlattScaling.Identity;
         return new(result.Config, data.Vocabulary, result.Model, metrics, result.History, calibration, blend);
     }
@@ -128,9 +130,25 @@ public sealed class ModelCheckpoint
     /// <summary>The config's calibration of the churn model's validation probabilities; identity for next events.</summary>
     public static ProbabilityCalibration CalibrationFor(TrainingResult result) =>
         result.Model.Task == PredictionTask.Churn && result.ValidationPredictions.Count > 0
-            ? ProbabilityCalibration.Fit(result.Config.Pipeline.ChurnCalibration, result.ValidationPredictions.Labels,
-                result.ValidationPredictions.Probabilities.Select(p => (double)p).ToArray())
+            ? FitChurnCalibration(result.Config, result.ValidationPredictions, result.RecentValidationPredictions)
             : PlattScaling.Identity;
+
+    /// <summary>
+    /// Churn: the config's calibration method (<c>churn_calibration</c>) fitted on the uncalibrated probabilities the
+    /// checkpoint serves (the blend's, when it blends) of the validation split and, with <c>churn_calibration_data</c>
+    /// <c>val_and_recent</c>, of the val_recent split too (<paramref name="recent"/>; null or empty: validation alone).
+    /// Validation alone lacks the last day, which test keeps (issue 10).
+    /// </summary>
+    public static ProbabilityCalibration FitChurnCalibration(NnConfig config, PredictionSet validation, PredictionSet? recent)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(validation);
+        PredictionSet[] sets = config.Pipeline.ChurnCalibrationData == CalibrationData.ValidationAndRecent && recent is { Count: > 0 }
+            ? [validation, recent]
+            : [validation];
+        return ProbabilityCalibration.Fit(config.Pipeline.ChurnCalibration, sets.SelectMany(s => s.Labels).ToArray(),
+            sets.SelectMany(s => s.Probabilities).Select(p => (double)p).ToArray());
+    }
 
     /// <summary>The same predictions with churn probabilities calibrated (what the API serves); events unchanged.</summary>
     public PredictionSet CalibratedChurn(PredictionSet predictions) =>

@@ -125,9 +125,11 @@ public static class TestEvaluator
         var config = checkpoint.Config;
         if (checkpoint.Task != PredictionTask.Churn || data.Validation.Count == 0) return test;
         var validation = PredictSequenceModel(data, checkpoint, data.Validation);
-        // The config's calibration method, as a checkpoint of the sequence model alone would have.
-        var calibration = ProbabilityCalibration.Fit(config.Pipeline.ChurnCalibration, validation.Labels,
-            validation.Probabilities.Select(p => (double)p).ToArray());
+        var recent = config.Pipeline.ChurnCalibrationData == CalibrationData.ValidationAndRecent && data.ValidationRecent.Count > 0
+            ? PredictSequenceModel(data, checkpoint, data.ValidationRecent)
+            : null;
+        // The config's calibration, on the same splits, as a checkpoint of the sequence model alone would have.
+        var calibration = ModelCheckpoint.FitChurnCalibration(config, validation, recent);
         return test with { Probabilities = test.Probabilities.Select(p => (float)calibration.Apply(p)).ToArray() };
     }
 
