@@ -199,7 +199,8 @@ public static class Trainer
     /// <summary>
     /// What an ensemble trains on: the sum of its members' losses (each member's own task loss plus its auxiliary
     /// next-token loss, the auxiliary head shared), so that each member learns as it would alone and they differ by
-    /// their initial weights and dropout masks (training on the averaged output's loss instead lets them co-adapt).
+    /// their initial weights and dropout masks. The averaged output's loss instead lets them co-adapt (churn, 3 members,
+    /// seeds 42/1/2: ROC-AUC 0.885/0.872/0.881 against the sum's 0.881/0.880/0.881).
     /// </summary>
     private static Tensor EnsembleLoss(EnsembleModel ensemble, AuxiliaryHead? auxiliary, ModelOutput output, SequenceBatch batch, Tensor labels,
         PredictionTask task, TrainingParams training, Tensor? classWeights)
