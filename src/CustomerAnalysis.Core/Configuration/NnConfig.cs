@@ -238,6 +238,13 @@ public abstract record ModelInitParams
     /// training split's mean and deviation (stored in the checkpoint), concatenated to the pooled state before the
     /// output layer.</summary>
     public AggregateFeatures AggregateFeatures { get; init; }
+    /// <summary>Members of a seed ensemble: that many copies of the architecture, each initialised from the
+    /// generator in turn (member 0 draws exactly the single model's weights), trained together on the same batches,
+    /// their outputs averaged. 1 (the default): exactly the single model as before.</summary>
+    public int EnsembleSize { get; init; } = 1;
+
+    /// <summary>The largest <see cref="EnsembleSize"/>: each member costs a whole model's training and serving time.</summary>
+    public const int MaxEnsembleSize = 8;
 
     internal static ModelInitParams Read(ModelKind kind, SettingsReader reader) =>
         kind == ModelKind.Rnn ? RnnInitParams.ReadRnn(reader) : TransformerInitParams.ReadTransformer(reader);
@@ -246,6 +253,8 @@ public abstract record ModelInitParams
         reader.Double("dropout_rate", 0.1, 0, 1, maxExclusive: true),
         reader.Bool("use_time_gaps", false),
         reader.Int("max_sequence_length", 500, 1, 100_000));
+
+    private protected static int ReadEnsembleSize(SettingsReader reader) => reader.Int("ensemble_size", 1, 1, MaxEnsembleSize);
 
     private protected static AggregateFeatures ReadAggregateFeatures(SettingsReader reader) =>
         reader.Choice("aggregate_features", "none", "none", "trees") == "trees" ? AggregateFeatures.Trees : AggregateFeatures.None;
@@ -288,6 +297,7 @@ public sealed record RnnInitParams : ModelInitParams
             MaxSequenceLength = maxLength,
             UseSignals = reader.Bool("use_signals", false),
             AggregateFeatures = ReadAggregateFeatures(reader),
+            EnsembleSize = ReadEnsembleSize(reader),
             CellType = reader.Choice("cell_type", "gru", CellTypes),
             Nonlinearity = reader.Choice("nonlinearity", "tanh", "relu", "tanh"),
             EmbeddingSize = reader.Int("embedding_size", 32, 1, 4096),
@@ -321,6 +331,7 @@ public sealed record TransformerInitParams : ModelInitParams
             MaxSequenceLength = maxLength,
             UseSignals = reader.Bool("use_signals", false),
             AggregateFeatures = ReadAggregateFeatures(reader),
+            EnsembleSize = ReadEnsembleSize(reader),
             ModelSize = reader.Int("model_size", 32, 2, 4096),
             NumLayers = reader.Int("num_layers", 1, 1, 32),
             NumHeads = reader.Int("num_heads", 2, 1, 64),

@@ -25,12 +25,17 @@ public static class ModelFactory
         lock (InitializationLock)
         {
             torch.manual_seed(seed);
-            SequenceModel model = config.Init switch
+            SequenceModel Member() => config.Init switch
             {
                 RnnInitParams rnn => new RnnModel(rnn, task, vocabularySize, used),
                 TransformerInitParams transformer => new TransformerModel(transformer, task, vocabularySize, used),
                 _ => throw new ArgumentException($"No model for {config.Init.GetType().Name}.", nameof(config)),
             };
+            // ensemble_size 1: exactly the single model (its parameter names and weights as before). Otherwise the
+            // members are built in turn from the one seeded generator: member 0 is that same model, the others differ.
+            var model = config.Init.EnsembleSize == 1
+                ? Member()
+                : new EnsembleModel([.. Enumerable.Range(0, config.Init.EnsembleSize).Select(_ => Member())]);
             model.to(device);
             return model;
         }

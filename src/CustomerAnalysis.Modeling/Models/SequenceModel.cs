@@ -21,6 +21,10 @@ public sealed record ModelOutput(Tensor Logits, Tensor Attention, Tensor? LayerA
     /// never a later event's name): what the trainer's auxiliary next-token objective predicts from. Null for
     /// models whose per-step states see later events (the transformer).</summary>
     public Tensor? StepStates { get; init; }
+
+    /// <summary><see cref="EnsembleModel"/> only: each member's own output, in member order (the trainer's
+    /// per-member losses); null for a single model.</summary>
+    public IReadOnlyList<ModelOutput>? Members { get; init; }
 }
 
 /// <summary>
@@ -52,6 +56,9 @@ public abstract class SequenceModel : nn.Module
     /// <param name="signalInputs">The batch's signals: required when <see cref="Signals"/> is set, ignored otherwise.</param>
     /// <param name="aggregates">[batch, width] raw aggregates (<see cref="AggregateScaler.RowTensor"/>): required when
     /// <see cref="Aggregates"/> is set, ignored otherwise.</param>
+    /// <summary>Fits the wide part's standardization to the training split (nothing without one).</summary>
+    public virtual void FitAggregates(IReadOnlyList<SequenceExample> train) => Aggregates?.Fit(train);
+
     public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null,
         Tensor? aggregates = null);
 

@@ -48,13 +48,13 @@ public static class Trainer
         try
         {
             // A wide part's standardization is the training split's (stored with the weights).
-            model.Aggregates?.Fit(data.Train);
+            model.FitAggregates(data.Train);
             using var generator = new Generator((ulong)run.Seed, device);
             model.UseGenerator(generator);
             using var classWeights = ClassWeights(data, training, device);
             using var auxiliary = CreateAuxiliaryHead(config, data.Task, data.Vocabulary.Count, device);
             using var optimizer = CreateOptimizer(model, training, auxiliary);
-            var trained = auxiliary is null ? model.parameters().ToArray() : model.parameters().Concat(auxiliary.Parameters).ToArray();
+            var clipGroups = ClipGroups(model, auxiliary);
             var random = new Random(run.Seed);
             var lengths = data.Train.Select(e => Math.Min(e.Tokens.Length, maxLength)).ToArray();
 
@@ -84,11 +84,14 @@ public static class Trainer
                         var loss = Loss(output.Logits, labels, data.Task, classWeights);
                         // The task's loss alone, whatever is added for training below: comparable with validation's.
                         lossSum += loss.item<float>() * batchIndices.Length;
-                        var penalty = Penalty(model, training);
-                        if (auxiliary is not null && AuxiliaryLoss(model, auxiliary, output, batch, labels, data.Task, training.AuxiliaryNextTokenWeight) is { } auxiliaryLoss)
+                        if (model is EnsembleModel ensemble)
+                            loss = EnsembleLoss(ensemble, auxiliary, output, batch, labels, data.Task, training, classWeights);
+                        else if (auxiliary is not null && AuxiliaryLoss(model, auxiliary, output, batch, labels, data.Task, training.AuxiliaryNextTokenWeight) is { } auxiliaryLoss)
                             loss = loss.Plus(auxiliaryLoss);
+                        var penalty = Penalty(model, training);
                         (penalty is null ? loss : loss.Plus(penalty)).backward();
-                        if (training.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trained, training.GradientClipNorm);
+                        if (training.GradientClipNorm > 0)
+                            foreach (var group in clipGroups) nn.utils.clip_grad_norm_(group, training.GradientClipNorm);
                         optimizer.Step();
                     }
                     if (++step % StepsBetweenMemoryTrims == 0) NativeMemory.Trim();
@@ -180,6 +183,38 @@ public static class Trainer
         }
         NativeMemory.Trim();
         return (new PredictionSet(classes, probabilities, labels), examples.Count == 0 ? double.NaN : lossSum / examples.Count);
+    }
+
+    /// <summary>The parameters clipped together: all of them for a single model; for an ensemble each member's own
+    /// (and the auxiliary head's), so that a member's step is the one it would take trained alone.</summary>
+    private static Parameter[][] ClipGroups(SequenceModel model, AuxiliaryHead? auxiliary)
+    {
+        if (model is not EnsembleModel ensemble)
+            return [auxiliary is null ? [.. model.parameters()] : [.. model.parameters().Concat(auxiliary.Parameters)]];
+        var groups = ensemble.Members.Select(m => m.parameters().ToArray()).ToList();
+        if (auxiliary is not null) groups.Add([.. auxiliary.Parameters]);
+        return [.. groups];
+    }
+
+    /// <summary>
+    /// What an ensemble trains on: the sum of its members' losses (each member's own task loss plus its auxiliary
+    /// next-token loss, the auxiliary head shared), so that each member learns as it would alone and they differ by
+    /// their initial weights and dropout masks. The averaged output's loss instead lets them co-adapt (churn, 3 members,
+    /// seeds 42/1/2: ROC-AUC 0.885/0.872/0.881 against the sum's 0.881/0.880/0.881).
+    /// </summary>
+    private static Tensor EnsembleLoss(EnsembleModel ensemble, AuxiliaryHead? auxiliary, ModelOutput output, SequenceBatch batch, Tensor labels,
+        PredictionTask task, TrainingParams training, Tensor? classWeights)
+    {
+        var outputs = output.Members ?? throw new InvalidOperationException("The ensemble returned no member outputs.");
+        Tensor? sum = null;
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            var loss = Loss(outputs[i].Logits, labels, task, classWeights);
+            if (auxiliary is not null && AuxiliaryLoss(ensemble.Members[i], auxiliary, outputs[i], batch, labels, task, training.AuxiliaryNextTokenWeight) is { } auxiliaryLoss)
+                loss = loss.Plus(auxiliaryLoss);
+            sum = sum is null ? loss : sum.Plus(loss);
+        }
+        return sum!;
     }
 
     private static Tensor Labels(IReadOnlyList<SequenceExample> examples, IReadOnlyList<int> indices, PredictionTask task, Device device) =>

@@ -59,6 +59,7 @@ public sealed class BatchScorerTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData(", \"aggregate_features\": \"trees\"")] // wide and deep: the scorer computes the aggregates as evaluation did
+    [InlineData(", \"aggregate_features\": \"trees\", \"ensemble_size\": 2")] // a seed ensemble (each member's scaler fitted)
     public async Task A_churn_model_blended_with_trees_is_scored_in_batch_exactly_as_it_was_evaluated(string init)
     {
         var export = await ScoringTestData.ExportAsync();
