@@ -49,6 +49,9 @@ public abstract class SequenceModel : nn.Module
     /// null for a sequence-only model. Batches for this model carry <see cref="SequenceBatch.Aggregates"/>.</summary>
     public AggregateScaler? Aggregates { get; protected init; }
 
+    /// <summary>Fits the wide part's standardization to the training split (nothing without one).</summary>
+    public virtual void FitAggregates(IReadOnlyList<SequenceExample> train) => Aggregates?.Fit(train);
+
     /// <param name="tokens">[batch, steps] int64, <see cref="Vocabulary.Pad"/> on padding.</param>
     /// <param name="logGaps">[batch, steps] float32 log(1 + seconds since the previous event).</param>
     /// <param name="mask">[batch, steps] bool, true on real events; every row has at least one.</param>
@@ -56,9 +59,6 @@ public abstract class SequenceModel : nn.Module
     /// <param name="signalInputs">The batch's signals: required when <see cref="Signals"/> is set, ignored otherwise.</param>
     /// <param name="aggregates">[batch, width] raw aggregates (<see cref="AggregateScaler.RowTensor"/>): required when
     /// <see cref="Aggregates"/> is set, ignored otherwise.</param>
-    /// <summary>Fits the wide part's standardization to the training split (nothing without one).</summary>
-    public virtual void FitAggregates(IReadOnlyList<SequenceExample> train) => Aggregates?.Fit(train);
-
     public abstract ModelOutput Forward(Tensor tokens, Tensor logGaps, Tensor mask, Tensor lengths, SignalTensors? signalInputs = null,
         Tensor? aggregates = null);
 
