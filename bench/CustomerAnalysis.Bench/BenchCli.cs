@@ -11,7 +11,7 @@ internal static class BenchCli
           synth --out <folder> [--events N] [--days N] [--seed N] [--format parquet|ndjson|both]
           prepare-vs-duckdb --input <folder of parquet> [--task events|churn] [--runs N]
           prepare-shards --input <GA4 export> [--task events|churn] [--shards 1,4,16] [--sample-shards K]   (peak and time per activity)
-          real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>] [--signals recommended|name,name] [--probabilities <churn.csv>] [--combine none|blend] [--holdout-days D (prepare option holdout_days; default 1)]
+          real --data <GA4 export> [--config config/nn/rnn-real.json] [--threads N] [--runs original-events,original-churn,default-churn,default-events] [--out <folder>] [--signals recommended|name,name] [--probabilities <churn.csv>] [--combine none|blend] [--holdout-days D (prepare option holdout_days; default 1)] [--signal-dropout F (prepare option signal_dropout, with --signals)]
           calibration --probabilities <churn.csv>   (each calibration method and fitting set on what real --probabilities saved: 5-fold and test ECE)
           baselines --data <GA4 export> [--runs ...as real] [--seed N] [--signals ...as real]   (the baselines of real alone, with the trees' fit time)
           grid36 --data <GA4 export> [--config config/nn/rnn.json] [--task events|churn] [--threads N]
@@ -59,7 +59,8 @@ internal static class BenchCli
                 "real" => ModelingBench.Real(Required(options, "data"), options.GetValueOrDefault("config") ?? "config/nn/rnn-real.json",
                     Int(options, "threads", 0), options.GetValueOrDefault("runs"), options.GetValueOrDefault("out"),
                     Core.Events.Signals.ParseList(options.GetValueOrDefault("signals") ?? ""), options.GetValueOrDefault("probabilities"), options.GetValueOrDefault("combine"),
-                    options.TryGetValue("holdout-days", out var holdout) ? double.Parse(holdout, System.Globalization.CultureInfo.InvariantCulture) : null),
+                    options.TryGetValue("holdout-days", out var holdout) ? double.Parse(holdout, System.Globalization.CultureInfo.InvariantCulture) : null,
+                    options.TryGetValue("signal-dropout", out var dropout) ? double.Parse(dropout, System.Globalization.CultureInfo.InvariantCulture) : null),
                 "calibration" => CalibrationBench.Run(Required(options, "probabilities")),
                 "baselines" => ModelingBench.Baselines(Required(options, "data"), options.GetValueOrDefault("runs"), Int(options, "seed", 42),
                     Core.Events.Signals.ParseList(options.GetValueOrDefault("signals") ?? "")),

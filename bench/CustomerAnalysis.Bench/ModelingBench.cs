@@ -33,12 +33,14 @@ internal static class ModelingBench
     /// A blended model's table has its sequence model alone beside it (<c>sequence_model</c>).</param>
     /// <param name="holdoutDays">The prepare option <c>holdout_days</c> for the default protocol's runs (null: its
     /// default); the original protocol has none.</param>
+    /// <param name="signalDropout">The prepare option <c>signal_dropout</c> (null: none). With signals, each run also
+    /// scores the served model on the test split with every signal missing (what a request without signals gets).</param>
     public static int Real(string data, string configPath, int threads, string? runsText, string? outFolder, SignalSet? signals = null,
-        string? probabilitiesPath = null, string? combine = null, double? holdoutDays = null)
+        string? probabilitiesPath = null, string? combine = null, double? holdoutDays = null, double? signalDropout = null)
     {
         using var probabilities = probabilitiesPath is null ? null : new StreamWriter(probabilitiesPath);
         probabilities?.WriteLine("run,split,label,probability");
-        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None, holdoutDays))
+        foreach (var (run, protocol, task, dataset) in PreparedRuns(data, runsText, signals ?? SignalSet.None, holdoutDays, signalDropout))
         {
             var config = Config(configPath, task, protocol, useSignals: dataset.Signals is not null);
             if (combine is not null)
@@ -60,6 +62,7 @@ internal static class ModelingBench
                               (result.Checkpoint.TreesBlend is { } blend ? $", blended with the trees at model weight {blend.ModelWeight:0.00} (chosen on validation)" : "") + "; test:");
             Console.Write(result.Report.Test.ToText());
             if (task == PredictionTask.Churn) WriteCalibration(result.Report.Test, result.Checkpoint);
+            if (dataset.Signals is { } encoding) WriteWithoutSignals(dataset, encoding, result.Checkpoint);
             if (outFolder is not null)
                 ExperimentArtifacts.WriteAll(new FolderArtifactSink(Path.Combine(outFolder, run)), result.Report, result.Checkpoint, dataset);
             if (probabilities is not null && task == PredictionTask.Churn)
@@ -88,6 +91,15 @@ internal static class ModelingBench
         }
         text.AppendLine($"  picked by users: {Pick(Users)}, by last days: {Pick(Recent)}, by selection score: {Pick(t => t.SelectionScore)}");
         return text.ToString();
+    }
+
+    /// <summary>The served model on the test split as requests without any signal reach it (every field missing).</summary>
+    private static void WriteWithoutSignals(PreparedDataset dataset, SignalEncoding encoding, ModelCheckpoint checkpoint)
+    {
+        var masked = dataset.Test.Select(e => e with { Signals = SignalInputs.Encode(encoding, null, e.Tokens.Length) }).ToArray();
+        var report = TestEvaluator.ScoreModel(dataset with { Test = masked }, checkpoint);
+        Console.WriteLine("test, requests without signals:");
+        Console.Write(EvaluationComparison.ToText(new Dictionary<string, IEvaluationReport> { [TestEvaluation.ModelName] = report }));
     }
 
     /// <summary>How far the test ECE can be trusted on this many users (<see cref="CalibrationError"/>): the model's
@@ -120,7 +132,7 @@ internal static class ModelingBench
     /// <summary>The runs named in <paramref name="runsText"/> (all when null), each checked, then prepared from one
     /// read of the export: the shared start of <c>bench real</c> and <c>bench baselines</c>.</summary>
     private static IEnumerable<(string Run, string Protocol, PredictionTask Task, PreparedDataset Dataset)> PreparedRuns(
-        string data, string? runsText, SignalSet signals, double? holdoutDays = null)
+        string data, string? runsText, SignalSet signals, double? holdoutDays = null, double? signalDropout = null)
     {
         var runs = runsText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? AllRuns;
         foreach (var run in runs)
@@ -130,7 +142,7 @@ internal static class ModelingBench
         {
             var protocol = run.Split('-')[0];
             var task = run.EndsWith("churn", StringComparison.Ordinal) ? PredictionTask.Churn : PredictionTask.Events;
-            yield return (run, protocol, task, Prepare(events, task, protocol, signals, holdoutDays));
+            yield return (run, protocol, task, Prepare(events, task, protocol, signals, holdoutDays, signalDropout));
         }
     }
 
@@ -236,12 +248,13 @@ internal static class ModelingBench
     }
 
     private static PreparedDataset Prepare(EventTable events, PredictionTask task, string protocol, SignalSet? signals = null,
-        double? holdoutDays = null)
+        double? holdoutDays = null, double? signalDropout = null)
     {
         var options = PrepareOptions.Default with
         {
             Signals = signals is { IsEmpty: false } ? signals : null,
             HoldoutDays = holdoutDays ?? PrepareOptions.DefaultHoldoutDays,
+            SignalDropout = signalDropout,
         };
         if (protocol == "original") options = options.AsOriginalProtocol();
         return DatasetPreparer.Prepare(events, task, options, protocol);

@@ -59,6 +59,22 @@ public sealed record PipelineConfig
         [JsonPropertyName("name")] public required string Name { get; init; }
         /// <summary>Model config name: <c>{model_configs}/{model}.json</c> (e.g. <c>rnn</c>, <c>transformer</c>).</summary>
         [JsonPropertyName("model")] public string Model { get; init; } = "rnn";
+        /// <summary>The GA4 signals this task's runs read (the prepare option <c>signals</c>: <c>recommended</c> or
+        /// names separated by commas; empty: event names only). A run's <c>overrides.prepare</c> keys replace these.</summary>
+        [JsonPropertyName("signals")] public string Signals { get; init; } = "";
+        /// <summary>The prepare option <c>signal_dropout</c> for this task's runs (null: none).</summary>
+        [JsonPropertyName("signal_dropout")] public double? SignalDropout { get; init; }
+
+        /// <summary>This task's prepare options before a run's <c>overrides.prepare</c>: the keys set above, as in
+        /// <c>config/prepare.json</c> (checked by the same rules, <paramref name="key"/> naming the section).</summary>
+        public System.Text.Json.Nodes.JsonObject PrepareDefaults(string key)
+        {
+            var json = new System.Text.Json.Nodes.JsonObject();
+            if (Signals.Length > 0) json["signals"] = Signals;
+            if (SignalDropout is { } dropout) json["signal_dropout"] = dropout;
+            PrepareOptionsFile.Parse(json.ToJsonString(), $"Pipeline config '{key}'");
+            return json;
+        }
     }
 
     public sealed record ModelsSection
@@ -67,6 +83,9 @@ public sealed record PipelineConfig
         [JsonPropertyName("churn")] public ModelSection Churn { get; init; } = new() { Name = "churn" };
 
         public ModelSection For(PredictionTask task) => task == PredictionTask.Events ? Events : Churn;
+
+        /// <summary>The config key of <see cref="For"/>(<paramref name="task"/>), for messages.</summary>
+        public static string KeyOf(PredictionTask task) => task == PredictionTask.Events ? "models:events" : "models:churn";
     }
 
     public sealed record RetrainingSection

@@ -55,6 +55,34 @@ public sealed class ModelConfigsTests
     }
 
     [Fact]
+    public void Each_task_trains_with_its_signals_from_the_pipeline_config_and_a_run_can_replace_them()
+    {
+        // Shipped: next events read the recommended GA4 signals, with a share of training examples without them;
+        // churn stays on names and times.
+        var events = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events));
+        Assert.Equal(Core.Events.Signals.ParseList("recommended"), events.PrepareOptions.Signals);
+        Assert.Equal(0.3, events.PrepareOptions.SignalDropout);
+        Assert.True(NnConfig.Parse(events.ModelConfig).Init.UseSignals);
+        var churn = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Churn));
+        Assert.Equal(PrepareOptions.Default, churn.PrepareOptions);
+
+        // A run's overrides.prepare replaces only the keys it sets.
+        var replaced = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events, Model: "rnn-real",
+            Prepare: new JsonObject { ["signals"] = "country,page_title", ["seed"] = 3 }));
+        Assert.Equal(Core.Events.Signals.ParseList("country,page_title"), replaced.PrepareOptions.Signals);
+        Assert.Equal(0.3, replaced.PrepareOptions.SignalDropout);
+        Assert.Equal(3, replaced.PrepareOptions.Seed);
+        var namesOnly = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events, Model: "rnn-real",
+            Prepare: new JsonObject { ["signals"] = new JsonArray() }));
+        Assert.True(namesOnly.PrepareOptions.SignalSet.IsEmpty);
+        // The signals model without signals is refused at submit, naming the setting.
+        var refused = Assert.Throws<Core.InvalidInputException>(() => ModelConfigs.Resolve(Pipeline,
+            new TrainingRequest("data", PredictionTask.Events, Prepare: new JsonObject { ["signals"] = "none" })));
+        Assert.Contains("use_signals", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("rnn-signals", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Prepare_overrides_are_validated_like_the_prepare_options_file()
     {
         var input = ModelConfigs.Resolve(Pipeline, new TrainingRequest("data", PredictionTask.Events,
@@ -76,6 +104,6 @@ public sealed class ModelConfigsTests
     {
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, "config", "nn"), Pipeline.ModelConfigDirectory);
         Assert.Equal(Path.Combine(AzuriteFixture.RepoRoot, ".data", "default"), Pipeline.Retraining.Source);
-        Assert.Equal(["rnn", "rnn-churn", "rnn-real", "transformer"], ModelConfigs.Available(Pipeline));
+        Assert.Equal(["rnn", "rnn-churn", "rnn-real", "rnn-signals", "transformer"], ModelConfigs.Available(Pipeline));
     }
 }

@@ -52,6 +52,19 @@ public sealed class PipelineConfigLoaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("signals", "page_titel", "page_titel")]
+    [InlineData("signal_dropout", "0.95", "signal_dropout")]
+    public void A_bad_signal_setting_of_a_task_fails_the_load_naming_the_task(string key, string value, string expected)
+    {
+        Write(Committed);
+
+        var error = Assert.Throws<InvalidInputException>(() => Load(null, $"models:events:{key}={value}"));
+
+        Assert.Contains("models:events", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("api", "admin_kye", "api:admin_kye")]
     [InlineData("retraining", "crn", "retraining:crn")]
     [InlineData("", "modelconfigs", "modelconfigs")]

@@ -222,6 +222,8 @@ public static partial class DatasetPreparer
                     encoded[i] = encoded[i] with { Signals = EncodeSignals(signalEncoding, sequence.Signals!, shards[s].SignalValues!) };
             });
         }
+        if (signalEncoding is not null && options.SignalDropout is > 0 and var dropout)
+            DropSignals(examples[(int)SplitPart.Train], signalEncoding, dropout, options.Seed);
         var unknownTargets = task == PredictionTask.Events
             ? examples.Sum(part => part.LongCount(e => e.Label == Vocabulary.Unk))
             : 0;
@@ -277,6 +279,21 @@ public static partial class DatasetPreparer
         {
             ValidationRecent = examples[RecentPart],
         };
+    }
+
+    /// <summary><c>signal_dropout</c>: the share <paramref name="dropout"/> of <paramref name="train"/>, picked by the
+    /// seeded hash of each example's id (so any sharding picks the same ones), gets the signals serving encodes for a
+    /// request without any (<see cref="SignalInputs.Encode"/> of none), so training sees exactly that input.</summary>
+    private static void DropSignals(SequenceExample[] train, SignalEncoding encoding, double dropout, int seed)
+    {
+        // Another stream than the split's hash of the same ids, so the dropped examples are not a slice of the split order.
+        var dropSeed = seed ^ 0x5D1A7;
+        Parallel.For(0, train.Length, i =>
+        {
+            var example = train[i];
+            if (SplitAssigner.StableHash(example.Id, dropSeed) / 18446744073709551616.0 < dropout)
+                train[i] = example with { Signals = SignalInputs.Encode(encoding, null, example.Tokens.Length) };
+        });
     }
 
     private static void CheckShards(IReadOnlyList<PreparedShard> shards)

@@ -81,6 +81,15 @@ public sealed record PrepareOptions
     [JsonPropertyName("signal_vocabulary_size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? SignalVocabularySize { get; init; }
 
+    /// <summary>Share of the training split's examples stored with every signal missing (from 0 to
+    /// <see cref="MaxSignalDropout"/>; null = 0; ignored without signals), chosen by the seeded hash of their ids. A
+    /// model trained on signals alone has never seen a sequence without them, and answers a request that carries none
+    /// (a client sending names only, the web UI) far worse than a names-only model; with these examples it learns to
+    /// fall back on names and times. Validation, val_recent and test keep their signals.</summary>
+    [JsonPropertyName("signal_dropout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SignalDropout { get; init; }
+
+    public const double MaxSignalDropout = 0.9;
     public const int DefaultSignalVocabularySize = 30;
     /// <summary>1 of the 9 days in ../shared: about a tenth of the training users' examples (README).</summary>
     public const double DefaultHoldoutDays = 1;
@@ -107,6 +116,7 @@ public sealed record PrepareOptions
         // The original project saw event names only.
         Signals = null,
         SignalVocabularySize = null,
+        SignalDropout = null,
     };
 }
 

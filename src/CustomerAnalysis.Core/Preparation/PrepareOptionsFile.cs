@@ -73,6 +73,7 @@ public static class PrepareOptionsFile
                 "holdout_days" => options with { HoldoutDays = ReadNumber(value, source, property.Name) },
                 "signals" => options with { Signals = ReadSignals(value, source) },
                 "signal_vocabulary_size" => options with { SignalVocabularySize = ReadInteger(value, source, property.Name) },
+                "signal_dropout" => options with { SignalDropout = ReadNumber(value, source, property.Name) },
                 _ => throw new InvalidInputException(
                     $"{source}: unknown key \"{property.Name}\"; allowed keys: {string.Join(", ", TopLevelKeys)}."),
             };
@@ -102,6 +103,8 @@ public static class PrepareOptionsFile
             throw Invalid(source, "holdout_days", $"a number of days from 0 (none) to {PrepareOptions.MaxHoldoutDays}", options.HoldoutDays);
         if (options.SignalVocabularySize is < 1 or > 100_000)
             throw Invalid(source, "signal_vocabulary_size", "an integer from 1 to 100000", options.SignalVocabularySize.Value);
+        if (options.SignalDropout is { } dropout && !(dropout is >= 0 and <= PrepareOptions.MaxSignalDropout))
+            throw Invalid(source, "signal_dropout", $"a share of the training examples from 0 to {PrepareOptions.MaxSignalDropout}", dropout);
         CheckEnum(options.EngagementEvents, source, "engagement_events");
         CheckEnum(options.BouncedUsers, source, "bounced_users");
         CheckEnum(options.ChurnWindow, source, "churn_window");
@@ -124,15 +127,17 @@ public static class PrepareOptionsFile
         .OfType<string>()
         .ToArray();
 
-    /// <summary>"signals": an array of names, or "recommended".</summary>
+    /// <summary>"signals": an array of names, or one text ("recommended", "none" or names separated by commas).</summary>
     private static Events.SignalSet ReadSignals(JsonElement value, string source)
     {
-        if (value.ValueKind == JsonValueKind.String) return Events.Signals.ParseList(value.GetString()!);
-        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
+        if (value.ValueKind != JsonValueKind.String
+            && (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String)))
             throw new InvalidInputException($"{source}: \"signals\" must be an array of signal names or \"recommended\", got {Describe(value)}.");
         try
         {
-            return Events.Signals.ParseList(string.Join(",", value.EnumerateArray().Select(v => v.GetString())));
+            return Events.Signals.ParseList(value.ValueKind == JsonValueKind.String
+                ? value.GetString()!
+                : string.Join(",", value.EnumerateArray().Select(v => v.GetString())));
         }
         catch (InvalidInputException e)
         {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using CustomerAnalysis.Core;
+using CustomerAnalysis.Core.Preparation;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.FileProviders;
 
@@ -101,6 +102,9 @@ public static class PipelineConfigLoader
         {
             throw new InvalidInputException($"Pipeline config {path} is invalid: {e.Message}", e);
         }
+        // Each task's prepare settings are checked now, not at the first run.
+        foreach (var task in new[] { PredictionTask.Events, PredictionTask.Churn })
+            config.Models.For(task).PrepareDefaults(PipelineConfig.ModelsSection.KeyOf(task));
         var root = Path.GetDirectoryName(Path.GetDirectoryName(path)) ?? ".";
         return config with
         {

@@ -13,7 +13,8 @@ namespace CustomerAnalysis.Pipeline.Training;
 /// <param name="Name">Registry model name; null: the task's from the pipeline config.</param>
 /// <param name="Settings">Overrides of single settings: <c>{"group.key": value}</c> or <c>{"group": {"key": value}}</c>.</param>
 /// <param name="Grid">Replaces <c>grid_search_params</c> when given.</param>
-/// <param name="Prepare">Prepare options as JSON (<c>overrides.prepare</c>); null: the defaults.</param>
+/// <param name="Prepare">Prepare options as JSON (<c>overrides.prepare</c>): each key replaces the task's (the pipeline
+/// config's <c>models.{task}.signals</c>, <c>signal_dropout</c>) or the default; null: those.</param>
 public sealed record TrainingRequest(
     string Source,
     PredictionTask Task,
@@ -61,19 +62,33 @@ public static class ModelConfigs
             throw new InvalidInputException($"Model config '{model}' with the overrides is invalid: {e.Message}", e);
         }
         CheckGrid(resolved, model);
+        var prepare = PrepareOptionsFor(section, request);
+        // Caught at submit rather than by the trainer once the data is read.
+        if (resolved.Init.UseSignals && prepare.SignalSet.IsEmpty)
+            throw new InvalidInputException(
+                $"Model config '{model}' has model_init_params.use_signals true but the run's data has no signals: set " +
+                $"overrides.prepare.signals (e.g. \"recommended\") or {PipelineConfig.ModelsSection.KeyOf(request.Task)}:signals, or train a names-only model config.");
         return new TrainingInput
         {
             Source = request.Source,
             Task = request.Task,
             ModelName = name,
             ModelConfig = resolved.ToJson(),
-            // Validated here, before the run starts, with the same rules as config/prepare.json.
-            PrepareOptions = request.Prepare is null
-                ? PrepareOptions.Default
-                : PrepareOptionsFile.Parse(request.Prepare.ToJsonString(), "overrides.prepare"),
+            PrepareOptions = prepare,
             Wait = pipeline.Workers.ToWorkWait(),
             Shards = pipeline.Prepare.ValidShards(),
         };
+    }
+
+    /// <summary>The task's prepare settings from the pipeline config (<see cref="PipelineConfig.ModelSection.PrepareDefaults"/>),
+    /// each key the request's <c>overrides.prepare</c> sets replacing the task's; validated here, before the run starts,
+    /// with the same rules as <c>config/prepare.json</c>.</summary>
+    private static PrepareOptions PrepareOptionsFor(PipelineConfig.ModelSection section, TrainingRequest request)
+    {
+        var json = section.PrepareDefaults(PipelineConfig.ModelsSection.KeyOf(request.Task));
+        if (request.Prepare is null && json.Count == 0) return PrepareOptions.Default;
+        foreach (var (key, value) in request.Prepare ?? []) json[key] = value?.DeepClone();
+        return PrepareOptionsFile.Parse(json.ToJsonString(), "overrides.prepare");
     }
 
     /// <summary>The most trials one run may have (the grid's cartesian product, or <c>search_trials</c>); a bigger

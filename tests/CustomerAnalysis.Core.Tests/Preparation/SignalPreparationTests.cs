@@ -11,9 +11,9 @@ public class SignalPreparationTests
 
     /// <summary>Signal values in the set's order (page_path, then country). 60 users, 2 sessions of 3 events each. Country: "C{user % 3}" (user 7: "<Other>", user 8: none),
     /// plus "Only{user}" for one user each; engagement time = 100 × user; page path per event.</summary>
-    private static EventTable Table(SignalSet? read = null)
+    private static EventTable Table(SignalSet? read = null, UserShard? shard = null)
     {
-        var builder = new EventTableBuilder { Signals = read ?? Set };
+        var builder = new EventTableBuilder { Signals = read ?? Set, Shard = shard ?? UserShard.Whole };
         for (var user = 0; user < 60; user++)
             for (var session = 0; session < 2; session++)
                 for (var e = 0; e < 3; e++)
@@ -63,6 +63,36 @@ public class SignalPreparationTests
         Assert.Contains("shop.example.com/p0", page.Tokens!);
         Assert.DoesNotContain(page.Tokens!, t => t.Contains('?', StringComparison.Ordinal));
         Assert.All(all, e => Assert.Equal(e.Tokens.Length, e.Signals!.Categorical[0].Length));
+    }
+
+    [Fact]
+    public void Signal_dropout_stores_a_share_of_the_training_examples_as_a_request_without_signals_is_encoded()
+    {
+        var kept = DatasetPreparer.Prepare(Table(), PredictionTask.Events, Options, DatasetPreparer.DefaultProtocol);
+        var dropped = DatasetPreparer.Prepare(Table(), PredictionTask.Events, Options with { SignalDropout = 0.3 }, DatasetPreparer.DefaultProtocol);
+
+        var encoding = dropped.Signals!;
+        bool NoSignals(SequenceExample e) => e.Signals!.Categorical.All(f => f.All(v => v == SignalEncoding.Missing))
+            && e.Signals.Numeric.All(f => f.All(v => v is null)) && e.Signals.User.All(v => v == SignalEncoding.Missing);
+        // Every example of the table carries a page path and a number, so only dropped ones have no signal at all.
+        Assert.DoesNotContain(kept.Train, NoSignals);
+        var none = dropped.Train.Where(NoSignals).ToArray();
+        Assert.InRange(none.Length, (int)(0.15 * dropped.Train.Count), (int)(0.45 * dropped.Train.Count));
+        // The dropped examples hold what serving encodes for the same input sent without signals.
+        Assert.All(none, e => Assert.Equivalent(SignalInputs.Encode(encoding, null, e.Tokens.Length), e.Signals));
+        // Only signals change, and only in train: tokens, labels, splits, vocabularies and the held-out splits are as before.
+        Assert.Equal(kept.Train.Select(e => (e.Id, string.Join(",", e.Tokens), e.Label)), dropped.Train.Select(e => (e.Id, string.Join(",", e.Tokens), e.Label)));
+        Assert.Equal(Lines(kept with { Train = [] }), Lines(dropped with { Train = [], Options = kept.Options }));
+        var keptById = kept.Train.ToDictionary(e => e.Id);
+        Assert.All(dropped.Train.Where(e => !NoSignals(e)), e => Assert.Equivalent(keptById[e.Id].Signals, e.Signals));
+
+        // The same examples whatever the sharding (the seeded hash of their ids), and 0 is no dropout.
+        var shards = Enumerable.Range(0, 3).Select(k => new UserShard(k, 3)).Select(shard => DatasetPreparer.PrepareShard(
+            Table(shard: shard), PredictionTask.Events, Options with { SignalDropout = 0.3 }, DatasetPreparer.DefaultProtocol, shard)).ToArray();
+        Assert.Equal(none.Select(e => e.Id).Order(), DatasetPreparer.Merge(shards).Train.Where(NoSignals).Select(e => e.Id).Order());
+        var zero = DatasetPreparer.Prepare(Table(), PredictionTask.Events, Options with { SignalDropout = 0 }, DatasetPreparer.DefaultProtocol);
+        Assert.DoesNotContain(zero.Train, NoSignals);
+        Assert.Null(PrepareOptions.Default.AsOriginalProtocol().SignalDropout);
     }
 
     [Fact]
