@@ -34,13 +34,22 @@ public sealed record QuickRun(
             ["attention_type"] = new JsonArray("global", "last"),
         },
         PredictRoute: "api/predict/next-event",
-        // A session's events, with timestamps: the model reads the gaps between them.
+        // A session's events, with timestamps (the model reads the gaps between them) and a few GA4 signals as the
+        // export holds them (the default next-event model reads them; a names-only one ignores them).
         SampleRequest: new JsonObject
         {
             ["events"] = new JsonArray(
-                new JsonObject { ["name"] = "session_start", ["timestamp"] = "2021-01-25T10:00:00Z" },
-                new JsonObject { ["name"] = "page_view", ["timestamp"] = "2021-01-25T10:00:02Z" },
-                new JsonObject { ["name"] = "view_item", ["timestamp"] = "2021-01-25T10:00:40Z" }),
+                new JsonObject
+                {
+                    ["name"] = "session_start", ["timestamp"] = "2021-01-25T10:00:00Z", ["ga_session_number"] = 1,
+                    ["page_path"] = "https://shop.example.com/bags", ["device_category"] = "mobile", ["country"] = "United States",
+                },
+                new JsonObject { ["name"] = "page_view", ["timestamp"] = "2021-01-25T10:00:02Z", ["page_path"] = "https://shop.example.com/bags" },
+                new JsonObject
+                {
+                    ["name"] = "view_item", ["timestamp"] = "2021-01-25T10:00:40Z", ["page_path"] = "https://shop.example.com/bags",
+                    ["engagement_time_msec"] = 38000,
+                }),
             ["top"] = 3,
         },
         ShownMetrics: ["accuracy", "top3_accuracy", "mrr", "macro_f1"]);
