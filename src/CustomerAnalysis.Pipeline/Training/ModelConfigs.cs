@@ -86,7 +86,6 @@ public static class ModelConfigs
     private static PrepareOptions PrepareOptionsFor(PipelineConfig.ModelSection section, TrainingRequest request)
     {
         var json = section.PrepareDefaults(PipelineConfig.ModelsSection.KeyOf(request.Task));
-        if (request.Prepare is null && json.Count == 0) return PrepareOptions.Default;
         foreach (var (key, value) in request.Prepare ?? []) json[key] = value?.DeepClone();
         return PrepareOptionsFile.Parse(json.ToJsonString(), "overrides.prepare");
     }
