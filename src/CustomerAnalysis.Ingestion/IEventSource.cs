@@ -71,9 +71,10 @@ public static class EventSourceExtensions
     private static string ReasonText(RejectReason reason) => reason switch
     {
         RejectReason.MissingUserPseudoId => "missing user_pseudo_id",
-        RejectReason.MissingEventTimestamp => "missing event_timestamp",
+        // A value that is not a 64-bit integer (1e400, "soon") is read as missing: say so, or the row looks empty.
+        RejectReason.MissingEventTimestamp => "missing or non-integer event_timestamp",
         RejectReason.MissingEventName => "missing event_name",
-        RejectReason.MissingGaSessionId => "missing ga_session_id",
+        RejectReason.MissingGaSessionId => "missing or non-integer ga_session_id",
         _ => reason.ToString(),
     };
 

@@ -103,6 +103,23 @@ public class BadArgumentTests(CliWorkspace workspace) : IClassFixture<CliWorkspa
     }
 
     [Fact]
+    public void Rows_whose_timestamp_or_session_is_not_an_integer_are_named_as_such()
+    {
+        var input = Path.Combine(workspace.NewFolder("bad-values"), "events.ndjson");
+        Directory.CreateDirectory(Path.GetDirectoryName(input)!);
+        File.WriteAllText(input, """
+            {"user_pseudo_id": "u1", "event_name": "page_view", "event_timestamp": 1e400, "event_params": [{"key": "ga_session_id", "value": {"int_value": 1}}]}
+            {"user_pseudo_id": "u1", "event_name": "page_view", "event_timestamp": "soon", "event_params": [{"key": "ga_session_id", "value": {"int_value": 1}}]}
+            {"user_pseudo_id": "u1", "event_name": "page_view", "event_timestamp": 5, "event_params": [{"key": "ga_session_id", "value": {"int_value": "first"}}]}
+            """);
+
+        var result = CliRunner.Run("prepare", "--input", input, "--task", "events", "--out", workspace.NewFolder("p"));
+
+        AssertOneErrorLine(result, exitCode: 2);
+        Assert.Contains("2 missing or non-integer event_timestamp, 1 missing or non-integer ga_session_id", LastLine(result));
+    }
+
+    [Fact]
     public void An_empty_input_file_is_an_error()
     {
         var input = Path.Combine(workspace.NewFolder("empty"), "events.ndjson");
